@@ -1,1 +1,43 @@
-fn main() {}
+//! `doorstep`: a thin command line over `doorstep-device`.
+//!
+//! `main` parses flags, opens the store, runs one command and prints its
+//! result (as a table or, with `--json`, as JSON). Errors print once, on one
+//! line, naming the bad value; the exit code says whose fault it was: 2 for
+//! bad input (a value, a file, a name), 1 when the database itself failed.
+
+mod cli;
+mod commands;
+mod output;
+mod values;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use doorstep_device::StoreError;
+use doorstep_device::import::ImportError;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            output::error(&err);
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+/// 2 for anything the user can fix by changing the input; 1 for failures
+/// of the database file or the machine.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    let store =
+        err.downcast_ref::<StoreError>()
+            .or_else(|| match err.downcast_ref::<ImportError>() {
+                Some(ImportError::Store(e)) => Some(e),
+                _ => None,
+            });
+    match store {
+        Some(StoreError::Sqlite(_) | StoreError::Stored(_)) => 1,
+        _ => 2,
+    }
+}

@@ -112,12 +112,18 @@ impl std::error::Error for ChangeProblems {}
 impl Change {
     /// The version every field of this change carries.
     pub fn version(&self) -> Version {
-        Version { hlc: self.hlc, device: self.device }
+        Version {
+            hlc: self.hlc,
+            device: self.device,
+        }
     }
 
     /// The write to one field, if this change sets it.
     pub fn get(&self, field: &str) -> Option<&FieldValue> {
-        self.fields.iter().find(|w| w.field == field).map(|w| &w.value)
+        self.fields
+            .iter()
+            .find(|w| w.field == field)
+            .map(|w| &w.value)
     }
 
     /// Checks a change against the entity's schema: known fields, each once,
@@ -141,14 +147,23 @@ impl Change {
             report(None, "sets no fields".to_owned());
         }
         if self.op == ChangeOp::Update && self.entity.is_append_only() {
-            report(None, format!("{} records are append-only and cannot be updated", self.entity));
+            report(
+                None,
+                format!(
+                    "{} records are append-only and cannot be updated",
+                    self.entity
+                ),
+            );
         }
         let mut seen = BTreeSet::new();
         for write in &self.fields {
             let name = write.field.as_str();
             let Some(spec) = self.entity.field(name) else {
                 let known: Vec<_> = self.entity.fields().iter().map(|f| f.name).collect();
-                report(Some(name), format!("unknown field (known: {})", known.join(", ")));
+                report(
+                    Some(name),
+                    format!("unknown field (known: {})", known.join(", ")),
+                );
                 continue;
             };
             if !seen.insert(name) {
@@ -160,9 +175,16 @@ impl Change {
             if self.op == ChangeOp::Update && !spec.mutable {
                 report(Some(name), "cannot be changed after creation".to_owned());
             }
-            let stale = write.base.iter().chain(&write.resolves).any(|b| b.hlc >= self.hlc);
+            let stale = write
+                .base
+                .iter()
+                .chain(&write.resolves)
+                .any(|b| b.hlc >= self.hlc);
             if stale {
-                report(Some(name), "replaces a version that is not older than the change itself".to_owned());
+                report(
+                    Some(name),
+                    "replaces a version that is not older than the change itself".to_owned(),
+                );
             }
         }
         if self.op == ChangeOp::Create {
@@ -175,7 +197,11 @@ impl Change {
                 report(None, problem);
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(ChangeProblems(problems)) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ChangeProblems(problems))
+        }
     }
 
     /// Rules that tie several fields of a new entity together.
@@ -196,7 +222,11 @@ impl Change {
                 out.push("a location needs both latitude and longitude".to_owned());
             }
             EntityKind::Visit => {
-                let at = |f| self.get(f).and_then(FieldValue::as_text).and_then(|t| parse_timestamp(t).ok());
+                let at = |f| {
+                    self.get(f)
+                        .and_then(FieldValue::as_text)
+                        .and_then(|t| parse_timestamp(t).ok())
+                };
                 if let (Some(start), Some(end)) = (at("started_at"), at("ended_at")) {
                     if end < start {
                         out.push("the visit ends before it starts".to_owned());
@@ -233,7 +263,12 @@ mod tests {
             op,
             fields: fields
                 .iter()
-                .map(|(f, v)| FieldWrite { field: (*f).to_owned(), value: v.clone(), base: None, resolves: vec![] })
+                .map(|(f, v)| FieldWrite {
+                    field: (*f).to_owned(),
+                    value: v.clone(),
+                    base: None,
+                    resolves: vec![],
+                })
                 .collect(),
         }
     }
@@ -249,7 +284,9 @@ mod tests {
 
     #[test]
     fn a_good_create_passes() {
-        change(EntityKind::Household, ChangeOp::Create, &household_fields()).validate().expect("valid");
+        change(EntityKind::Household, ChangeOp::Create, &household_fields())
+            .validate()
+            .expect("valid");
     }
 
     #[test]
@@ -259,18 +296,47 @@ mod tests {
         fields.push(("colour", "blue".into()));
         fields.push(("members_count", "four".into()));
         fields.retain(|(f, _)| *f != "head_name");
-        let problems = change(EntityKind::Household, ChangeOp::Create, &fields).validate().expect_err("bad");
-        let by_field: Vec<_> = problems.0.iter().map(|p| p.field.as_deref().unwrap_or("-")).collect();
-        assert_eq!(by_field, ["phone", "colour", "members_count", "head_name"], "{problems}");
+        let problems = change(EntityKind::Household, ChangeOp::Create, &fields)
+            .validate()
+            .expect_err("bad");
+        let by_field: Vec<_> = problems
+            .0
+            .iter()
+            .map(|p| p.field.as_deref().unwrap_or("-"))
+            .collect();
+        assert_eq!(
+            by_field,
+            ["phone", "colour", "members_count", "head_name"],
+            "{problems}"
+        );
         assert!(problems.to_string().contains("\"12345\""), "{problems}");
     }
 
     #[test]
     fn fixed_fields_cannot_be_updated_and_append_only_kinds_not_at_all() {
-        let update = change(EntityKind::Household, ChangeOp::Update, &[("created_at", "2026-01-01T00:00:00Z".into())]);
-        assert!(update.validate().expect_err("fixed").to_string().contains("cannot be changed"));
-        let step = change(EntityKind::StepEvent, ChangeOp::Update, &[("note", "x".into())]);
-        assert!(step.validate().expect_err("append-only").to_string().contains("append-only"));
+        let update = change(
+            EntityKind::Household,
+            ChangeOp::Update,
+            &[("created_at", "2026-01-01T00:00:00Z".into())],
+        );
+        assert!(
+            update
+                .validate()
+                .expect_err("fixed")
+                .to_string()
+                .contains("cannot be changed")
+        );
+        let step = change(
+            EntityKind::StepEvent,
+            ChangeOp::Update,
+            &[("note", "x".into())],
+        );
+        assert!(
+            step.validate()
+                .expect_err("append-only")
+                .to_string()
+                .contains("append-only")
+        );
     }
 
     #[test]
@@ -283,26 +349,44 @@ mod tests {
         ];
         let mut blocked = base.to_vec();
         blocked.push(("outcome", "blocked".into()));
-        let err = change(EntityKind::StepEvent, ChangeOp::Create, &blocked).validate().expect_err("no reason");
+        let err = change(EntityKind::StepEvent, ChangeOp::Create, &blocked)
+            .validate()
+            .expect_err("no reason");
         assert!(err.to_string().contains("blocker reason"));
         blocked.push(("blocker", "no_signal".into()));
-        change(EntityKind::StepEvent, ChangeOp::Create, &blocked).validate().expect("with reason");
+        change(EntityKind::StepEvent, ChangeOp::Create, &blocked)
+            .validate()
+            .expect("with reason");
     }
 
     #[test]
     fn a_base_must_be_older_than_the_change() {
-        let mut c = change(EntityKind::Household, ChangeOp::Update, &[("phone", "0912345678".into())]);
-        c.fields[0].base = Some(Version { hlc: c.hlc, device: c.device });
+        let mut c = change(
+            EntityKind::Household,
+            ChangeOp::Update,
+            &[("phone", "0912345678".into())],
+        );
+        c.fields[0].base = Some(Version {
+            hlc: c.hlc,
+            device: c.device,
+        });
         assert!(c.validate().is_err());
     }
 
     #[test]
     fn json_shape_is_stable() {
-        let c = change(EntityKind::Household, ChangeOp::Update, &[("members_count", FieldValue::Int(4))]);
+        let c = change(
+            EntityKind::Household,
+            ChangeOp::Update,
+            &[("members_count", FieldValue::Int(4))],
+        );
         let json = serde_json::to_value(&c).expect("serialises");
         assert_eq!(json["op"], "update");
         assert_eq!(json["entity"], "household");
-        assert_eq!(json["fields"][0], serde_json::json!({"field": "members_count", "value": 4}));
+        assert_eq!(
+            json["fields"][0],
+            serde_json::json!({"field": "members_count", "value": 4})
+        );
         let back: Change = serde_json::from_value(json).expect("parses");
         assert_eq!(back, c);
     }

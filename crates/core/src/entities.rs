@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ids::{
-    CampaignId, ChecklistRunId, CommuneId, DeviceId, HouseholdId, MemberId, PersonId, StepEventId, VillageId, VisitId,
+    CampaignId, ChecklistRunId, CommuneId, DeviceId, HouseholdId, MemberId, PersonId, StepEventId,
+    VillageId, VisitId,
 };
 use crate::phone::Phone;
 use crate::schema::{EntityKind, FieldValue, format_timestamp};
@@ -34,7 +35,9 @@ pub trait Entity {
 }
 
 fn text<T: AsRef<str>>(v: &Option<T>) -> FieldValue {
-    v.as_ref().map_or(FieldValue::Null, |t| FieldValue::Text(t.as_ref().to_owned()))
+    v.as_ref().map_or(FieldValue::Null, |t| {
+        FieldValue::Text(t.as_ref().to_owned())
+    })
 }
 
 fn id_text(id: impl Into<Uuid>) -> FieldValue {
@@ -46,7 +49,9 @@ fn opt_id(id: Option<impl Into<Uuid>>) -> FieldValue {
 }
 
 fn date(d: Option<NaiveDate>) -> FieldValue {
-    d.map_or(FieldValue::Null, |d| FieldValue::Text(d.format("%Y-%m-%d").to_string()))
+    d.map_or(FieldValue::Null, |d| {
+        FieldValue::Text(d.format("%Y-%m-%d").to_string())
+    })
 }
 
 fn time(t: DateTime<Utc>) -> FieldValue {
@@ -67,7 +72,15 @@ macro_rules! as_ref_str {
         }
     )*};
 }
-as_ref_str!(PersonName, PlaceName, Landmark, Notes, LanguageTag, Phone, Key);
+as_ref_str!(
+    PersonName,
+    PlaceName,
+    Landmark,
+    Notes,
+    LanguageTag,
+    Phone,
+    Key
+);
 
 /// A commune (xã): the scope a device syncs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,7 +99,10 @@ impl Entity for Commune {
         self.id.as_uuid()
     }
     fn fields(&self) -> Fields {
-        vec![("name", self.name.as_str().into()), ("province", text(&self.province))]
+        vec![
+            ("name", self.name.as_str().into()),
+            ("province", text(&self.province)),
+        ]
     }
 }
 
@@ -107,7 +123,10 @@ impl Entity for Village {
         self.id.as_uuid()
     }
     fn fields(&self) -> Fields {
-        vec![("commune_id", id_text(self.commune_id)), ("name", self.name.as_str().into())]
+        vec![
+            ("commune_id", id_text(self.commune_id)),
+            ("name", self.name.as_str().into()),
+        ]
     }
 }
 
@@ -193,18 +212,24 @@ impl GeoPoint {
     /// Reads decimal degrees, e.g. "21.3856" and "103.0170".
     pub fn parse(lat: &str, lng: &str) -> Result<GeoPoint, BadText> {
         let read = |field: &'static str, raw: &str, limit: f64| -> Result<i32, BadText> {
-            let deg: f64 = raw
-                .trim()
-                .parse()
-                .map_err(|_| BadText::new(field, raw, "is not a number of degrees (e.g. 21.3856)"))?;
+            let deg: f64 = raw.trim().parse().map_err(|_| {
+                BadText::new(field, raw, "is not a number of degrees (e.g. 21.3856)")
+            })?;
             if !deg.is_finite() || deg.abs() > limit {
-                return Err(BadText::new(field, raw, format!("is outside -{limit}..{limit}")));
+                return Err(BadText::new(
+                    field,
+                    raw,
+                    format!("is outside -{limit}..{limit}"),
+                ));
             }
             // In range by the check above, so the cast cannot overflow.
             #[allow(clippy::cast_possible_truncation)]
             Ok((deg * 1e7).round() as i32)
         };
-        Ok(GeoPoint { lat_e7: read("latitude", lat, 90.0)?, lng_e7: read("longitude", lng, 180.0)? })
+        Ok(GeoPoint {
+            lat_e7: read("latitude", lat, 90.0)?,
+            lng_e7: read("longitude", lng, 180.0)?,
+        })
     }
 }
 
@@ -374,7 +399,10 @@ impl Entity for ChecklistRun {
             ("person_id", id_text(self.person_id)),
             ("household_id", id_text(self.household_id)),
             ("pack_key", self.pack_key.as_str().into()),
-            ("pack_version", FieldValue::Int(i64::from(self.pack_version))),
+            (
+                "pack_version",
+                FieldValue::Int(i64::from(self.pack_version)),
+            ),
             ("started_at", time(self.started_at)),
         ]
     }
@@ -439,7 +467,10 @@ impl Entity for StepEvent {
             ("run_id", id_text(self.run_id)),
             ("step_id", self.step_id.as_str().into()),
             ("outcome", self.status.outcome().as_str().into()),
-            ("blocker", self.status.blocker().map(BlockerReason::as_str).into()),
+            (
+                "blocker",
+                self.status.blocker().map(BlockerReason::as_str).into(),
+            ),
             ("at", time(self.at)),
             ("note", text(&self.note)),
         ]
@@ -456,7 +487,10 @@ pub struct Patch<E> {
 
 impl<E: Entity> Default for Patch<E> {
     fn default() -> Patch<E> {
-        Patch { fields: Vec::new(), entity: PhantomData }
+        Patch {
+            fields: Vec::new(),
+            entity: PhantomData,
+        }
     }
 }
 
@@ -617,17 +651,29 @@ mod tests {
             op,
             fields: fields
                 .into_iter()
-                .map(|(f, value)| FieldWrite { field: f.to_owned(), value, base: None, resolves: vec![] })
+                .map(|(f, value)| FieldWrite {
+                    field: f.to_owned(),
+                    value,
+                    base: None,
+                    resolves: vec![],
+                })
                 .collect(),
         }
     }
 
     fn check<E: Entity>(e: &E) {
         let change = as_change(E::KIND, ChangeOp::Create, e.entity_id(), e.fields());
-        change.validate().unwrap_or_else(|p| panic!("{}: {p}", E::KIND));
+        change
+            .validate()
+            .unwrap_or_else(|p| panic!("{}: {p}", E::KIND));
         let names: Vec<_> = e.fields().iter().map(|(n, _)| *n).collect();
         for spec in E::KIND.fields() {
-            assert!(spec.name == "deleted" || names.contains(&spec.name), "{} misses {}", E::KIND, spec.name);
+            assert!(
+                spec.name == "deleted" || names.contains(&spec.name),
+                "{} misses {}",
+                E::KIND,
+                spec.name
+            );
         }
     }
 
@@ -638,8 +684,16 @@ mod tests {
     #[test]
     fn every_entity_writes_a_valid_create_with_every_field() {
         let now = Utc::now();
-        let commune = Commune { id: CommuneId::new(), name: PlaceName::parse("Mường Lạn").expect("ok"), province: None };
-        let village = Village { id: VillageId::new(), commune_id: commune.id, name: PlaceName::parse("Tam Tu").expect("ok") };
+        let commune = Commune {
+            id: CommuneId::new(),
+            name: PlaceName::parse("Mường Lạn").expect("ok"),
+            province: None,
+        };
+        let village = Village {
+            id: VillageId::new(),
+            commune_id: commune.id,
+            name: PlaceName::parse("Tam Tu").expect("ok"),
+        };
         let campaign = Campaign {
             id: CampaignId::new(),
             name: PlaceName::parse("Every door").expect("ok"),
@@ -728,14 +782,20 @@ mod tests {
             .phone(None)
             .location(GeoPoint::parse("21.1", "103.2").ok())
             .deleted(false);
-        let person = Patch::<Person>::new().chip_id_card(Some(true)).phone_kind(Some(PhoneKind::Ios));
-        let visit = Patch::<Visit>::new().outcome(VisitOutcome::Revisit).follow_up_on(None);
+        let person = Patch::<Person>::new()
+            .chip_id_card(Some(true))
+            .phone_kind(Some(PhoneKind::Ios));
+        let visit = Patch::<Visit>::new()
+            .outcome(VisitOutcome::Revisit)
+            .follow_up_on(None);
         for (kind, fields) in [
             (EntityKind::Household, household.into_fields()),
             (EntityKind::Person, person.into_fields()),
             (EntityKind::Visit, visit.into_fields()),
         ] {
-            as_change(kind, ChangeOp::Update, id, fields).validate().unwrap_or_else(|p| panic!("{p}"));
+            as_change(kind, ChangeOp::Update, id, fields)
+                .validate()
+                .unwrap_or_else(|p| panic!("{p}"));
         }
     }
 
@@ -744,6 +804,11 @@ mod tests {
         let p = GeoPoint::parse(" 21.3856 ", "103.017").expect("valid");
         assert_eq!((p.lat_e7, p.lng_e7), (213_856_000, 1_030_170_000));
         assert!(GeoPoint::parse("91", "0").is_err());
-        assert!(GeoPoint::parse("north", "0").expect_err("bad").to_string().contains("latitude"));
+        assert!(
+            GeoPoint::parse("north", "0")
+                .expect_err("bad")
+                .to_string()
+                .contains("latitude")
+        );
     }
 }

@@ -31,7 +31,11 @@ impl Hlc {
 
     /// A stamp from its parts; milliseconds beyond 48 bits saturate.
     pub const fn new(millis: u64, counter: u16) -> Hlc {
-        let millis = if millis > MAX_MILLIS { MAX_MILLIS } else { millis };
+        let millis = if millis > MAX_MILLIS {
+            MAX_MILLIS
+        } else {
+            millis
+        };
         Hlc((millis << 16) | counter as u64)
     }
 
@@ -58,7 +62,9 @@ impl Hlc {
     /// The wall-clock part as a UTC time (for display; never for ordering).
     pub fn to_datetime(self) -> DateTime<Utc> {
         let ms = i64::try_from(self.millis()).unwrap_or(i64::MAX);
-        Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+        Utc.timestamp_millis_opt(ms)
+            .single()
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// The next stamp after this one, saturating at the largest stamp.
@@ -104,7 +110,9 @@ impl FromStr for Hlc {
         if s.len() != 16 {
             return Err(BadHlc(s.to_owned()));
         }
-        u64::from_str_radix(s, 16).map(Hlc).map_err(|_| BadHlc(s.to_owned()))
+        u64::from_str_radix(s, 16)
+            .map(Hlc)
+            .map_err(|_| BadHlc(s.to_owned()))
     }
 }
 
@@ -132,7 +140,9 @@ pub enum SkewPolicy {
 
 /// A remote stamp further ahead of the local wall clock than allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("clock stamp {remote} is {ahead_ms} ms ahead of this clock (at most {max_ahead_ms} ms allowed)")]
+#[error(
+    "clock stamp {remote} is {ahead_ms} ms ahead of this clock (at most {max_ahead_ms} ms allowed)"
+)]
 pub struct ClockSkew {
     /// The stamp that was refused.
     pub remote: Hlc,
@@ -165,7 +175,10 @@ impl HlcClock {
 
     /// A clock that continues after `last` (the persisted last stamp).
     pub fn resume(last: Hlc) -> HlcClock {
-        HlcClock { last, max_ahead_ms: Self::DEFAULT_MAX_AHEAD_MS }
+        HlcClock {
+            last,
+            max_ahead_ms: Self::DEFAULT_MAX_AHEAD_MS,
+        }
     }
 
     /// Sets how far ahead of the wall clock a remote stamp may be.
@@ -184,7 +197,11 @@ impl HlcClock {
     /// greater than every stamp this clock has handed out or observed.
     pub fn tick(&mut self, wall_ms: u64) -> Hlc {
         let candidate = Hlc::new(wall_ms, 0);
-        self.last = if candidate > self.last { candidate } else { self.last.successor() };
+        self.last = if candidate > self.last {
+            candidate
+        } else {
+            self.last.successor()
+        };
         self.last
     }
 
@@ -200,10 +217,18 @@ impl HlcClock {
 
     /// Takes note of a stamp from an untrusted replica (a server receiving
     /// from a device), guarding against a remote clock far in the future.
-    pub fn observe(&mut self, remote: Hlc, wall_ms: u64, policy: SkewPolicy) -> Result<Observed, ClockSkew> {
+    pub fn observe(
+        &mut self,
+        remote: Hlc,
+        wall_ms: u64,
+        policy: SkewPolicy,
+    ) -> Result<Observed, ClockSkew> {
         let limit = wall_ms.saturating_add(self.max_ahead_ms).min(MAX_MILLIS);
         if remote.millis() <= limit {
-            return Ok(Observed { now: self.observe_trusted(remote), clamped: false });
+            return Ok(Observed {
+                now: self.observe_trusted(remote),
+                clamped: false,
+            });
         }
         match policy {
             SkewPolicy::Refuse => Err(ClockSkew {
@@ -270,19 +295,34 @@ mod tests {
     fn refuses_or_clamps_stamps_far_ahead() {
         let mut clock = HlcClock::resume(Hlc::ZERO).with_max_ahead_ms(60_000);
         let far = Hlc::new(NOV_2026 + 3_600_000, 0);
-        let err = clock.observe(far, NOV_2026, SkewPolicy::Refuse).expect_err("an hour ahead");
+        let err = clock
+            .observe(far, NOV_2026, SkewPolicy::Refuse)
+            .expect_err("an hour ahead");
         assert_eq!(err.ahead_ms, 3_600_000);
         assert_eq!(clock.last(), Hlc::ZERO, "refusing leaves the clock alone");
 
-        let seen = clock.observe(far, NOV_2026, SkewPolicy::Clamp).expect("clamp accepts");
+        let seen = clock
+            .observe(far, NOV_2026, SkewPolicy::Clamp)
+            .expect("clamp accepts");
         assert!(seen.clamped);
         assert_eq!(seen.now, Hlc::new(NOV_2026 + 60_000, 0));
 
         let near = Hlc::new(NOV_2026 + 1_000, 3);
         let mut clock = HlcClock::resume(Hlc::ZERO).with_max_ahead_ms(60_000);
-        let seen = clock.observe(near, NOV_2026, SkewPolicy::Refuse).expect("within drift");
-        assert_eq!(seen, Observed { now: near, clamped: false });
-        assert!(clock.tick(NOV_2026) > near, "later local events sort after what was seen");
+        let seen = clock
+            .observe(near, NOV_2026, SkewPolicy::Refuse)
+            .expect("within drift");
+        assert_eq!(
+            seen,
+            Observed {
+                now: near,
+                clamped: false
+            }
+        );
+        assert!(
+            clock.tick(NOV_2026) > near,
+            "later local events sort after what was seen"
+        );
     }
 
     #[test]

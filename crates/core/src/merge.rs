@@ -59,8 +59,16 @@ pub enum FieldOutcome {
 
 impl FieldState {
     /// Merges one write into this field. Pure; see the module docs.
-    pub fn merge(&mut self, value: &FieldValue, version: Version, base: Option<Version>, resolves: &[Version]) -> FieldOutcome {
-        if self.winner.as_ref().is_some_and(|w| w.version == version) || self.losers.contains_key(&version) {
+    pub fn merge(
+        &mut self,
+        value: &FieldValue,
+        version: Version,
+        base: Option<Version>,
+        resolves: &[Version],
+    ) -> FieldOutcome {
+        if self.winner.as_ref().is_some_and(|w| w.version == version)
+            || self.losers.contains_key(&version)
+        {
             return FieldOutcome::Duplicate;
         }
         let mut seen_winner = false;
@@ -74,7 +82,10 @@ impl FieldState {
         let already_replaced = self.pending_bases.remove(&version);
         let wins = self.winner.as_ref().is_none_or(|w| version > w.version);
         if wins {
-            let new = Stamped { value: value.clone(), version };
+            let new = Stamped {
+                value: value.clone(),
+                version,
+            };
             if let Some(old) = self.winner.replace(new) {
                 if !seen_winner {
                     self.losers.insert(old.version, old.value);
@@ -137,7 +148,13 @@ impl EntityState {
         }
         let version = change.version();
         let (mut won, mut lost) = (Vec::new(), Vec::new());
-        for FieldWrite { field, value, base, resolves } in &change.fields {
+        for FieldWrite {
+            field,
+            value,
+            base,
+            resolves,
+        } in &change.fields
+        {
             let state = self.fields.entry(field.clone()).or_default();
             match state.merge(value, version, *base, resolves) {
                 FieldOutcome::Won => won.push(field.clone()),
@@ -150,7 +167,10 @@ impl EntityState {
 
     /// The shown value of a field.
     pub fn value(&self, field: &str) -> Option<&FieldValue> {
-        self.fields.get(field).and_then(|f| f.winner.as_ref()).map(|s| &s.value)
+        self.fields
+            .get(field)
+            .and_then(|f| f.winner.as_ref())
+            .map(|s| &s.value)
     }
 }
 
@@ -164,7 +184,10 @@ mod tests {
     use crate::ids::DeviceId;
 
     fn v(ms: u64, dev: u8) -> Version {
-        Version { hlc: Hlc::new(ms, 0), device: DeviceId::from_parts(0, [dev; 10]) }
+        Version {
+            hlc: Hlc::new(ms, 0),
+            device: DeviceId::from_parts(0, [dev; 10]),
+        }
     }
 
     fn text(s: &str) -> FieldValue {
@@ -175,7 +198,10 @@ mod tests {
     fn an_edit_on_top_of_another_is_no_conflict() {
         let mut f = FieldState::default();
         f.merge(&text("a"), v(1, 1), None, &[]);
-        assert_eq!(f.merge(&text("b"), v(2, 2), Some(v(1, 1)), &[]), FieldOutcome::Won);
+        assert_eq!(
+            f.merge(&text("b"), v(2, 2), Some(v(1, 1)), &[]),
+            FieldOutcome::Won
+        );
         assert!(f.losers.is_empty());
         assert_eq!(f.winner.as_ref().map(|w| &w.value), Some(&text("b")));
     }
@@ -190,7 +216,10 @@ mod tests {
                 f.merge(&writes[i].0, writes[i].1, Some(v(1, 1)), &[]);
             }
             assert_eq!(f.winner.as_ref().map(|w| &w.value), Some(&text("c")));
-            assert_eq!(f.losers.into_iter().collect::<Vec<_>>(), vec![(v(2, 1), text("b"))]);
+            assert_eq!(
+                f.losers.into_iter().collect::<Vec<_>>(),
+                vec![(v(2, 1), text("b"))]
+            );
         }
     }
 
@@ -234,7 +263,12 @@ mod tests {
             entity: EntityKind::StepEvent,
             entity_id: uuid::Uuid::now_v7(),
             op: ChangeOp::Create,
-            fields: vec![FieldWrite { field: "note".into(), value: text("x"), base: None, resolves: vec![] }],
+            fields: vec![FieldWrite {
+                field: "note".into(),
+                value: text("x"),
+                base: None,
+                resolves: vec![],
+            }],
         };
         let mut e = EntityState::default();
         assert!(matches!(e.merge(&change), ChangeEffect::Merged { .. }));
@@ -253,8 +287,16 @@ mod tests {
             entity: EntityKind::Household,
             entity_id: uuid::Uuid::now_v7(),
             op: ChangeOp::Update,
-            fields: vec![FieldWrite { field: "notes".into(), value: text("x"), base: None, resolves: vec![] }],
+            fields: vec![FieldWrite {
+                field: "notes".into(),
+                value: text("x"),
+                base: None,
+                resolves: vec![],
+            }],
         };
-        assert_eq!(EntityState::default().merge(&change), ChangeEffect::AwaitsCreate);
+        assert_eq!(
+            EntityState::default().merge(&change),
+            ChangeEffect::AwaitsCreate
+        );
     }
 }

@@ -145,7 +145,10 @@ pub struct PackContext<'a> {
 
 impl Default for PackContext<'_> {
     fn default() -> Self {
-        PackContext { required_locales: REQUIRED_LOCALES, illustrations: None }
+        PackContext {
+            required_locales: REQUIRED_LOCALES,
+            illustrations: None,
+        }
     }
 }
 
@@ -161,7 +164,11 @@ impl Pack {
                     format!("line {line}")
                 })
                 .unwrap_or_default();
-            PackProblem { file: None, location, message: e.message().to_owned() }
+            PackProblem {
+                file: None,
+                location,
+                message: e.message().to_owned(),
+            }
         })
     }
 
@@ -188,10 +195,20 @@ impl Pack {
     pub fn validate(&self, ctx: &PackContext<'_>) -> Vec<PackProblem> {
         let mut out = Vec::new();
         let mut problem = |location: String, message: String| {
-            out.push(PackProblem { file: None, location, message });
+            out.push(PackProblem {
+                file: None,
+                location,
+                message,
+            });
         };
         if self.schema != PACK_SCHEMA {
-            problem("schema".into(), format!("pack schema {} is not supported (this build reads {PACK_SCHEMA})", self.schema));
+            problem(
+                "schema".into(),
+                format!(
+                    "pack schema {} is not supported (this build reads {PACK_SCHEMA})",
+                    self.schema
+                ),
+            );
         }
         if let Err(e) = check_key(&self.key) {
             problem("key".into(), e);
@@ -201,7 +218,10 @@ impl Pack {
         }
         if let Some(a) = &self.audience {
             if a != "trainee" {
-                problem("audience".into(), format!("unknown audience {a:?} (expected: trainee)"));
+                problem(
+                    "audience".into(),
+                    format!("unknown audience {a:?} (expected: trainee)"),
+                );
             }
         }
         check_localized(&mut problem, "title", &self.title, ctx, true);
@@ -212,11 +232,17 @@ impl Pack {
             }
         }
         if self.sources.is_empty() {
-            problem("sources".into(), "name at least one official source and when it was checked".into());
+            problem(
+                "sources".into(),
+                "name at least one official source and when it was checked".into(),
+            );
         }
         for (i, s) in self.sources.iter().enumerate() {
             if !s.url.starts_with("https://") {
-                problem(format!("sources[{i}] > url"), format!("{:?} is not an https:// address", s.url));
+                problem(
+                    format!("sources[{i}] > url"),
+                    format!("{:?} is not an https:// address", s.url),
+                );
             }
             if let Err(e) = parse_date(&s.checked_on) {
                 problem(format!("sources[{i}] > checked_on"), e);
@@ -235,21 +261,48 @@ impl Pack {
                 problem(format!("{at} > id"), e);
             }
             if let Some(first) = ids.insert(step.id.as_str(), i) {
-                problem(format!("{at} > id"), format!("duplicate step id (also steps[{first}])"));
+                problem(
+                    format!("{at} > id"),
+                    format!("duplicate step id (also steps[{first}])"),
+                );
             }
-            check_localized(&mut problem, &format!("{at} > title"), &step.title, ctx, true);
-            check_localized(&mut problem, &format!("{at} > instruction"), &step.instruction, ctx, true);
-            check_localized(&mut problem, &format!("{at} > verify"), &step.verify, ctx, true);
+            check_localized(
+                &mut problem,
+                &format!("{at} > title"),
+                &step.title,
+                ctx,
+                true,
+            );
+            check_localized(
+                &mut problem,
+                &format!("{at} > instruction"),
+                &step.instruction,
+                ctx,
+                true,
+            );
+            check_localized(
+                &mut problem,
+                &format!("{at} > verify"),
+                &step.verify,
+                ctx,
+                true,
+            );
             check_localized(&mut problem, &format!("{at} > tip"), &step.tip, ctx, false);
             if step.blockers.is_empty() {
-                problem(format!("{at} > blockers"), "list the blocker reasons that apply (at least \"other\")".into());
+                problem(
+                    format!("{at} > blockers"),
+                    "list the blocker reasons that apply (at least \"other\")".into(),
+                );
             }
             let mut seen = BTreeSet::new();
             for (j, b) in step.blockers.iter().enumerate() {
                 if let Err(e) = b.parse::<BlockerReason>() {
                     problem(format!("{at} > blockers[{j}]"), e.to_string());
                 } else if !seen.insert(b) {
-                    problem(format!("{at} > blockers[{j}]"), format!("{b:?} is listed twice"));
+                    problem(
+                        format!("{at} > blockers[{j}]"),
+                        format!("{b:?} is listed twice"),
+                    );
                 }
             }
             if let Some(path) = &step.illustration {
@@ -257,9 +310,15 @@ impl Pack {
                     && !path.starts_with('/')
                     && !path.split('/').any(|p| p == ".." || p.is_empty());
                 if !shape_ok {
-                    problem(format!("{at} > illustration"), format!("{path:?} must be a relative path to an .svg file"));
+                    problem(
+                        format!("{at} > illustration"),
+                        format!("{path:?} must be a relative path to an .svg file"),
+                    );
                 } else if ctx.illustrations.is_some_and(|files| !files.contains(path)) {
-                    problem(format!("{at} > illustration"), format!("file {path:?} not found in assets/illustrations"));
+                    problem(
+                        format!("{at} > illustration"),
+                        format!("file {path:?} not found in assets/illustrations"),
+                    );
                 }
             }
         }
@@ -291,7 +350,10 @@ impl Pack {
     /// The blocker reasons of a step, parsed (unknown codes skipped: a
     /// validated pack has none).
     pub fn blockers(step: &Step) -> Vec<BlockerReason> {
-        step.blockers.iter().filter_map(|b| b.parse().ok()).collect()
+        step.blockers
+            .iter()
+            .filter_map(|b| b.parse().ok())
+            .collect()
     }
 }
 
@@ -308,14 +370,21 @@ fn check_localized(
     for locale in ctx.required_locales {
         match text.get(*locale) {
             None => problem(format!("{at} > {locale}"), "missing translation".into()),
-            Some(s) if s.trim().is_empty() => problem(format!("{at} > {locale}"), "empty translation".into()),
+            Some(s) if s.trim().is_empty() => {
+                problem(format!("{at} > {locale}"), "empty translation".into())
+            }
             Some(_) => {}
         }
     }
     for locale in text.keys() {
-        let known = locale.len() >= 2 && locale.len() <= 8 && locale.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+        let known = locale.len() >= 2
+            && locale.len() <= 8
+            && locale.chars().all(|c| c.is_ascii_lowercase() || c == '-');
         if !known {
-            problem(format!("{at} > {locale}"), format!("{locale:?} is not a locale code"));
+            problem(
+                format!("{at} > {locale}"),
+                format!("{locale:?} is not a locale code"),
+            );
         }
     }
 }
@@ -349,8 +418,14 @@ illustration = "demo/install.svg"
     fn problems(text: &str) -> Vec<String> {
         let pack = Pack::from_toml(text).expect("parses");
         let files: BTreeSet<String> = ["demo/install.svg".to_owned()].into();
-        let ctx = PackContext { illustrations: Some(&files), ..PackContext::default() };
-        pack.validate(&ctx).iter().map(ToString::to_string).collect()
+        let ctx = PackContext {
+            illustrations: Some(&files),
+            ..PackContext::default()
+        };
+        pack.validate(&ctx)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
@@ -362,7 +437,10 @@ illustration = "demo/install.svg"
     fn each_problem_names_its_place() {
         let broken = GOOD
             .replace(r#", ar = "افتح متجر Play""#, "")
-            .replace(r#""no_smartphone", "other""#, r#""no_smartphone", "lost_phone""#)
+            .replace(
+                r#""no_smartphone", "other""#,
+                r#""no_smartphone", "lost_phone""#,
+            )
             .replace("demo/install.svg", "demo/missing.svg")
             + r#"
 [[steps]]
@@ -381,14 +459,18 @@ blockers = ["other"]
             r#"steps[1] "install" > verify > en: empty translation"#,
         ];
         for e in expected {
-            assert!(found.iter().any(|f| f.starts_with(e)), "missing {e:?} in {found:#?}");
+            assert!(
+                found.iter().any(|f| f.starts_with(e)),
+                "missing {e:?} in {found:#?}"
+            );
         }
         assert_eq!(found.len(), expected.len(), "{found:#?}");
     }
 
     #[test]
     fn unknown_fields_and_bad_toml_give_the_line() {
-        let err = Pack::from_toml(&GOOD.replace("version = 1", "version = 1\ncolour = \"red\"")).expect_err("unknown");
+        let err = Pack::from_toml(&GOOD.replace("version = 1", "version = 1\ncolour = \"red\""))
+            .expect_err("unknown");
         assert!(err.location.starts_with("line "), "{err}");
         assert!(err.message.contains("colour"), "{err}");
     }
@@ -403,6 +485,9 @@ blockers = ["other"]
         assert!(new.check_bump(&old).is_none());
         let mut retitled = old.clone();
         retitled.title.insert("en".into(), "Another".into());
-        assert!(retitled.check_bump(&old).is_none(), "only steps need a bump");
+        assert!(
+            retitled.check_bump(&old).is_none(),
+            "only steps need a bump"
+        );
     }
 }

@@ -30,17 +30,27 @@ impl Phone {
     /// Reads a number as a person would write it.
     pub fn parse(raw: &str) -> Result<Phone, BadText> {
         let trimmed = raw.trim();
-        let allowed = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')' | '+');
+        let allowed =
+            |c: char| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')' | '+');
         if trimmed.is_empty() {
             return Err(BadText::new("phone", raw, "is empty"));
         }
         if let Some(bad) = trimmed.chars().find(|c| !allowed(*c)) {
-            return Err(BadText::new("phone", raw, format!("contains {bad:?}; use digits only, e.g. 0912345678")));
+            return Err(BadText::new(
+                "phone",
+                raw,
+                format!("contains {bad:?}; use digits only, e.g. 0912345678"),
+            ));
         }
         let plus = trimmed.find('+');
         if let Some(at) = plus {
-            if trimmed[..at].chars().any(|c| c.is_ascii_digit()) || trimmed.matches('+').count() > 1 {
-                return Err(BadText::new("phone", raw, "has a '+' that is not at the start"));
+            if trimmed[..at].chars().any(|c| c.is_ascii_digit()) || trimmed.matches('+').count() > 1
+            {
+                return Err(BadText::new(
+                    "phone",
+                    raw,
+                    "has a '+' that is not at the start",
+                ));
             }
         }
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
@@ -48,7 +58,11 @@ impl Phone {
             match digits.strip_prefix("84") {
                 Some(rest) => format!("0{rest}"),
                 None => {
-                    return Err(BadText::new("phone", raw, "is not a Vietnamese number (+84)"));
+                    return Err(BadText::new(
+                        "phone",
+                        raw,
+                        "is not a Vietnamese number (+84)",
+                    ));
                 }
             }
         } else if digits.starts_with("84") && (digits.len() == 11 || digits.len() == 12) {
@@ -78,7 +92,11 @@ impl Phone {
 
     /// Mobile or fixed line.
     pub fn line(&self) -> PhoneLine {
-        if self.0.starts_with("02") { PhoneLine::Fixed } else { PhoneLine::Mobile }
+        if self.0.starts_with("02") {
+            PhoneLine::Fixed
+        } else {
+            PhoneLine::Mobile
+        }
     }
 }
 
@@ -116,7 +134,13 @@ mod tests {
 
     #[test]
     fn accepts_the_usual_shapes() {
-        for raw in ["0912345678", "0912 345 678", "+84 912.345.678", "84912345678", "(+84) 912-345-678"] {
+        for raw in [
+            "0912345678",
+            "0912 345 678",
+            "+84 912.345.678",
+            "84912345678",
+            "(+84) 912-345-678",
+        ] {
             let phone = Phone::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(phone.as_str(), "0912345678", "{raw}");
             assert_eq!(phone.line(), PhoneLine::Mobile);
@@ -128,7 +152,15 @@ mod tests {
 
     #[test]
     fn rejects_with_the_value_named() {
-        for raw in ["12345", "0112345678", "091234567", "+1 415 555 0100", "09123a5678", "", "09+12345678"] {
+        for raw in [
+            "12345",
+            "0112345678",
+            "091234567",
+            "+1 415 555 0100",
+            "09123a5678",
+            "",
+            "09+12345678",
+        ] {
             let err = Phone::parse(raw).expect_err(raw);
             assert_eq!(err.field, "phone");
             assert!(err.to_string().contains(&format!("{raw:?}")), "{err}");

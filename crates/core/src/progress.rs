@@ -68,7 +68,10 @@ pub struct StepMark<'a> {
 
 /// Derives a run's progress from its pack's step ids (in order) and its
 /// events (any order). Events for steps not in the list are ignored.
-pub fn run_progress<'a>(steps: &[&str], events: impl IntoIterator<Item = StepMark<'a>>) -> RunProgress {
+pub fn run_progress<'a>(
+    steps: &[&str],
+    events: impl IntoIterator<Item = StepMark<'a>>,
+) -> RunProgress {
     let mut latest: BTreeMap<&str, (Version, StepOutcome)> = BTreeMap::new();
     for e in events {
         let newer = latest.get(e.step_id).is_none_or(|(v, _)| e.version > *v);
@@ -77,12 +80,23 @@ pub fn run_progress<'a>(steps: &[&str], events: impl IntoIterator<Item = StepMar
         }
     }
     let outcome_of = |s: &str| latest.get(s).map(|(_, o)| *o);
-    let count = |o: StepOutcome| u32::try_from(steps.iter().filter(|s| outcome_of(s) == Some(o)).count()).unwrap_or(u32::MAX);
-    let (done, skipped, blocked) = (count(StepOutcome::Done), count(StepOutcome::Skipped), count(StepOutcome::Blocked));
+    let count = |o: StepOutcome| {
+        u32::try_from(steps.iter().filter(|s| outcome_of(s) == Some(o)).count()).unwrap_or(u32::MAX)
+    };
+    let (done, skipped, blocked) = (
+        count(StepOutcome::Done),
+        count(StepOutcome::Skipped),
+        count(StepOutcome::Blocked),
+    );
     let total = u32::try_from(steps.len()).unwrap_or(u32::MAX);
     let current_step = steps
         .iter()
-        .find(|s| !matches!(outcome_of(s), Some(StepOutcome::Done | StepOutcome::Skipped)))
+        .find(|s| {
+            !matches!(
+                outcome_of(s),
+                Some(StepOutcome::Done | StepOutcome::Skipped)
+            )
+        })
         .map(|s| (*s).to_owned());
     let status = if current_step.is_none() && total > 0 {
         RunStatus::Completed
@@ -93,7 +107,14 @@ pub fn run_progress<'a>(steps: &[&str], events: impl IntoIterator<Item = StepMar
     } else {
         RunStatus::NotStarted
     };
-    RunProgress { total, done, skipped, blocked, status, current_step }
+    RunProgress {
+        total,
+        done,
+        skipped,
+        blocked,
+        status,
+        current_step,
+    }
 }
 
 #[cfg(test)]
@@ -103,7 +124,14 @@ mod tests {
     use crate::ids::DeviceId;
 
     fn mark(step: &str, outcome: StepOutcome, at: u64) -> StepMark<'_> {
-        StepMark { step_id: step, outcome, version: Version { hlc: Hlc::new(at, 0), device: DeviceId::from_parts(0, [0; 10]) } }
+        StepMark {
+            step_id: step,
+            outcome,
+            version: Version {
+                hlc: Hlc::new(at, 0),
+                device: DeviceId::from_parts(0, [0; 10]),
+            },
+        }
     }
 
     const STEPS: [&str; 3] = ["install", "register", "activate"];
@@ -129,7 +157,13 @@ mod tests {
 
     #[test]
     fn a_blocked_step_blocks_the_run_until_done() {
-        let blocked = run_progress(&STEPS, [mark("install", StepOutcome::Done, 1), mark("register", StepOutcome::Blocked, 2)]);
+        let blocked = run_progress(
+            &STEPS,
+            [
+                mark("install", StepOutcome::Done, 1),
+                mark("register", StepOutcome::Blocked, 2),
+            ],
+        );
         assert_eq!(blocked.status, RunStatus::Blocked);
         assert_eq!(blocked.current_step.as_deref(), Some("register"));
         let finished = run_progress(
@@ -143,6 +177,9 @@ mod tests {
             ],
         );
         assert_eq!(finished.status, RunStatus::Completed);
-        assert_eq!((finished.done, finished.skipped, finished.blocked), (2, 1, 0));
+        assert_eq!(
+            (finished.done, finished.skipped, finished.blocked),
+            (2, 1, 0)
+        );
     }
 }

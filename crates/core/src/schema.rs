@@ -116,7 +116,9 @@ impl<'de> Deserialize<'de> for FieldValue {
                 Ok(FieldValue::Int(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<FieldValue, E> {
-                i64::try_from(v).map(FieldValue::Int).map_err(|_| E::custom("number too large"))
+                i64::try_from(v)
+                    .map(FieldValue::Int)
+                    .map_err(|_| E::custom("number too large"))
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<FieldValue, E> {
                 Err(E::custom("fractional numbers are not field values"))
@@ -220,11 +222,17 @@ impl FieldType {
                     Err(format!("{i} is out of range ({min} to {max})"))
                 }
             }
-            (FieldType::Bool | FieldType::Int { .. }, other) => {
-                Err(format!("expected {}, got {}", self.expected(), other.type_name()))
-            }
+            (FieldType::Bool | FieldType::Int { .. }, other) => Err(format!(
+                "expected {}, got {}",
+                self.expected(),
+                other.type_name()
+            )),
             (_, FieldValue::Text(text)) => self.check_text(text),
-            (_, other) => Err(format!("expected {}, got {}", self.expected(), other.type_name())),
+            (_, other) => Err(format!(
+                "expected {}, got {}",
+                self.expected(),
+                other.type_name()
+            )),
         }
     }
 
@@ -252,7 +260,10 @@ impl FieldType {
                 if codes.contains(&text) {
                     Ok(())
                 } else {
-                    Err(format!("unknown {what} {text:?} (expected one of: {})", codes.join(", ")))
+                    Err(format!(
+                        "unknown {what} {text:?} (expected one of: {})",
+                        codes.join(", ")
+                    ))
                 }
             }
             FieldType::Key => check_key(text),
@@ -266,7 +277,9 @@ impl FieldType {
                     .map_err(|_| format!("{text:?} is not a JSON list of keys"))?;
                 items.iter().try_for_each(|i| check_key(i))
             }
-            FieldType::Bool | FieldType::Int { .. } => Err(format!("expected {}, got text", self.expected())),
+            FieldType::Bool | FieldType::Int { .. } => {
+                Err(format!("expected {}, got text", self.expected()))
+            }
         }
     }
 }
@@ -277,7 +290,8 @@ fn parse_uuid(text: &str) -> Result<Uuid, String> {
 
 /// Reads a `YYYY-MM-DD` date.
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("{text:?} is not a date (expected YYYY-MM-DD)"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is not a date (expected YYYY-MM-DD)"))
 }
 
 /// Reads an RFC 3339 timestamp (any offset) as UTC.
@@ -295,12 +309,16 @@ pub fn format_timestamp(t: DateTime<Utc>) -> String {
 /// Checks a machine key such as a pack key or a step id.
 pub fn check_key(text: &str) -> Result<(), String> {
     let ok = (1..=40).contains(&text.len())
-        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
         && text.starts_with(|c: char| c.is_ascii_lowercase());
     if ok {
         Ok(())
     } else {
-        Err(format!("{text:?} is not a key (lower-case letters, digits, '-' or '_', starting with a letter, at most 40)"))
+        Err(format!(
+            "{text:?} is not a key (lower-case letters, digits, '-' or '_', starting with a letter, at most 40)"
+        ))
     }
 }
 
@@ -318,7 +336,12 @@ pub struct FieldSpec {
 }
 
 const fn field(name: &'static str, ty: FieldType, required: bool, mutable: bool) -> FieldSpec {
-    FieldSpec { name, ty, required, mutable }
+    FieldSpec {
+        name,
+        ty,
+        required,
+        mutable,
+    }
 }
 
 const REQ_MUT: (bool, bool) = (true, true);
@@ -368,8 +391,14 @@ const MEMBER: &[FieldSpec] = fields! {
     "deleted": DELETED.ty, OPT_MUT;
 };
 /// Latitude and longitude are stored in units of 1e-7 degree (as OSM does).
-const LAT_E7: FieldType = FieldType::Int { min: -900_000_000, max: 900_000_000 };
-const LNG_E7: FieldType = FieldType::Int { min: -1_800_000_000, max: 1_800_000_000 };
+const LAT_E7: FieldType = FieldType::Int {
+    min: -900_000_000,
+    max: 900_000_000,
+};
+const LNG_E7: FieldType = FieldType::Int {
+    min: -1_800_000_000,
+    max: 1_800_000_000,
+};
 const HOUSEHOLD: &[FieldSpec] = fields! {
     "village_id": FieldType::Ref(EntityKind::Village), REQ_MUT;
     "head_name": FieldType::PersonName, REQ_MUT;
@@ -476,10 +505,18 @@ mod tests {
 
     #[test]
     fn values_read_and_write_plain_json() {
-        let values = vec![FieldValue::Null, FieldValue::Bool(true), FieldValue::Int(-3), FieldValue::from("Bản Khin")];
+        let values = vec![
+            FieldValue::Null,
+            FieldValue::Bool(true),
+            FieldValue::Int(-3),
+            FieldValue::from("Bản Khin"),
+        ];
         let json = serde_json::to_string(&values).expect("serialises");
         assert_eq!(json, r#"[null,true,-3,"Bản Khin"]"#);
-        assert_eq!(serde_json::from_str::<Vec<FieldValue>>(&json).expect("parses"), values);
+        assert_eq!(
+            serde_json::from_str::<Vec<FieldValue>>(&json).expect("parses"),
+            values
+        );
         assert!(serde_json::from_str::<FieldValue>("1.5").is_err());
         assert!(serde_json::from_str::<FieldValue>("[1]").is_err());
     }
@@ -488,27 +525,62 @@ mod tests {
     fn field_types_check_values_and_say_why() {
         let phone = FieldType::Phone;
         assert!(phone.check(&"0912345678".into()).is_ok());
-        assert!(phone.check(&"12".into()).expect_err("bad").contains("\"12\""));
-        assert!(phone.check(&FieldValue::Int(912)).expect_err("type").contains("expected text"));
+        assert!(
+            phone
+                .check(&"12".into())
+                .expect_err("bad")
+                .contains("\"12\"")
+        );
+        assert!(
+            phone
+                .check(&FieldValue::Int(912))
+                .expect_err("type")
+                .contains("expected text")
+        );
         let count = FieldType::Int { min: 1, max: 60 };
-        assert!(count.check(&FieldValue::Int(61)).expect_err("range").contains("out of range"));
+        assert!(
+            count
+                .check(&FieldValue::Int(61))
+                .expect_err("range")
+                .contains("out of range")
+        );
         assert!(FieldType::Date.check(&"2026-02-30".into()).is_err());
-        assert!(FieldType::Timestamp.check(&"2026-11-27T08:30:00Z".into()).is_ok());
-        assert!(FieldType::KeyList.check(&r#"["vneid","vssid"]"#.into()).is_ok());
+        assert!(
+            FieldType::Timestamp
+                .check(&"2026-11-27T08:30:00Z".into())
+                .is_ok()
+        );
+        assert!(
+            FieldType::KeyList
+                .check(&r#"["vneid","vssid"]"#.into())
+                .is_ok()
+        );
         assert!(FieldType::KeyList.check(&r#"["VNeID"]"#.into()).is_err());
         let outcome = code(VisitOutcome::WHAT, VisitOutcome::CODES);
-        assert!(outcome.check(&"maybe".into()).expect_err("code").contains("visit outcome"));
+        assert!(
+            outcome
+                .check(&"maybe".into())
+                .expect_err("code")
+                .contains("visit outcome")
+        );
     }
 
     #[test]
     fn every_kind_has_unique_field_names_and_references_point_backwards() {
         for (i, kind) in EntityKind::IN_DEPENDENCY_ORDER.iter().enumerate() {
-            let names: std::collections::BTreeSet<_> = kind.fields().iter().map(|f| f.name).collect();
+            let names: std::collections::BTreeSet<_> =
+                kind.fields().iter().map(|f| f.name).collect();
             assert_eq!(names.len(), kind.fields().len(), "{kind}");
             for f in kind.fields() {
                 if let FieldType::Ref(target) = f.ty {
-                    let at = EntityKind::IN_DEPENDENCY_ORDER.iter().position(|k| *k == target);
-                    assert!(at.is_some_and(|t| t < i), "{kind}.{} points forward", f.name);
+                    let at = EntityKind::IN_DEPENDENCY_ORDER
+                        .iter()
+                        .position(|k| *k == target);
+                    assert!(
+                        at.is_some_and(|t| t < i),
+                        "{kind}.{} points forward",
+                        f.name
+                    );
                 }
             }
         }

@@ -35,7 +35,11 @@ impl BadText {
         } else {
             value.to_owned()
         };
-        BadText { field, value, problem: problem.into() }
+        BadText {
+            field,
+            value,
+            problem: problem.into(),
+        }
     }
 }
 
@@ -55,7 +59,11 @@ fn check_line(field: &'static str, raw: &str, max_chars: usize) -> Result<String
     }
     let count = tidy.chars().count();
     if count > max_chars {
-        return Err(BadText::new(field, raw, format!("is {count} characters long (at most {max_chars})")));
+        return Err(BadText::new(
+            field,
+            raw,
+            format!("is {count} characters long (at most {max_chars})"),
+        ));
     }
     Ok(tidy)
 }
@@ -143,7 +151,10 @@ impl Notes {
 
     /// Checks a note; only the length and control characters are limited.
     pub fn parse(raw: &str) -> Result<Notes, BadText> {
-        if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        if raw
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
             return Err(BadText::new("notes", raw, "contain control characters"));
         }
         let count = raw.chars().count();
@@ -195,8 +206,10 @@ impl LanguageTag {
         let tag = raw.trim();
         let mut parts = tag.split('-');
         let lang = parts.next().unwrap_or_default();
-        let lang_ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_alphabetic());
-        let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+        let lang_ok =
+            (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_alphabetic());
+        let rest_ok = parts
+            .all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
         if !lang_ok || !rest_ok {
             return Err(BadText::new(
                 "language",
@@ -317,12 +330,21 @@ mod tests {
 
     #[test]
     fn bad_names_say_why() {
-        for (raw, why) in [("   ", "is empty"), ("1234", "has no letters"), ("a\u{0}b", "control")] {
+        for (raw, why) in [
+            ("   ", "is empty"),
+            ("1234", "has no letters"),
+            ("a\u{0}b", "control"),
+        ] {
             let err = PersonName::parse(raw).expect_err(raw);
             assert!(err.to_string().contains(why), "{raw:?}: {err}");
         }
         let long = "a".repeat(101);
-        assert!(PersonName::parse(&long).expect_err("long").to_string().contains("101 characters"));
+        assert!(
+            PersonName::parse(&long)
+                .expect_err("long")
+                .to_string()
+                .contains("101 characters")
+        );
     }
 
     #[test]

@@ -1,1 +1,33 @@
-//! placeholder
+//! `doorstep-device`: the tablet's side of Doorstep.
+//!
+//! One SQLite file per device holds the campaign's places, the households
+//! of the device's commune, visits, checklist runs and step events, and the
+//! **outbox** of every change made here. The app (`src-tauri`) and the
+//! `doorstep` CLI are thin layers over [`Store`].
+//!
+//! **Architecture invariants**
+//! - Every domain write goes through [`Writer`]: the row, its change record
+//!   and the outbox entry (with the next gap-free `seq`) commit together.
+//! - Pulled changes are merged by `doorstep-core`'s rules in one transaction
+//!   with the pull cursor ([`Store::apply_pulled`]).
+//! - Nothing here knows HTTP; the sync client (a later issue) only moves
+//!   change records between [`Store::outbox_after`] and the server.
+//! - Personal data (names, phones) never goes to logs.
+
+mod apply;
+pub mod checklist;
+pub mod demo;
+pub mod digest;
+mod error;
+pub mod export;
+pub mod import;
+pub mod outbox;
+pub mod packs;
+pub mod pull;
+pub mod queries;
+mod store;
+mod write;
+
+pub use error::{Result, StoreError};
+pub use store::{CreateOptions, SCHEMA_VERSION, Store, WallClock};
+pub use write::Writer;

@@ -1,0 +1,86 @@
+//! One module per group of subcommands; `run` opens the store and
+//! dispatches. Commands only translate arguments into `doorstep-device`
+//! calls and print what comes back.
+
+mod fieldwork;
+mod households;
+mod reports;
+mod setup;
+
+use std::sync::Arc;
+
+use doorstep_device::Store;
+
+use crate::cli::{Cli, Command};
+
+/// What every command gets: the open store and the output choices.
+pub(crate) struct Ctx {
+    pub store: Store,
+    pub json: bool,
+    pub lang: String,
+}
+
+/// Runs one parsed command line.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    let now = cli
+        .now
+        .as_deref()
+        .map(|t| crate::values::time(t, "--now"))
+        .transpose()?;
+    if !["vi", "en", "ar"].contains(&cli.lang.as_str()) {
+        anyhow::bail!("--lang {:?} is not supported (use vi, en or ar)", cli.lang);
+    }
+    let open = |store: Store| -> Ctx {
+        let mut store = store;
+        if let Some(t) = now {
+            store.set_wall_clock(Arc::new(move || t));
+        }
+        Ctx {
+            store,
+            json: cli.json,
+            lang: cli.lang.clone(),
+        }
+    };
+    match cli.command {
+        Command::Init(args) => setup::init(&cli.db, &args, now, cli.json),
+        Command::Pack(crate::cli::PackCommand::Check {
+            path,
+            illustrations,
+        }) => setup::pack_check(&path, illustrations.as_deref(), cli.json),
+        command => {
+            let mut ctx = open(Store::open(&cli.db)?);
+            dispatch(&mut ctx, command)
+        }
+    }
+}
+
+fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
+    use crate::cli::{
+        ChecklistCommand as C, HouseholdCommand as H, PackCommand as P, PersonCommand as Pe,
+        VisitCommand as V,
+    };
+    match command {
+        Command::Init(_) | Command::Pack(P::Check { .. }) => {
+            unreachable!("handled before opening the store")
+        }
+        Command::Import(crate::cli::ImportCommand::Households(args)) => reports::import(ctx, &args),
+        Command::Villages => setup::villages(ctx),
+        Command::Household(H::Add(args)) => households::add(ctx, &args),
+        Command::Household(H::List(args)) => households::list(ctx, &args),
+        Command::Household(H::Show { id }) => households::show(ctx, &id),
+        Command::Household(H::Edit(args)) => households::edit(ctx, &args),
+        Command::Person(Pe::Add(args)) => households::add_person(ctx, &args),
+        Command::Person(Pe::Edit(args)) => households::edit_person(ctx, &args),
+        Command::Visit(V::Record(args)) => fieldwork::record_visit(ctx, &args),
+        Command::Checklist(C::Start(args)) => fieldwork::start(ctx, &args),
+        Command::Checklist(C::Step(args)) => fieldwork::step(ctx, &args),
+        Command::Checklist(C::Show { run }) => fieldwork::show(ctx, &run),
+        Command::Pack(P::List) => setup::pack_list(ctx),
+        Command::FollowUps(args) => reports::follow_ups(ctx, &args),
+        Command::Coverage => reports::coverage(ctx),
+        Command::Conflicts => reports::conflicts(ctx),
+        Command::Status => reports::status(ctx),
+        Command::Export(args) => reports::export(ctx, &args),
+        Command::Check => setup::check(ctx),
+    }
+}

@@ -1,0 +1,120 @@
+//! What can go wrong in the device store, in words a volunteer or a team
+//! lead can act on.
+
+use std::path::PathBuf;
+
+use doorstep_core::change::ChangeProblems;
+use doorstep_core::schema::EntityKind;
+use doorstep_core::text::BadText;
+use doorstep_core::vocab::UnknownCode;
+
+/// An error from the device store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No database at the path (and we were not asked to create one).
+    #[error("no Doorstep database at {path}: run `doorstep init --db {path}` first")]
+    NoDatabase {
+        /// Where we looked.
+        path: PathBuf,
+    },
+    /// `init` on a path that already holds a database.
+    #[error("{path} already holds a Doorstep database; choose another path or remove it first")]
+    AlreadyExists {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is not an SQLite database, or is damaged.
+    #[error(
+        "{path} is not a readable Doorstep database ({detail}); restore it from a backup or sync a fresh copy"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// An SQLite database that Doorstep did not create.
+    #[error("{path} is an SQLite database but not a Doorstep one (it has no device state)")]
+    NotDoorstep {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Written by a newer Doorstep.
+    #[error(
+        "{path} was written by a newer Doorstep (database schema {found}, this app knows up to {known}); update the app"
+    )]
+    NewerSchema {
+        /// The file.
+        path: PathBuf,
+        /// Schema version in the file.
+        found: usize,
+        /// Newest schema this build knows.
+        known: usize,
+    },
+    /// A value that breaks its field's rule.
+    #[error(transparent)]
+    BadValue(#[from] BadText),
+    /// A code outside its vocabulary.
+    #[error(transparent)]
+    BadCode(#[from] UnknownCode),
+    /// A change record that breaks the schema.
+    #[error("invalid change: {0}")]
+    InvalidChange(#[from] ChangeProblems),
+    /// Something referred to is not in this store.
+    #[error("no {kind} with id {id} on this device")]
+    NotFound {
+        /// What was looked for.
+        kind: EntityKind,
+        /// Its id (or the name given).
+        id: String,
+    },
+    /// Looked up by name and not found.
+    #[error("no {what} named {name:?}{}", if .known.is_empty() { String::new() } else { format!(" (known: {})", .known.join(", ")) })]
+    UnknownName {
+        /// "village", "commune".
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// Names that exist.
+        known: Vec<String>,
+    },
+    /// Looked up by name and several match.
+    #[error("{count} {what}s are named {name:?}; give the commune too, or use the id")]
+    AmbiguousName {
+        /// "village".
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// How many match.
+        count: usize,
+    },
+    /// A request that breaks a rule of the domain (not of one field).
+    #[error("{0}")]
+    Rule(String),
+    /// A pack problem.
+    #[error("checklist pack: {0}")]
+    Pack(String),
+    /// SQLite failed for another reason (disk full, locked, ...).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored record could not be read back (should not happen).
+    #[error("stored data could not be read: {0}")]
+    Stored(String),
+}
+
+/// Result type of the device store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// Turns SQLite's "not a database" and "malformed" into [`StoreError::Corrupt`].
+    pub(crate) fn from_sqlite_at(err: rusqlite::Error, path: &std::path::Path) -> StoreError {
+        use rusqlite::ErrorCode;
+        match err.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: err.to_string(),
+            },
+            _ => StoreError::Sqlite(err),
+        }
+    }
+}

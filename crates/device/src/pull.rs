@@ -1,0 +1,160 @@
+//! Merging pulled changes: a page from the server, applied in one
+//! transaction together with the new pull cursor.
+//!
+//! Storing the cursor with the data (not before it) means a cut connection
+//! or a killed app can only make the device ask for the same page again,
+//! and a page applied twice merges once (changes are deduplicated by id).
+
+use doorstep_core::change::Change;
+use doorstep_core::hlc::{Hlc, HlcClock};
+use doorstep_core::schema::{EntityKind, format_timestamp};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use crate::apply::{Applied, merge_change};
+use crate::error::{Result, StoreError};
+use crate::packs::PackCache;
+use crate::store::Store;
+
+/// What applying a page did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PullReport {
+    /// Changes merged now (including earlier-parked ones that could now go in).
+    pub merged: usize,
+    /// Changes already merged before (a page pulled twice).
+    pub duplicates: usize,
+    /// This device's own changes coming back: already applied locally.
+    pub own: usize,
+    /// Changes waiting for an entity that has not arrived yet.
+    pub waiting: usize,
+    /// Changes that break the schema (from a newer app?): kept aside.
+    pub invalid: usize,
+    /// Losing values newly kept as conflicts for review.
+    pub conflicts: usize,
+}
+
+impl Store {
+    /// Applies a page of pulled changes and stores `cursor` (the server's
+    /// position after this page) in the same transaction.
+    pub fn apply_pulled(&mut self, changes: &[Change], cursor: Option<&str>) -> Result<PullReport> {
+        let now = format_timestamp(self.now());
+        let own_device = self.device_id();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let hlc_last: i64 =
+            tx.query_row("SELECT hlc_last FROM device_state WHERE id = 1", [], |r| {
+                r.get(0)
+            })?;
+        let mut clock = HlcClock::resume(Hlc::from_u64(u64::try_from(hlc_last).unwrap_or(0)));
+        let mut report = PullReport::default();
+        for change in changes {
+            if change.device == own_device {
+                report.own += 1;
+                continue;
+            }
+            let id = change.id.to_string();
+            let seen = tx
+                .prepare_cached("SELECT 1 FROM applied_change WHERE change_id = ?1")?
+                .query_row([&id], |_| Ok(()))
+                .optional()?;
+            let parked = tx
+                .prepare_cached("SELECT 1 FROM parked_change WHERE change_id = ?1")?
+                .query_row([&id], |_| Ok(()))
+                .optional()?;
+            if seen.is_some() || parked.is_some() {
+                report.duplicates += 1;
+                continue;
+            }
+            // Later local writes must sort after everything this device saw.
+            clock.observe_trusted(change.hlc);
+            if let Err(problems) = change.validate() {
+                park(&tx, change, None, &format!("invalid: {problems}"), &now)?;
+                report.invalid += 1;
+                continue;
+            }
+            apply_and_unpark(&tx, &self.packs, change, &now, &mut report)?;
+        }
+        tx.execute(
+            "UPDATE device_state SET hlc_last = max(hlc_last, ?1), pull_cursor = coalesce(?2, pull_cursor) WHERE id = 1",
+            (i64::try_from(clock.last().as_u64()).unwrap_or(i64::MAX), cursor),
+        )?;
+        report.waiting = tx.query_row(
+            "SELECT count(*) FROM parked_change WHERE awaits_kind IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(report)
+    }
+}
+
+/// Merges a change, or parks it; when it merges, retries whatever was
+/// parked waiting for its entity (and so on, transitively).
+fn apply_and_unpark(
+    conn: &Connection,
+    packs: &PackCache,
+    first: &Change,
+    now: &str,
+    report: &mut PullReport,
+) -> Result<()> {
+    let mut work = vec![first.clone()];
+    while let Some(change) = work.pop() {
+        match merge_change(conn, packs, &change, now)? {
+            Applied::Waiting { kind, id } => {
+                park(
+                    conn,
+                    &change,
+                    Some((kind, &id)),
+                    &format!("waits for {kind} {id}"),
+                    now,
+                )?;
+                continue;
+            }
+            Applied::Merged { conflicts, .. } => {
+                report.merged += 1;
+                report.conflicts += conflicts;
+            }
+            Applied::AlreadyPresent => report.duplicates += 1,
+        }
+        conn.prepare_cached("INSERT OR IGNORE INTO applied_change (change_id) VALUES (?1)")?
+            .execute([change.id.to_string()])?;
+        work.extend(take_parked(
+            conn,
+            change.entity,
+            &change.entity_id.hyphenated().to_string(),
+        )?);
+    }
+    Ok(())
+}
+
+fn park(
+    conn: &Connection,
+    change: &Change,
+    awaits: Option<(EntityKind, &str)>,
+    reason: &str,
+    now: &str,
+) -> Result<()> {
+    let body = serde_json::to_string(change).map_err(|e| StoreError::Stored(e.to_string()))?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO parked_change (change_id, awaits_kind, awaits_id, reason, body, parked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute((change.id.to_string(), awaits.map(|a| a.0.as_str()), awaits.map(|a| a.1), reason, body, now))?;
+    Ok(())
+}
+
+fn take_parked(conn: &Connection, kind: EntityKind, id: &str) -> Result<Vec<Change>> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM parked_change WHERE awaits_kind = ?1 AND awaits_id = ?2 RETURNING body",
+    )?;
+    let bodies: Vec<String> = stmt
+        .query_map((kind.as_str(), id), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    bodies
+        .iter()
+        .map(|b| {
+            serde_json::from_str(b).map_err(|e| StoreError::Stored(format!("parked change: {e}")))
+        })
+        .collect()
+}

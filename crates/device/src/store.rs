@@ -1,0 +1,262 @@
+//! Opening, creating and guarding the device's SQLite file.
+//!
+//! One file holds everything a tablet knows. It is opened in WAL mode with
+//! foreign keys on and `synchronous = FULL`: a visit recorded in a doorway
+//! survives the battery dying a second later. Migrations are embedded and
+//! forward-only; a file from a newer app is refused rather than misread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use doorstep_core::ids::DeviceId;
+use doorstep_core::schema::format_timestamp;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite_migration::{M, Migrations};
+
+use crate::error::{Result, StoreError};
+use crate::packs::PackCache;
+
+/// The embedded migrations, in order. Never edit a released one.
+const MIGRATION_LIST: &[M<'static>] = &[M::up(include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_LIST);
+
+/// The newest database schema this build knows.
+pub const SCHEMA_VERSION: usize = MIGRATION_LIST.len();
+
+/// Where the store reads the time. Tests and the CLI's `--now` replace it
+/// to play a tablet whose clock is wrong.
+pub type WallClock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// How to create a new store.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// A trainee's practice store: same data model, never syncs.
+    pub practice: bool,
+    /// Use this device id instead of a new one (tests, demo fixtures).
+    pub device_id: Option<DeviceId>,
+}
+
+/// The device's store: one SQLite file.
+pub struct Store {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+    device_id: DeviceId,
+    practice: bool,
+    pub(crate) wall: WallClock,
+    pub(crate) packs: PackCache,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("device_id", &self.device_id)
+            .field("practice", &self.practice)
+            .finish_non_exhaustive()
+    }
+}
+
+fn system_clock() -> WallClock {
+    Arc::new(Utc::now)
+}
+
+impl Store {
+    /// Creates a new store at `path`; refuses if a database is already there.
+    /// The bundled checklist packs are installed.
+    pub fn create(path: &Path, options: CreateOptions) -> Result<Store> {
+        if path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(true) {
+            return Err(StoreError::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        let result = Self::create_inner(path, options);
+        if result.is_err() {
+            // Leave nothing half-made behind; the error says what happened.
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        result
+    }
+
+    fn create_inner(path: &Path, options: CreateOptions) -> Result<Store> {
+        let mut conn = Connection::open(path).map_err(|e| StoreError::from_sqlite_at(e, path))?;
+        configure(&conn, path)?;
+        MIGRATIONS
+            .to_latest(&mut conn)
+            .map_err(|e| migration_error(e, path))?;
+        let device_id = options.device_id.unwrap_or_default();
+        let wall = system_clock();
+        conn.execute(
+            "INSERT INTO device_state (id, device_id, practice, created_at) VALUES (1, ?1, ?2, ?3)",
+            (
+                device_id.to_string(),
+                options.practice,
+                format_timestamp(wall()),
+            ),
+        )?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            device_id,
+            practice: options.practice,
+            wall,
+            packs: PackCache::default(),
+        };
+        for pack in crate::packs::bundled()? {
+            store.install_pack(&pack)?;
+        }
+        Ok(store)
+    }
+
+    /// Opens an existing store, upgrading an older schema. A missing file,
+    /// a damaged one, a foreign SQLite file or one from a newer app is
+    /// refused with a message that says which, and left untouched.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::NoDatabase {
+                path: path.to_owned(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| StoreError::from_sqlite_at(e, path))?;
+        let found: usize = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| StoreError::from_sqlite_at(e, path))?;
+        if found == 0 {
+            return Err(StoreError::NotDoorstep {
+                path: path.to_owned(),
+            });
+        }
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: path.to_owned(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        configure(&conn, path)?;
+        MIGRATIONS
+            .to_latest(&mut conn)
+            .map_err(|e| migration_error(e, path))?;
+        let identity: Option<(String, bool)> = conn
+            .query_row(
+                "SELECT device_id, practice FROM device_state WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(..) => StoreError::from_sqlite_at(e, path),
+                other => StoreError::Sqlite(other),
+            })?;
+        let Some((device_id, practice)) = identity else {
+            return Err(StoreError::NotDoorstep {
+                path: path.to_owned(),
+            });
+        };
+        let device_id = device_id
+            .parse()
+            .map_err(|e| StoreError::Stored(format!("device id: {e}")))?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+            device_id,
+            practice,
+            wall: system_clock(),
+            packs: PackCache::default(),
+        })
+    }
+
+    /// Opens the store at `path`, creating it if there is none.
+    pub fn open_or_create(path: &Path, options: CreateOptions) -> Result<Store> {
+        if path.exists() {
+            Store::open(path)
+        } else {
+            Store::create(path, options)
+        }
+    }
+
+    /// This device's id.
+    pub fn device_id(&self) -> DeviceId {
+        self.device_id
+    }
+
+    /// Whether this is a trainee's practice store (never syncs).
+    pub fn is_practice(&self) -> bool {
+        self.practice
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Replaces the wall clock (tests; the CLI's `--now`).
+    pub fn set_wall_clock(&mut self, wall: WallClock) {
+        self.wall = wall;
+    }
+
+    /// The wall clock's reading.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.wall)()
+    }
+
+    /// Runs SQLite's full integrity check; returns the problems it lists.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let line = row?;
+            if line != "ok" {
+                out.push(line);
+            }
+        }
+        let mut fk = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let rows = fk.query_map([], |r| {
+            Ok(format!(
+                "{} row {} breaks a reference to {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?
+            ))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+        Ok(out)
+    }
+}
+
+fn configure(conn: &Connection, path: &Path) -> Result<()> {
+    let err = |e| StoreError::from_sqlite_at(e, path);
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Stored(format!(
+            "could not switch {} to WAL mode (got {mode})",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(err)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(err)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
+}
+
+fn migration_error(e: rusqlite_migration::Error, path: &Path) -> StoreError {
+    match e {
+        rusqlite_migration::Error::RusqliteError { err, .. } => {
+            StoreError::from_sqlite_at(err, path)
+        }
+        other => StoreError::Stored(format!("migrating {}: {other}", path.display())),
+    }
+}

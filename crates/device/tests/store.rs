@@ -1,0 +1,316 @@
+//! The device store: opening, guarding the file, the write path and outbox.
+
+mod common;
+
+use common::*;
+use doorstep_core::entities::{Household, Patch, StepStatus};
+use doorstep_core::phone::Phone;
+use doorstep_core::schema::EntityKind;
+use doorstep_core::text::Notes;
+use doorstep_core::vocab::{BlockerReason, VisitOutcome};
+use doorstep_device::{CreateOptions, Store, StoreError};
+
+#[test]
+fn every_field_of_the_core_schema_has_its_column() {
+    let t = TempStore::new();
+    let conn = rusqlite::Connection::open(t.path()).expect("open");
+    for kind in EntityKind::ALL {
+        let mut stmt = conn
+            .prepare(&format!("PRAGMA table_info({})", kind.table()))
+            .expect("table info");
+        let columns: Vec<String> = stmt
+            .query_map([], |r| r.get(1))
+            .expect("rows")
+            .map(|c| c.expect("col"))
+            .collect();
+        for field in kind.fields() {
+            assert!(
+                columns.iter().any(|c| c == field.name),
+                "{kind}.{} has no column",
+                field.name
+            );
+        }
+    }
+}
+
+#[test]
+fn writes_append_gap_free_seqs_to_the_outbox() {
+    let mut t = TempStore::with_demo();
+    let before = t.store.status().expect("status");
+    let village = village(&t.store, "Tam Tu");
+    let h = add_household(&mut t.store, village, "Lò Văn Hùng");
+    let p = add_person(&mut t.store, h, "Lò Thị Xuân");
+    record_visit(&mut t.store, h, VisitOutcome::Helped);
+    let after = t.store.status().expect("status");
+    assert_eq!(after.outbox_total, before.outbox_total + 3);
+    let changes = t.store.outbox_after(0, usize::MAX).expect("outbox");
+    let seqs: Vec<u64> = changes.iter().map(|c| c.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=after.outbox_total).collect::<Vec<_>>(),
+        "gap-free from 1"
+    );
+    let last = changes.last().expect("a change");
+    assert_eq!(last.entity, EntityKind::Visit);
+    assert!(
+        changes.windows(2).all(|w| w[0].hlc < w[1].hlc),
+        "stamps increase"
+    );
+    let _ = p;
+}
+
+#[test]
+fn a_failed_write_leaves_no_trace() {
+    let mut t = TempStore::with_demo();
+    let before = t.store.state_digest().expect("digest");
+    let status = t.store.status().expect("status");
+    let village = village(&t.store, "Khin");
+    let err = t
+        .store
+        .write(|w| {
+            let h = Household {
+                id: Default::default(),
+                village_id: village,
+                head_name: doorstep_core::text::PersonName::parse("Giàng A Páo").expect("name"),
+                landmark: None,
+                phone: None,
+                members_count: None,
+                language: None,
+                notes: None,
+                location: None,
+                created_at: w.now(),
+            };
+            w.create(&h)?;
+            // Second write fails: the first must be rolled back with it.
+            w.update::<Household>(uuid::Uuid::now_v7(), Patch::<Household>::new().notes(None))
+        })
+        .expect_err("unknown household");
+    assert!(
+        matches!(
+            err,
+            StoreError::NotFound {
+                kind: EntityKind::Household,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(t.store.state_digest().expect("digest"), before);
+    assert_eq!(
+        t.store.status().expect("status").outbox_total,
+        status.outbox_total
+    );
+    let next = add_household(&mut t.store, village, "Sùng Thị Mỷ");
+    let seqs: Vec<u64> = t
+        .store
+        .outbox_after(status.outbox_total, 10)
+        .expect("outbox")
+        .iter()
+        .map(|c| c.seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![status.outbox_total + 1],
+        "no gap after a rolled-back write"
+    );
+    let _ = next;
+}
+
+#[test]
+fn an_edit_carries_the_version_it_replaced() {
+    let mut t = TempStore::with_demo();
+    let village = village(&t.store, "Bun");
+    let h = add_household(&mut t.store, village, "Cà Văn Ơn");
+    let first = t
+        .store
+        .update::<Household>(
+            h.as_uuid(),
+            Patch::<Household>::new().phone(Some(Phone::parse("0912345678").expect("phone"))),
+        )
+        .expect("edit");
+    assert!(
+        first.fields[0].base.is_some(),
+        "replaces the empty phone written at creation"
+    );
+    let second = t
+        .store
+        .update::<Household>(h.as_uuid(), Patch::<Household>::new().phone(None))
+        .expect("edit");
+    assert_eq!(second.fields[0].base, Some(first.version()));
+    assert_eq!(t.store.household(h).expect("detail").phone, None);
+}
+
+#[test]
+fn checklist_runs_keep_progress_and_resume() {
+    let mut t = TempStore::with_demo();
+    let village = village(&t.store, "Tam Tu");
+    let h = add_household(&mut t.store, village, "Lò Văn Hùng");
+    let p = add_person(&mut t.store, h, "Lò Thị Xuân");
+    let no_visit = t
+        .store
+        .start_checklist(p, "vneid", None)
+        .expect_err("no visit yet");
+    assert!(
+        no_visit.to_string().contains("no visit today"),
+        "{no_visit}"
+    );
+    record_visit(&mut t.store, h, VisitOutcome::Helped);
+    let run = t.store.start_checklist(p, "vneid", None).expect("start");
+    let pack = t.store.latest_pack("vneid").expect("pack");
+    let first = pack.steps[0].id.clone();
+    t.store
+        .record_step(run.id, None, StepStatus::Done, None)
+        .expect("step 1");
+    let view = t.store.run_view(run.id, "en").expect("view");
+    assert_eq!(view.steps_done, 1);
+    assert_eq!(view.steps[0].outcome.as_deref(), Some("done"));
+    assert_eq!(
+        view.current_step.as_deref(),
+        Some(pack.steps[1].id.as_str()),
+        "resumes at step 2"
+    );
+    let bad = t
+        .store
+        .record_step(run.id, Some("no-such-step"), StepStatus::Done, None)
+        .expect_err("unknown step");
+    assert!(
+        bad.to_string().contains("no step \"no-such-step\""),
+        "{bad}"
+    );
+    let blocked = t
+        .store
+        .record_step(
+            run.id,
+            None,
+            StepStatus::Blocked(BlockerReason::Other),
+            Some(Notes::parse("son brings the card").expect("note")),
+        )
+        .expect("blocked");
+    let view = t.store.run_view(run.id, "vi").expect("view");
+    assert_eq!(view.status, "blocked");
+    assert_eq!(view.steps[1].blocker.as_deref(), Some("other"));
+    for _ in 1..pack.steps.len() {
+        t.store
+            .record_step(run.id, None, StepStatus::Done, None)
+            .expect("next");
+    }
+    let view = t.store.run_view(run.id, "vi").expect("view");
+    assert_eq!(view.status, "completed", "{view:?}");
+    assert!(
+        t.store
+            .record_step(run.id, None, StepStatus::Done, None)
+            .is_err(),
+        "nothing left to do"
+    );
+    t.store
+        .record_step(run.id, Some(&first), StepStatus::Skipped, None)
+        .expect("redo a named step");
+    let _ = blocked;
+}
+
+#[test]
+fn refuses_a_file_that_is_not_a_doorstep_database_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().expect("dir");
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(
+        &garbage,
+        b"this is not sqlite, just a text file that is long enough to look like a header....",
+    )
+    .expect("write");
+    let before = std::fs::read(&garbage).expect("read");
+    let err = Store::open(&garbage).expect_err("garbage");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("garbage.db"), "{err}");
+    assert_eq!(std::fs::read(&garbage).expect("read"), before, "unchanged");
+
+    let foreign = dir.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign)
+        .expect("open")
+        .execute_batch("CREATE TABLE t(x)")
+        .expect("table");
+    let err = Store::open(&foreign).expect_err("foreign");
+    assert!(matches!(err, StoreError::NotDoorstep { .. }), "{err}");
+
+    let missing = dir.path().join("missing.db");
+    assert!(matches!(
+        Store::open(&missing),
+        Err(StoreError::NoDatabase { .. })
+    ));
+    assert!(!missing.exists(), "opening does not create");
+}
+
+#[test]
+fn refuses_a_database_from_a_newer_app() {
+    let t = TempStore::new();
+    let path = t.path();
+    drop(t.store);
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .pragma_update(None, "user_version", 99)
+        .expect("bump");
+    let err = Store::open(&path).expect_err("newer");
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("update the app"), "{err}");
+}
+
+#[test]
+fn a_damaged_file_gives_a_clear_error() {
+    let t = TempStore::with_demo();
+    let path = t.path();
+    drop(t.store);
+    // Checkpoint the WAL into the main file, then overwrite pages in the middle.
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .expect("checkpoint");
+    let mut bytes = std::fs::read(&path).expect("read");
+    let len = bytes.len();
+    for b in &mut bytes[4096..len - 4096] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).expect("write");
+    let result = Store::open(&path).and_then(|s| s.status().map(|_| s));
+    match result {
+        Err(e) => assert!(
+            e.to_string().contains("restore it from a backup")
+                || e.to_string().contains("database"),
+            "{e}"
+        ),
+        Ok(s) => assert!(
+            !s.integrity_problems().expect("check runs").is_empty(),
+            "damage must be detected"
+        ),
+    }
+}
+
+#[test]
+fn creating_over_an_existing_database_is_refused() {
+    let t = TempStore::new();
+    let err = Store::create(&t.path(), CreateOptions::default()).expect_err("exists");
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
+}
+
+#[test]
+fn a_practice_store_says_so() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::create(
+        &dir.path().join("p.db"),
+        CreateOptions {
+            practice: true,
+            ..Default::default()
+        },
+    )
+    .expect("create");
+    assert!(store.is_practice());
+    drop(store);
+    assert!(
+        Store::open(&dir.path().join("p.db"))
+            .expect("open")
+            .status()
+            .expect("status")
+            .practice
+    );
+}
