@@ -227,10 +227,10 @@ impl Change {
                         .and_then(FieldValue::as_text)
                         .and_then(|t| parse_timestamp(t).ok())
                 };
-                if let (Some(start), Some(end)) = (at("started_at"), at("ended_at")) {
-                    if end < start {
-                        out.push("the visit ends before it starts".to_owned());
-                    }
+                if let (Some(start), Some(end)) = (at("started_at"), at("ended_at"))
+                    && end < start
+                {
+                    out.push("the visit ends before it starts".to_owned());
                 }
             }
             _ => {}

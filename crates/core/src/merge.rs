@@ -86,10 +86,10 @@ impl FieldState {
                 value: value.clone(),
                 version,
             };
-            if let Some(old) = self.winner.replace(new) {
-                if !seen_winner {
-                    self.losers.insert(old.version, old.value);
-                }
+            if let Some(old) = self.winner.replace(new)
+                && !seen_winner
+            {
+                self.losers.insert(old.version, old.value);
             }
             FieldOutcome::Won
         } else {

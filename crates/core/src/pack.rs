@@ -216,13 +216,13 @@ impl Pack {
         if self.version == 0 {
             problem("version".into(), "version starts at 1".into());
         }
-        if let Some(a) = &self.audience {
-            if a != "trainee" {
-                problem(
-                    "audience".into(),
-                    format!("unknown audience {a:?} (expected: trainee)"),
-                );
-            }
+        if let Some(a) = &self.audience
+            && a != "trainee"
+        {
+            problem(
+                "audience".into(),
+                format!("unknown audience {a:?} (expected: trainee)"),
+            );
         }
         check_localized(&mut problem, "title", &self.title, ctx, true);
         check_localized(&mut problem, "summary", &self.summary, ctx, true);

@@ -43,15 +43,15 @@ impl Phone {
             ));
         }
         let plus = trimmed.find('+');
-        if let Some(at) = plus {
-            if trimmed[..at].chars().any(|c| c.is_ascii_digit()) || trimmed.matches('+').count() > 1
-            {
-                return Err(BadText::new(
-                    "phone",
-                    raw,
-                    "has a '+' that is not at the start",
-                ));
-            }
+        if let Some(at) = plus
+            && (trimmed[..at].chars().any(|c| c.is_ascii_digit())
+                || trimmed.matches('+').count() > 1)
+        {
+            return Err(BadText::new(
+                "phone",
+                raw,
+                "has a '+' that is not at the start",
+            ));
         }
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
         let national = if plus.is_some() {

@@ -153,7 +153,7 @@ fn delivery(changes: Vec<Change>, order: &[usize], dups: &[usize]) -> Vec<Change
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn any_order_with_duplicates_converges(

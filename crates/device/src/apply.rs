@@ -184,10 +184,9 @@ pub(crate) fn missing_reference(
         };
         if let (FieldType::Ref(target), true, FieldValue::Text(id)) =
             (spec.ty, spec.required, &write.value)
+            && !exists(conn, target, id)?
         {
-            if !exists(conn, target, id)? {
-                return Ok(Some((target, id.clone())));
-            }
+            return Ok(Some((target, id.clone())));
         }
     }
     Ok(None)

@@ -84,7 +84,7 @@ impl Store {
         pack_key: &str,
         visit: Option<VisitId>,
     ) -> Result<ChecklistRun> {
-        let household = self.household_of(person)?;
+        let household = self.household_of_person(person)?;
         let visit_id = match visit {
             Some(v) => {
                 let of: Option<String> = self
@@ -126,7 +126,8 @@ impl Store {
         Ok(run)
     }
 
-    fn household_of(&self, person: PersonId) -> Result<HouseholdId> {
+    /// The household a person lives in.
+    pub fn household_of_person(&self, person: PersonId) -> Result<HouseholdId> {
         let h: Option<String> = self
             .conn
             .query_row(

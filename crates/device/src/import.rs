@@ -349,10 +349,10 @@ impl Store {
                     .ok(),
             };
             let mut parse = |c: Column, f: &dyn Fn(&str) -> std::result::Result<(), String>| {
-                if let Some(raw) = cell(c) {
-                    if let Err(e) = f(raw) {
-                        problem(Some(c), e);
-                    }
+                if let Some(raw) = cell(c)
+                    && let Err(e) = f(raw)
+                {
+                    problem(Some(c), e);
                 }
             };
             parse(Column::Phone, &|s| {

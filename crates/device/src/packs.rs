@@ -39,14 +39,17 @@ pub fn bundled() -> Result<Vec<Pack>> {
     Ok(packs)
 }
 
+/// Installed pack versions by (key, version); `None` remembers "not installed".
+type PackMap = HashMap<(String, u32), Option<Arc<Pack>>>;
+
 /// Parsed packs by (key, version), so a step write does not re-read JSON.
 #[derive(Debug, Default)]
 pub(crate) struct PackCache {
-    packs: Mutex<HashMap<(String, u32), Option<Arc<Pack>>>>,
+    packs: Mutex<PackMap>,
 }
 
 impl PackCache {
-    fn map(&self) -> MutexGuard<'_, HashMap<(String, u32), Option<Arc<Pack>>>> {
+    fn map(&self) -> MutexGuard<'_, PackMap> {
         // The map is a cache: a panic elsewhere cannot leave it wrong.
         self.packs
             .lock()

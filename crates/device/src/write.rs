@@ -234,13 +234,12 @@ impl Writer<'_> {
             };
             if let (FieldType::Ref(target), false, FieldValue::Text(id)) =
                 (spec.ty, spec.required, value)
+                && !exists(&self.tx, target, id)?
             {
-                if !exists(&self.tx, target, id)? {
-                    return Err(StoreError::NotFound {
-                        kind: target,
-                        id: id.clone(),
-                    });
-                }
+                return Err(StoreError::NotFound {
+                    kind: target,
+                    id: id.clone(),
+                });
             }
         }
         Ok(())
