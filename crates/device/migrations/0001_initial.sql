@@ -64,9 +64,18 @@ CREATE TABLE household (
     lat_e7         INTEGER,
     lng_e7         INTEGER,
     created_at     TEXT NOT NULL,
-    deleted        INTEGER NOT NULL DEFAULT 0
+    deleted        INTEGER NOT NULL DEFAULT 0,
+    -- Derived from the household's people, visits and runs, and kept in step
+    -- with them in the same transaction, so a village's list is one scan.
+    people             INTEGER NOT NULL DEFAULT 0,
+    last_visit_at      TEXT,
+    last_outcome       TEXT,
+    last_follow_up_on  TEXT,
+    runs_total         INTEGER NOT NULL DEFAULT 0,
+    runs_completed     INTEGER NOT NULL DEFAULT 0,
+    runs_blocked       INTEGER NOT NULL DEFAULT 0
 ) STRICT;
-CREATE INDEX household_by_village ON household(village_id);
+CREATE INDEX household_by_village ON household(village_id, deleted);
 
 CREATE TABLE person (
     id                 TEXT PRIMARY KEY,
@@ -80,7 +89,7 @@ CREATE TABLE person (
     notes              TEXT,
     deleted            INTEGER NOT NULL DEFAULT 0
 ) STRICT;
-CREATE INDEX person_by_household ON person(household_id);
+CREATE INDEX person_by_household ON person(household_id, deleted);
 
 CREATE TABLE visit (
     id            TEXT PRIMARY KEY,
@@ -95,7 +104,7 @@ CREATE TABLE visit (
     referred_by   TEXT,          -- soft reference: the neighbour may live in another commune
     deleted       INTEGER NOT NULL DEFAULT 0
 ) STRICT;
-CREATE INDEX visit_by_household ON visit(household_id, started_at);
+CREATE INDEX visit_by_household ON visit(household_id, deleted, started_at DESC, id DESC);
 
 -- The progress columns are derived from step events (doorstep-core's
 -- run_progress) and kept up to date in the same transaction as each event.
@@ -115,7 +124,7 @@ CREATE TABLE checklist_run (
     status         TEXT NOT NULL DEFAULT 'not_started',
     current_step   TEXT
 ) STRICT;
-CREATE INDEX run_by_household ON checklist_run(household_id);
+CREATE INDEX run_by_household ON checklist_run(household_id, deleted, status);
 CREATE INDEX run_by_person ON checklist_run(person_id);
 
 -- Append-only: each row carries the version (hlc, device) of its change.

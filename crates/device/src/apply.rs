@@ -6,7 +6,7 @@
 //! conflicts, pending bases). Keeping one path is what makes a tablet's own
 //! view equal to every other replica's once they have the same changes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use doorstep_core::change::{Change, Version};
 use doorstep_core::merge::{ChangeEffect, EntityState, FieldState, Stamped};
@@ -192,12 +192,69 @@ pub(crate) fn missing_reference(
     Ok(None)
 }
 
-/// Merges a validated change into the tables. `now` stamps new conflicts.
+/// Runs and households whose derived columns need recomputing before the
+/// transaction commits. Collected while merging and flushed once, so a page
+/// of 500 changes recomputes each touched household once, not 500 times.
+#[derive(Debug, Default)]
+pub(crate) struct Dirty {
+    runs: BTreeSet<String>,
+    households: BTreeSet<String>,
+}
+
+impl Dirty {
+    /// Marks a run (and through it, its household) for recomputing.
+    pub(crate) fn run(&mut self, id: String) {
+        self.runs.insert(id);
+    }
+
+    /// Recomputes what was marked: runs first (their status feeds the
+    /// households' counts), then households.
+    pub(crate) fn flush(&mut self, conn: &Connection, packs: &PackCache) -> Result<()> {
+        for run in std::mem::take(&mut self.runs) {
+            if let Some(household) = refresh_run(conn, packs, &run)? {
+                self.households.insert(household);
+            }
+        }
+        for household in std::mem::take(&mut self.households) {
+            refresh_household(conn, &household)?;
+        }
+        Ok(())
+    }
+}
+
+/// The household a visit, person or run belongs to.
+fn household_of(conn: &Connection, kind: EntityKind, id: &str) -> Result<Option<String>> {
+    let sql = format!("SELECT household_id FROM {} WHERE id = ?1", kind.table());
+    Ok(conn.prepare_cached(&sql)?.query_row([id], |r| r.get(0)).optional()?)
+}
+
+/// Recomputes a household's derived columns (people, last visit, runs).
+pub(crate) fn refresh_household(conn: &Connection, id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE household SET
+            people = (SELECT count(*) FROM person WHERE household_id = ?1 AND deleted = 0),
+            (last_visit_at, last_outcome, last_follow_up_on) = (
+                SELECT started_at, outcome, follow_up_on FROM visit
+                WHERE household_id = ?1 AND deleted = 0 ORDER BY started_at DESC, id DESC LIMIT 1),
+            runs_total = (SELECT count(*) FROM checklist_run WHERE household_id = ?1 AND deleted = 0),
+            runs_completed = (SELECT count(*) FROM checklist_run
+                              WHERE household_id = ?1 AND deleted = 0 AND status = 'completed'),
+            runs_blocked = (SELECT count(*) FROM checklist_run
+                            WHERE household_id = ?1 AND deleted = 0 AND status = 'blocked')
+         WHERE id = ?1",
+    )?
+    .execute([id])?;
+    Ok(())
+}
+
+/// Merges a validated change into the tables. `now` stamps new conflicts;
+/// derived columns it affects are marked in `dirty`, to be recomputed
+/// before the transaction commits.
 pub(crate) fn merge_change(
     conn: &Connection,
-    packs: &PackCache,
     change: &Change,
     now: &str,
+    dirty: &mut Dirty,
 ) -> Result<Applied> {
     let kind = change.entity;
     let id = change.entity_id.hyphenated().to_string();
@@ -241,10 +298,15 @@ pub(crate) fn merge_change(
     match kind {
         EntityKind::StepEvent => {
             if let Some(FieldValue::Text(run)) = change.get("run_id") {
-                refresh_run(conn, packs, run)?;
+                dirty.run(run.clone());
             }
         }
-        EntityKind::ChecklistRun if !existed => refresh_run(conn, packs, &id)?,
+        EntityKind::ChecklistRun => dirty.run(id),
+        EntityKind::Visit | EntityKind::Person => {
+            if let Some(household) = household_of(conn, kind, &id)? {
+                dirty.households.insert(household);
+            }
+        }
         _ => {}
     }
     Ok(Applied::Merged {
@@ -378,14 +440,21 @@ fn sync_pending(
     Ok(())
 }
 
-/// Recomputes a run's cached progress from its step events and its pack.
-pub(crate) fn refresh_run(conn: &Connection, packs: &PackCache, run_id: &str) -> Result<()> {
-    let run: Option<(String, u32)> = conn
-        .prepare_cached("SELECT pack_key, pack_version FROM checklist_run WHERE id = ?1")?
-        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+/// Recomputes a run's cached progress from its step events and its pack;
+/// returns the run's household.
+pub(crate) fn refresh_run(
+    conn: &Connection,
+    packs: &PackCache,
+    run_id: &str,
+) -> Result<Option<String>> {
+    let run: Option<(String, u32, String)> = conn
+        .prepare_cached(
+            "SELECT pack_key, pack_version, household_id FROM checklist_run WHERE id = ?1",
+        )?
+        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let Some((key, pack_version)) = run else {
-        return Ok(());
+    let Some((key, pack_version, household)) = run else {
+        return Ok(None);
     };
     let pack = packs.get(conn, &key, pack_version)?;
     let steps: Vec<&str> = pack.as_ref().map(|p| p.step_ids()).unwrap_or_default();
@@ -425,5 +494,5 @@ pub(crate) fn refresh_run(conn: &Connection, packs: &PackCache, run_id: &str) ->
         progress.status.as_str(),
         progress.current_step,
     ))?;
-    Ok(())
+    Ok(Some(household))
 }

@@ -148,9 +148,11 @@ impl Store {
             .prepare("SELECT id FROM checklist_run WHERE pack_key = ?1 AND pack_version = ?2")?
             .query_map((&pack.key, pack.version), |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        let mut dirty = crate::apply::Dirty::default();
         for run in runs {
-            crate::apply::refresh_run(&tx, &self.packs, &run)?;
+            dirty.run(run);
         }
+        dirty.flush(&tx, &self.packs)?;
         tx.commit()?;
         Ok(true)
     }

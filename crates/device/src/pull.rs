@@ -11,9 +11,8 @@ use doorstep_core::schema::{EntityKind, format_timestamp};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use crate::apply::{Applied, merge_change};
+use crate::apply::{Applied, Dirty, merge_change};
 use crate::error::{Result, StoreError};
-use crate::packs::PackCache;
 use crate::store::Store;
 
 /// What applying a page did.
@@ -48,6 +47,7 @@ impl Store {
             })?;
         let mut clock = HlcClock::resume(Hlc::from_u64(u64::try_from(hlc_last).unwrap_or(0)));
         let mut report = PullReport::default();
+        let mut dirty = Dirty::default();
         for change in changes {
             if change.device == own_device {
                 report.own += 1;
@@ -73,12 +73,13 @@ impl Store {
                 report.invalid += 1;
                 continue;
             }
-            apply_and_unpark(&tx, &self.packs, change, &now, &mut report)?;
+            apply_and_unpark(&tx, change, &now, &mut report, &mut dirty)?;
         }
         tx.execute(
             "UPDATE device_state SET hlc_last = max(hlc_last, ?1), pull_cursor = coalesce(?2, pull_cursor) WHERE id = 1",
             (i64::try_from(clock.last().as_u64()).unwrap_or(i64::MAX), cursor),
         )?;
+        dirty.flush(&tx, &self.packs)?;
         report.waiting = tx.query_row(
             "SELECT count(*) FROM parked_change WHERE awaits_kind IS NOT NULL",
             [],
@@ -93,14 +94,14 @@ impl Store {
 /// parked waiting for its entity (and so on, transitively).
 fn apply_and_unpark(
     conn: &Connection,
-    packs: &PackCache,
     first: &Change,
     now: &str,
     report: &mut PullReport,
+    dirty: &mut Dirty,
 ) -> Result<()> {
     let mut work = vec![first.clone()];
     while let Some(change) = work.pop() {
-        match merge_change(conn, packs, &change, now)? {
+        match merge_change(conn, &change, now, dirty)? {
             Applied::Waiting { kind, id } => {
                 park(
                     conn,

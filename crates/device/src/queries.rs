@@ -356,33 +356,13 @@ pub(crate) fn pick_village<'a>(
     }
 }
 
+/// A village's households with their derived progress columns (kept up to
+/// date by `apply::refresh_household`): one index scan, no joins.
 const HOUSEHOLD_LIST: &str = "
-WITH last_visit AS (
-    SELECT household_id, started_at, outcome, follow_up_on,
-           row_number() OVER (PARTITION BY household_id ORDER BY started_at DESC, id DESC) AS n
-    FROM visit
-    WHERE deleted = 0 AND household_id IN (SELECT id FROM household WHERE village_id = ?1)
-),
-runs AS (
-    SELECT household_id, count(*) AS total,
-           sum(status = 'completed') AS completed, sum(status = 'blocked') AS blocked
-    FROM checklist_run
-    WHERE deleted = 0 AND household_id IN (SELECT id FROM household WHERE village_id = ?1)
-    GROUP BY household_id
-),
-people AS (
-    SELECT household_id, count(*) AS n FROM person
-    WHERE deleted = 0 AND household_id IN (SELECT id FROM household WHERE village_id = ?1)
-    GROUP BY household_id
-)
-SELECT h.id, h.head_name, h.landmark, h.phone, coalesce(p.n, 0),
-       lv.started_at, lv.outcome, lv.follow_up_on,
-       coalesce(r.total, 0), coalesce(r.completed, 0), coalesce(r.blocked, 0)
-FROM household h
-LEFT JOIN last_visit lv ON lv.household_id = h.id AND lv.n = 1
-LEFT JOIN runs r ON r.household_id = h.id
-LEFT JOIN people p ON p.household_id = h.id
-WHERE h.village_id = ?1 AND h.deleted = 0";
+SELECT id, head_name, landmark, phone, people, last_visit_at, last_outcome, last_follow_up_on,
+       runs_total, runs_completed, runs_blocked
+FROM household
+WHERE village_id = ?1 AND deleted = 0";
 
 impl Store {
     /// Every village with its commune and household count, by commune then name.

@@ -15,7 +15,7 @@ use doorstep_core::schema::{EntityKind, FieldType, FieldValue, format_timestamp}
 use rusqlite::{Transaction, TransactionBehavior};
 use uuid::Uuid;
 
-use crate::apply::{Applied, exists, merge_change};
+use crate::apply::{Applied, Dirty, exists, merge_change};
 use crate::error::{Result, StoreError};
 use crate::packs::PackCache;
 use crate::store::Store;
@@ -29,6 +29,7 @@ pub struct Writer<'s> {
     next_seq: u64,
     now: DateTime<Utc>,
     written: usize,
+    dirty: Dirty,
 }
 
 impl std::fmt::Debug for Writer<'_> {
@@ -63,6 +64,7 @@ impl Store {
             next_seq: u64::try_from(next_seq).unwrap_or(1),
             now,
             written: 0,
+            dirty: Dirty::default(),
         };
         let out = f(&mut writer)?;
         writer.finish()?;
@@ -165,7 +167,7 @@ impl Writer<'_> {
             fields: writes,
         };
         change.validate()?;
-        match merge_change(&self.tx, self.packs, &change, &format_timestamp(self.now))? {
+        match merge_change(&self.tx, &change, &format_timestamp(self.now), &mut self.dirty)? {
             Applied::Merged { .. } => {}
             Applied::AlreadyPresent => {
                 return Err(StoreError::Rule(format!("{kind} {id} already exists")));
@@ -245,7 +247,8 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn finish(self) -> Result<()> {
+    fn finish(mut self) -> Result<()> {
+        self.dirty.flush(&self.tx, self.packs)?;
         self.tx.execute(
             "UPDATE device_state SET hlc_last = ?1, next_seq = ?2 WHERE id = 1",
             (

@@ -314,3 +314,46 @@ fn a_practice_store_says_so() {
             .practice
     );
 }
+
+#[test]
+fn derived_household_columns_match_a_fresh_count() {
+    let mut t = TempStore::new();
+    doorstep_device::demo::load_demo(&mut t.store, doorstep_device::demo::DemoOptions { history: true, today: today() })
+        .expect("demo");
+    let village = village(&t.store, "Hui Long");
+    let h = add_household(&mut t.store, village, "Vàng A Sử");
+    let p = add_person(&mut t.store, h, "Vàng Thị Dợ");
+    record_visit(&mut t.store, h, VisitOutcome::NobodyHome);
+    let v = record_visit(&mut t.store, h, VisitOutcome::Helped);
+    let run = t.store.start_checklist(p, "vneid", Some(v)).expect("run");
+    t.store.record_step(run.id, None, StepStatus::Blocked(BlockerReason::NoSignal), None).expect("step");
+    // Deleting a visit and a person must update the counts too.
+    t.store.update::<doorstep_core::entities::Visit>(v.as_uuid(), Patch::new().deleted(true)).expect("delete visit");
+    t.store.update::<doorstep_core::entities::Person>(p.as_uuid(), Patch::new().deleted(true)).expect("delete person");
+    let conn = rusqlite::Connection::open(t.path()).expect("open");
+    let mut stmt = conn
+        .prepare(
+            "SELECT h.id,
+                (SELECT count(*) FROM person p WHERE p.household_id = h.id AND p.deleted = 0),
+                (SELECT v.outcome FROM visit v WHERE v.household_id = h.id AND v.deleted = 0
+                 ORDER BY v.started_at DESC, v.id DESC LIMIT 1),
+                (SELECT count(*) FROM checklist_run r WHERE r.household_id = h.id AND r.deleted = 0),
+                (SELECT count(*) FROM checklist_run r WHERE r.household_id = h.id AND r.deleted = 0 AND r.status = 'blocked')
+             FROM household h WHERE h.village_id = ?1 AND h.deleted = 0",
+        )
+        .expect("prepare");
+    let fresh: std::collections::BTreeMap<String, (u32, Option<String>, u32, u32)> = stmt
+        .query_map([village.to_string()], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    let listed = t.store.village_households(village, &Default::default()).expect("list");
+    assert_eq!(listed.len(), fresh.len());
+    for row in listed {
+        let expected = &fresh[&row.id];
+        assert_eq!((row.people, row.last_outcome.clone(), row.runs, row.runs_blocked), expected.clone(), "{}", row.id);
+    }
+    let ours = t.store.household(h).expect("detail");
+    assert_eq!(ours.visits.len(), 1, "the deleted visit is gone from the history shown");
+    assert_eq!(ours.status, doorstep_device::queries::HouseholdStatus::FollowUpDue, "nobody was home");
+}
