@@ -34,13 +34,20 @@ fn fixtures() -> PathBuf {
 fn schema_fingerprint() -> String {
     use sha2::{Digest, Sha256};
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("migrations").filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("migrations")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.sort();
     let mut hash = Sha256::new();
     for f in files {
         hash.update(std::fs::read(&f).expect("migration file"));
     }
-    hash.finalize().iter().take(4).map(|b| format!("{b:02x}")).collect()
+    hash.finalize()
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn household(village: VillageId, n: usize) -> Household {
@@ -61,7 +68,10 @@ fn household(village: VillageId, n: usize) -> Household {
 /// A store with the demo campaign topped up to 10,000 households, each with
 /// a person, and visits with vneid runs until there are 200,000 step events.
 fn large_store() -> PathBuf {
-    let path = fixtures().join(format!("large-v{SCHEMA_VERSION}-{}.db", schema_fingerprint()));
+    let path = fixtures().join(format!(
+        "large-v{SCHEMA_VERSION}-{}.db",
+        schema_fingerprint()
+    ));
     if path.exists() {
         return path;
     }
@@ -265,9 +275,37 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("device_store");
     group.measurement_time(Duration::from_secs(8));
-    group.bench_function(format!("village_list_{}_households_of_{HOUSEHOLDS}", biggest.households), |b| {
-        b.iter(|| store.village_households(village, &HouseholdFilter::default()).expect("list"));
+    // The floor under every write: one row inserted and committed with the
+    // same pragmas (WAL, synchronous=FULL), so the write path's own cost
+    // reads as a ratio to it.
+    let bare = rusqlite::Connection::open(dir.path().join("bare.db")).expect("bare db");
+    bare.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE t (id TEXT PRIMARY KEY, body TEXT NOT NULL);",
+    )
+    .expect("bare schema");
+    group.bench_function("baseline_sqlite_insert_commit", |b| {
+        b.iter(|| {
+            bare.execute(
+                "INSERT INTO t VALUES (?1, ?2)",
+                (uuid::Uuid::now_v7().to_string(), "x".repeat(400)),
+            )
+            .expect("insert");
+        });
     });
+    group.bench_function(
+        format!(
+            "village_list_{}_households_of_{HOUSEHOLDS}",
+            biggest.households
+        ),
+        |b| {
+            b.iter(|| {
+                store
+                    .village_households(village, &HouseholdFilter::default())
+                    .expect("list")
+            });
+        },
+    );
     group.bench_function("record_visit", |b| {
         b.iter(|| {
             let v = Visit {
@@ -288,12 +326,23 @@ fn benches(c: &mut Criterion) {
     // As in the field: step after step through a run; a finished run is
     // followed by a new one (its start is part of the measured work only
     // once every few steps, as it is for a volunteer).
-    let mut run = store.start_checklist(person, "vneid", None).expect("run").id;
+    let mut run = store
+        .start_checklist(person, "vneid", None)
+        .expect("run")
+        .id;
     group.bench_function("record_step_event", |b| {
         b.iter(|| {
-            if store.record_step(run, None, StepStatus::Done, None).is_err() {
-                run = store.start_checklist(person, "vneid", None).expect("run").id;
-                store.record_step(run, None, StepStatus::Done, None).expect("step");
+            if store
+                .record_step(run, None, StepStatus::Done, None)
+                .is_err()
+            {
+                run = store
+                    .start_checklist(person, "vneid", None)
+                    .expect("run")
+                    .id;
+                store
+                    .record_step(run, None, StepStatus::Done, None)
+                    .expect("step");
             }
         });
     });

@@ -77,6 +77,46 @@ pub(crate) fn exists(conn: &Connection, kind: EntityKind, id: &str) -> Result<bo
         .is_some())
 }
 
+/// The two tables that hold one version per (entity, field, ...) row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum VersionTable {
+    /// The version of each field's shown value.
+    FieldClock,
+    /// Versions named as a base before they arrived.
+    PendingBase,
+}
+
+/// The (field, version) rows of one entity in a version table.
+pub(crate) fn field_versions(
+    conn: &Connection,
+    table: VersionTable,
+    kind: EntityKind,
+    id: &str,
+) -> Result<Vec<(String, Version)>> {
+    let sql = match table {
+        VersionTable::FieldClock => {
+            "SELECT field, hlc, device_id FROM field_clock WHERE entity = ?1 AND entity_id = ?2"
+        }
+        VersionTable::PendingBase => {
+            "SELECT field, hlc, device_id FROM pending_base WHERE entity = ?1 AND entity_id = ?2"
+        }
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map((kind.as_str(), id), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (field, hlc, device) = row?;
+        out.push((field, version(hlc, &device)?));
+    }
+    Ok(out)
+}
+
 /// What the store knows about the given fields of one entity.
 fn load_state(
     conn: &Connection,
@@ -106,20 +146,10 @@ fn load_state(
         })
         .optional()?;
     let entity = kind.as_str();
-    let mut clock = conn.prepare_cached(
-        "SELECT field, hlc, device_id FROM field_clock WHERE entity = ?1 AND entity_id = ?2",
-    )?;
-    let mut winners = BTreeMap::new();
-    for row in clock.query_map((entity, id), |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })? {
-        let (field, hlc, device) = row?;
-        winners.insert(field, version(hlc, &device)?);
-    }
+    let winners: BTreeMap<String, Version> =
+        field_versions(conn, VersionTable::FieldClock, kind, id)?
+            .into_iter()
+            .collect();
     if let Some(values) = values {
         state.exists = true;
         for (spec, value) in touched.iter().zip(values) {
@@ -150,23 +180,13 @@ fn load_state(
             .losers
             .insert(version(hlc, &device)?, value);
     }
-    let mut pending = conn.prepare_cached(
-        "SELECT field, hlc, device_id FROM pending_base WHERE entity = ?1 AND entity_id = ?2",
-    )?;
-    for row in pending.query_map((entity, id), |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })? {
-        let (field, hlc, device) = row?;
+    for (field, v) in field_versions(conn, VersionTable::PendingBase, kind, id)? {
         state
             .fields
             .entry(field)
             .or_default()
             .pending_bases
-            .insert(version(hlc, &device)?);
+            .insert(v);
     }
     Ok(state)
 }
@@ -225,7 +245,10 @@ impl Dirty {
 /// The household a visit, person or run belongs to.
 fn household_of(conn: &Connection, kind: EntityKind, id: &str) -> Result<Option<String>> {
     let sql = format!("SELECT household_id FROM {} WHERE id = ?1", kind.table());
-    Ok(conn.prepare_cached(&sql)?.query_row([id], |r| r.get(0)).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
 }
 
 /// Recomputes a household's derived columns (people, last visit, runs).

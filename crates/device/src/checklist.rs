@@ -4,7 +4,6 @@
 use doorstep_core::entities::{ChecklistRun, StepEvent, StepStatus};
 use doorstep_core::ids::{ChecklistRunId, HouseholdId, PersonId, StepEventId, VisitId};
 use doorstep_core::pack::Pack;
-use doorstep_core::progress::RunStatus;
 use doorstep_core::schema::EntityKind;
 use doorstep_core::text::{Key, Notes};
 use doorstep_core::vocab::BlockerReason;
@@ -12,6 +11,7 @@ use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use crate::error::{Result, StoreError};
+use crate::queries::{RUN_COLUMNS, RunRow, run_row};
 use crate::store::Store;
 
 /// One step of a run, ready to show.
@@ -44,32 +44,15 @@ pub struct RunStep {
 /// A run with its steps, for the guided screen and `checklist show`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunView {
-    /// Run id.
-    pub id: ChecklistRunId,
-    /// The person.
-    pub person_id: String,
-    /// Their name.
-    pub person_name: String,
-    /// Household.
+    /// The run and its progress.
+    #[serde(flatten)]
+    pub run: RunRow,
+    /// The person's household.
     pub household_id: String,
-    /// Pack key.
-    pub pack_key: String,
-    /// Pack version the run keeps.
-    pub pack_version: u32,
-    /// Pack title.
+    /// The person's name.
+    pub person_name: String,
+    /// Pack title in the chosen locale.
     pub pack_title: String,
-    /// Derived status.
-    pub status: String,
-    /// Steps done.
-    pub steps_done: u32,
-    /// Steps skipped.
-    pub steps_skipped: u32,
-    /// Steps blocked.
-    pub steps_blocked: u32,
-    /// Steps in the pack version.
-    pub steps_total: u32,
-    /// Where to resume.
-    pub current_step: Option<String>,
     /// The steps.
     pub steps: Vec<RunStep>,
 }
@@ -223,59 +206,26 @@ impl Store {
 
     /// A run with every step in `locale` (falling back to Vietnamese).
     pub fn run_view(&self, run: ChecklistRunId, locale: &str) -> Result<RunView> {
-        type Row = (
-            String,
-            String,
-            String,
-            u32,
-            String,
-            u32,
-            u32,
-            u32,
-            u32,
-            Option<String>,
-            String,
+        let sql = format!(
+            "SELECT {RUN_COLUMNS}, household_id,
+                    (SELECT name FROM person p WHERE p.id = checklist_run.person_id)
+             FROM checklist_run WHERE id = ?1"
         );
-        let row: Option<Row> = self
+        let found = self
             .conn
-            .query_row(
-                "SELECT r.person_id, r.household_id, r.pack_key, r.pack_version, r.status, r.steps_done, r.steps_skipped,
-                        r.steps_blocked, r.steps_total, r.current_step, p.name
-                 FROM checklist_run r JOIN person p ON p.id = r.person_id WHERE r.id = ?1",
-                [run.to_string()],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                        r.get(10)?,
-                    ))
-                },
-            )
+            .query_row(&sql, [run.to_string()], |r| {
+                Ok((
+                    run_row(r)?,
+                    r.get::<_, String>(11)?,
+                    r.get::<_, Option<String>>(12)?,
+                ))
+            })
             .optional()?;
-        let (
-            person_id,
-            household_id,
-            pack_key,
-            pack_version,
-            status,
-            done,
-            skipped,
-            blocked,
-            total,
-            current,
-            person_name,
-        ) = row.ok_or_else(|| StoreError::NotFound {
+        let (row, household_id, person_name) = found.ok_or_else(|| StoreError::NotFound {
             kind: EntityKind::ChecklistRun,
             id: run.to_string(),
         })?;
+        let (pack_key, pack_version) = (row.pack_key.clone(), row.pack_version);
         let pack = self.pack(&pack_key, pack_version)?;
         let mut latest = self.conn.prepare(
             "SELECT step_id, outcome, blocker, note FROM step_event WHERE run_id = ?1 ORDER BY hlc, device_id",
@@ -314,28 +264,14 @@ impl Store {
             })
             .unwrap_or_default();
         Ok(RunView {
-            id: run,
-            person_id,
-            person_name,
-            household_id,
             pack_title: pack.as_ref().map_or_else(
                 || pack_key.clone(),
                 |p| Pack::text(&p.title, locale).to_owned(),
             ),
-            pack_key,
-            pack_version,
-            status,
-            steps_done: done,
-            steps_skipped: skipped,
-            steps_blocked: blocked,
-            steps_total: total,
-            current_step: current,
+            run: row,
+            household_id,
+            person_name: person_name.unwrap_or_default(),
             steps,
         })
     }
-}
-
-/// Whether a stored run status means the run is finished.
-pub fn is_finished(status: &str) -> bool {
-    status == RunStatus::Completed.as_str()
 }

@@ -188,6 +188,27 @@ pub struct RunRow {
     pub started_at: String,
 }
 
+/// The columns [`run_row`] reads, in its order.
+pub(crate) const RUN_COLUMNS: &str = "id, person_id, pack_key, pack_version, status, steps_done, steps_skipped, \
+     steps_blocked, steps_total, current_step, started_at";
+
+/// Reads a [`RunRow`] from a row selected with [`RUN_COLUMNS`] first.
+pub(crate) fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        id: r.get(0)?,
+        person_id: r.get(1)?,
+        pack_key: r.get(2)?,
+        pack_version: r.get(3)?,
+        status: r.get(4)?,
+        steps_done: r.get(5)?,
+        steps_skipped: r.get(6)?,
+        steps_blocked: r.get(7)?,
+        steps_total: r.get(8)?,
+        current_step: r.get(9)?,
+        started_at: r.get(10)?,
+    })
+}
+
 /// One household in full.
 #[derive(Debug, Clone, Serialize)]
 pub struct HouseholdDetail {
@@ -526,27 +547,14 @@ impl Store {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
-        let mut runs = self.conn.prepare_cached(
-            "SELECT id, person_id, pack_key, pack_version, status, steps_done, steps_skipped, steps_blocked, steps_total,
-                    current_step, started_at
-             FROM checklist_run WHERE household_id = ?1 AND deleted = 0 ORDER BY started_at DESC, id DESC",
-        )?;
-        detail.runs = runs
-            .query_map([&id_text], |r| {
-                Ok(RunRow {
-                    id: r.get(0)?,
-                    person_id: r.get(1)?,
-                    pack_key: r.get(2)?,
-                    pack_version: r.get(3)?,
-                    status: r.get(4)?,
-                    steps_done: r.get(5)?,
-                    steps_skipped: r.get(6)?,
-                    steps_blocked: r.get(7)?,
-                    steps_total: r.get(8)?,
-                    current_step: r.get(9)?,
-                    started_at: r.get(10)?,
-                })
-            })?
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM checklist_run
+             WHERE household_id = ?1 AND deleted = 0 ORDER BY started_at DESC, id DESC"
+        );
+        detail.runs = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map([&id_text], run_row)?
             .collect::<rusqlite::Result<_>>()?;
         let last = detail.visits.first();
         let completed = detail

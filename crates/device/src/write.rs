@@ -15,7 +15,7 @@ use doorstep_core::schema::{EntityKind, FieldType, FieldValue, format_timestamp}
 use rusqlite::{Transaction, TransactionBehavior};
 use uuid::Uuid;
 
-use crate::apply::{Applied, Dirty, exists, merge_change};
+use crate::apply::{Applied, Dirty, VersionTable, exists, field_versions, merge_change};
 use crate::error::{Result, StoreError};
 use crate::packs::PackCache;
 use crate::store::Store;
@@ -167,7 +167,12 @@ impl Writer<'_> {
             fields: writes,
         };
         change.validate()?;
-        match merge_change(&self.tx, &change, &format_timestamp(self.now), &mut self.dirty)? {
+        match merge_change(
+            &self.tx,
+            &change,
+            &format_timestamp(self.now),
+            &mut self.dirty,
+        )? {
             Applied::Merged { .. } => {}
             Applied::AlreadyPresent => {
                 return Err(StoreError::Rule(format!("{kind} {id} already exists")));
@@ -203,28 +208,7 @@ impl Writer<'_> {
         if kind.is_append_only() {
             return Ok(Vec::new());
         }
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT field, hlc, device_id FROM field_clock WHERE entity = ?1 AND entity_id = ?2",
-        )?;
-        let rows = stmt.query_map((kind.as_str(), id), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (field, hlc, device) = row?;
-            let version = doorstep_core::change::Version {
-                hlc: doorstep_core::hlc::Hlc::from_u64(u64::try_from(hlc).unwrap_or(0)),
-                device: device
-                    .parse()
-                    .map_err(|e| StoreError::Stored(format!("{e}")))?,
-            };
-            out.push((field, version));
-        }
-        Ok(out)
+        field_versions(&self.tx, VersionTable::FieldClock, kind, id)
     }
 
     /// Optional references are not enforced by SQL (they may point outside

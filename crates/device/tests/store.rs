@@ -162,10 +162,10 @@ fn checklist_runs_keep_progress_and_resume() {
         .record_step(run.id, None, StepStatus::Done, None)
         .expect("step 1");
     let view = t.store.run_view(run.id, "en").expect("view");
-    assert_eq!(view.steps_done, 1);
+    assert_eq!(view.run.steps_done, 1);
     assert_eq!(view.steps[0].outcome.as_deref(), Some("done"));
     assert_eq!(
-        view.current_step.as_deref(),
+        view.run.current_step.as_deref(),
         Some(pack.steps[1].id.as_str()),
         "resumes at step 2"
     );
@@ -187,7 +187,7 @@ fn checklist_runs_keep_progress_and_resume() {
         )
         .expect("blocked");
     let view = t.store.run_view(run.id, "vi").expect("view");
-    assert_eq!(view.status, "blocked");
+    assert_eq!(view.run.status, "blocked");
     assert_eq!(view.steps[1].blocker.as_deref(), Some("other"));
     for _ in 1..pack.steps.len() {
         t.store
@@ -195,7 +195,7 @@ fn checklist_runs_keep_progress_and_resume() {
             .expect("next");
     }
     let view = t.store.run_view(run.id, "vi").expect("view");
-    assert_eq!(view.status, "completed", "{view:?}");
+    assert_eq!(view.run.status, "completed", "{view:?}");
     assert!(
         t.store
             .record_step(run.id, None, StepStatus::Done, None)
@@ -318,18 +318,35 @@ fn a_practice_store_says_so() {
 #[test]
 fn derived_household_columns_match_a_fresh_count() {
     let mut t = TempStore::new();
-    doorstep_device::demo::load_demo(&mut t.store, doorstep_device::demo::DemoOptions { history: true, today: today() })
-        .expect("demo");
+    doorstep_device::demo::load_demo(
+        &mut t.store,
+        doorstep_device::demo::DemoOptions {
+            history: true,
+            today: today(),
+        },
+    )
+    .expect("demo");
     let village = village(&t.store, "Hui Long");
     let h = add_household(&mut t.store, village, "Vàng A Sử");
     let p = add_person(&mut t.store, h, "Vàng Thị Dợ");
     record_visit(&mut t.store, h, VisitOutcome::NobodyHome);
     let v = record_visit(&mut t.store, h, VisitOutcome::Helped);
     let run = t.store.start_checklist(p, "vneid", Some(v)).expect("run");
-    t.store.record_step(run.id, None, StepStatus::Blocked(BlockerReason::NoSignal), None).expect("step");
+    t.store
+        .record_step(
+            run.id,
+            None,
+            StepStatus::Blocked(BlockerReason::NoSignal),
+            None,
+        )
+        .expect("step");
     // Deleting a visit and a person must update the counts too.
-    t.store.update::<doorstep_core::entities::Visit>(v.as_uuid(), Patch::new().deleted(true)).expect("delete visit");
-    t.store.update::<doorstep_core::entities::Person>(p.as_uuid(), Patch::new().deleted(true)).expect("delete person");
+    t.store
+        .update::<doorstep_core::entities::Visit>(v.as_uuid(), Patch::new().deleted(true))
+        .expect("delete visit");
+    t.store
+        .update::<doorstep_core::entities::Person>(p.as_uuid(), Patch::new().deleted(true))
+        .expect("delete person");
     let conn = rusqlite::Connection::open(t.path()).expect("open");
     let mut stmt = conn
         .prepare(
@@ -343,17 +360,40 @@ fn derived_household_columns_match_a_fresh_count() {
         )
         .expect("prepare");
     let fresh: std::collections::BTreeMap<String, (u32, Option<String>, u32, u32)> = stmt
-        .query_map([village.to_string()], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))
+        .query_map([village.to_string()], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        })
         .expect("rows")
         .map(|r| r.expect("row"))
         .collect();
-    let listed = t.store.village_households(village, &Default::default()).expect("list");
+    let listed = t
+        .store
+        .village_households(village, &Default::default())
+        .expect("list");
     assert_eq!(listed.len(), fresh.len());
     for row in listed {
         let expected = &fresh[&row.id];
-        assert_eq!((row.people, row.last_outcome.clone(), row.runs, row.runs_blocked), expected.clone(), "{}", row.id);
+        assert_eq!(
+            (
+                row.people,
+                row.last_outcome.clone(),
+                row.runs,
+                row.runs_blocked
+            ),
+            expected.clone(),
+            "{}",
+            row.id
+        );
     }
     let ours = t.store.household(h).expect("detail");
-    assert_eq!(ours.visits.len(), 1, "the deleted visit is gone from the history shown");
-    assert_eq!(ours.status, doorstep_device::queries::HouseholdStatus::FollowUpDue, "nobody was home");
+    assert_eq!(
+        ours.visits.len(),
+        1,
+        "the deleted visit is gone from the history shown"
+    );
+    assert_eq!(
+        ours.status,
+        doorstep_device::queries::HouseholdStatus::FollowUpDue,
+        "nobody was home"
+    );
 }

@@ -93,7 +93,7 @@ pub(crate) fn start(ctx: &mut Ctx, a: &ChecklistStartArgs) -> anyhow::Result<()>
     }
     output::line(format!(
         "Started {} v{} for {} (run {}).",
-        view.pack_title, view.pack_version, view.person_name, run.id
+        view.pack_title, view.run.pack_version, view.person_name, run.id
     ));
     if let Some(first) = view.steps.first() {
         output::line(format!(
@@ -144,13 +144,14 @@ pub(crate) fn step(ctx: &mut Ctx, a: &ChecklistStepArgs) -> anyhow::Result<()> {
         "Step {:?} {}. Progress: {}/{} done, {} skipped, {} blocked ({}).",
         event.step_id.as_str(),
         event.status.outcome(),
-        view.steps_done,
-        view.steps_total,
-        view.steps_skipped,
-        view.steps_blocked,
-        view.status.replace('_', " ")
+        view.run.steps_done,
+        view.run.steps_total,
+        view.run.steps_skipped,
+        view.run.steps_blocked,
+        view.run.status.replace('_', " ")
     ));
     if let Some(next) = view
+        .run
         .current_step
         .as_deref()
         .and_then(|id| view.steps.iter().find(|s| s.id == id))
@@ -174,13 +175,13 @@ pub(crate) fn show(ctx: &mut Ctx, raw: &str) -> anyhow::Result<()> {
     output::line(format!(
         "{} v{} for {} - {} ({}/{} done, {} skipped, {} blocked)",
         view.pack_title,
-        view.pack_version,
+        view.run.pack_version,
         view.person_name,
-        view.status.replace('_', " "),
-        view.steps_done,
-        view.steps_total,
-        view.steps_skipped,
-        view.steps_blocked
+        view.run.status.replace('_', " "),
+        view.run.steps_done,
+        view.run.steps_total,
+        view.run.steps_skipped,
+        view.run.steps_blocked
     ));
     for s in &view.steps {
         let mark = match s.outcome.as_deref() {
@@ -189,7 +190,7 @@ pub(crate) fn show(ctx: &mut Ctx, raw: &str) -> anyhow::Result<()> {
             Some("blocked") => "[!]",
             _ => "[ ]",
         };
-        let here = if view.current_step.as_deref() == Some(s.id.as_str()) {
+        let here = if view.run.current_step.as_deref() == Some(s.id.as_str()) {
             "  <- next"
         } else {
             ""
