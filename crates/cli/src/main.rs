@@ -20,11 +20,20 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if reader_went_away(&err) => ExitCode::SUCCESS,
         Err(err) => {
             output::error(&err);
             ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// `doorstep export | head`: the reader closing the pipe is not an error.
+fn reader_went_away(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// 2 for anything the user can fix by changing the input; 1 for failures
@@ -37,7 +46,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
                 _ => None,
             });
     match store {
-        Some(StoreError::Sqlite(_) | StoreError::Stored(_)) => 1,
+        Some(StoreError::Sqlite(_) | StoreError::Stored(_) | StoreError::Export(_)) => 1,
         _ => 2,
     }
 }

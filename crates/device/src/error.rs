@@ -94,6 +94,9 @@ pub enum StoreError {
     /// A pack problem.
     #[error("checklist pack: {0}")]
     Pack(String),
+    /// Writing an export failed (disk full, pipe closed, ...).
+    #[error("cannot write the export: {0}")]
+    Export(#[source] std::io::Error),
     /// SQLite failed for another reason (disk full, locked, ...).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -83,7 +83,7 @@ impl Store {
     /// With `excel`, a UTF-8 byte-order mark goes first so spreadsheet
     /// programs show Vietnamese correctly.
     pub fn export_csv(&self, table: ExportTable, out: impl Write, excel: bool) -> Result<usize> {
-        let io = |e: std::io::Error| StoreError::Rule(format!("cannot write the export: {e}"));
+        let io = StoreError::Export;
         let mut out = out;
         if excel {
             out.write_all("\u{feff}".as_bytes()).map_err(io)?;
@@ -91,7 +91,10 @@ impl Store {
         let mut csv = csv::Writer::from_writer(out);
         let mut stmt = self.conn.prepare(table.sql())?;
         let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
-        let csv_err = |e: csv::Error| StoreError::Rule(format!("cannot write the export: {e}"));
+        let csv_err = |e: csv::Error| match e.into_kind() {
+            csv::ErrorKind::Io(io) => StoreError::Export(io),
+            other => StoreError::Export(std::io::Error::other(format!("{other:?}"))),
+        };
         csv.write_record(&names).map_err(csv_err)?;
         let mut rows = stmt.query([])?;
         let mut count = 0;
