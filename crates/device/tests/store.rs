@@ -397,3 +397,49 @@ fn derived_household_columns_match_a_fresh_count() {
         "nobody was home"
     );
 }
+
+#[test]
+fn a_clock_reset_to_1970_still_orders_writes_after_a_restart() {
+    use chrono::TimeZone;
+    let mut t = TempStore::with_demo();
+    let village = village(&t.store, "Ba Nam");
+    let before = add_household(&mut t.store, village, "Lò Văn Trước");
+    let last_good = t
+        .store
+        .outbox_after(0, usize::MAX)
+        .expect("outbox")
+        .last()
+        .expect("a change")
+        .hlc;
+    let path = t.path();
+    drop(t.store);
+    // The battery died: the clock now reads 1 January 1970.
+    let mut store = doorstep_device::Store::open(&path).expect("reopen");
+    let epoch = chrono::Utc.timestamp_millis_opt(0).single().expect("epoch");
+    store.set_wall_clock(std::sync::Arc::new(move || epoch));
+    let after = add_household(&mut store, village, "Lò Văn Sau");
+    let change = store
+        .outbox_after(0, usize::MAX)
+        .expect("outbox")
+        .pop()
+        .expect("a change");
+    assert!(
+        change.hlc > last_good,
+        "{:?} must sort after {:?}",
+        change.hlc,
+        last_good
+    );
+    assert_eq!(
+        change.hlc.millis(),
+        last_good.millis(),
+        "the clock holds the last good time and counts on"
+    );
+    let edit = store
+        .update::<Household>(
+            before.as_uuid(),
+            Patch::<Household>::new().members_count(Some(3)),
+        )
+        .expect("edit");
+    assert!(edit.hlc > change.hlc);
+    let _ = after;
+}
