@@ -28,8 +28,9 @@ A first session:
   doorstep status --db /tmp/d.db
 
 Every command takes --json for scripting. Errors are one line naming the bad
-value; the exit code is 2 for bad input and 1 when the database itself fails.
-Set DOORSTEP_DB instead of repeating --db.";
+value, and change nothing. The exit code is 2 for bad input (a value, a CSV
+file, a damaged, foreign or newer database file) and 1 when SQLite or the disk
+fails while working. Set DOORSTEP_DB instead of repeating --db.";
 
 /// The `doorstep` command.
 #[derive(Debug, Parser)]
@@ -61,13 +62,7 @@ pub(crate) struct Cli {
 
     /// Pretend the device clock reads this time (RFC 3339). For tests and
     /// for reproducing a tablet with a wrong clock.
-    #[arg(
-        long,
-        global = true,
-        env = "DOORSTEP_NOW",
-        hide = true,
-        value_name = "TIME"
-    )]
+    #[arg(long, global = true, env = "DOORSTEP_NOW", hide = true, value_name = "TIME")]
     pub now: Option<String>,
 
     #[command(subcommand)]

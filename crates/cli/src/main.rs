@@ -3,7 +3,8 @@
 //! `main` parses flags, opens the store, runs one command and prints its
 //! result (as a table or, with `--json`, as JSON). Errors print once, on one
 //! line, naming the bad value; the exit code says whose fault it was: 2 for
-//! bad input (a value, a file, a name), 1 when the database itself failed.
+//! bad input (a value, a file, a name, a damaged or newer database file), 1
+//! when SQLite or the disk failed while working.
 
 mod cli;
 mod commands;
@@ -39,12 +40,12 @@ fn reader_went_away(err: &anyhow::Error) -> bool {
 /// 2 for anything the user can fix by changing the input; 1 for failures
 /// of the database file or the machine.
 fn exit_code(err: &anyhow::Error) -> u8 {
-    let store =
-        err.downcast_ref::<StoreError>()
-            .or_else(|| match err.downcast_ref::<ImportError>() {
-                Some(ImportError::Store(e)) => Some(e),
-                _ => None,
-            });
+    let store = err
+        .downcast_ref::<StoreError>()
+        .or_else(|| match err.downcast_ref::<ImportError>() {
+            Some(ImportError::Store(e)) => Some(e),
+            _ => None,
+        });
     match store {
         Some(StoreError::Sqlite(_) | StoreError::Stored(_) | StoreError::Export(_)) => 1,
         _ => 2,

@@ -35,12 +35,18 @@ pub(crate) fn note(text: impl std::fmt::Display) {
     eprintln!("{text}");
 }
 
-/// Prints the error on one line: the outermost message and its causes.
+/// Prints the error on one line: the outermost message and those of its
+/// causes that add something (many messages already quote their cause).
 pub(crate) fn error(err: &anyhow::Error) {
-    let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-    let mut text = chain.join(": ");
-    text = text.replace('\n', " ");
-    eprintln!("error: {text}");
+    let mut text = String::new();
+    for cause in err.chain().map(ToString::to_string) {
+        if text.is_empty() {
+            text = cause;
+        } else if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    eprintln!("error: {}", text.replace('\n', " "));
 }
 
 /// A table with a header row, printed with aligned columns.
@@ -88,13 +94,7 @@ impl Table {
 /// The last 8 characters of an id: random, so enough to tell rows apart and
 /// to type back (`doorstep household show 5f3a9c21`).
 pub(crate) fn short(id: &str) -> String {
-    id.chars()
-        .rev()
-        .take(8)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect()
+    id.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect()
 }
 
 /// An optional text, or a dash.

@@ -1,25 +1,27 @@
 //! Reading values typed on the command line: dates, yes/no, ids, times.
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// Reads a day: `2026-12-01`, `today`, `tomorrow`, `+3d` or `+2w`.
 pub(crate) fn day(raw: &str, today: NaiveDate, what: &str) -> anyhow::Result<NaiveDate> {
     let text = raw.trim().to_ascii_lowercase();
-    let relative = |n: &str, unit: i64| -> anyhow::Result<NaiveDate> {
-        let n: i64 = n.parse().with_context(|| {
-            format!("{what} {raw:?} is not a date (use 2026-12-01, +3d, +1w or tomorrow)")
-        })?;
-        Ok(today + Duration::days(n * unit))
+    let relative = |n: &str, unit: u64| -> anyhow::Result<NaiveDate> {
+        let n: u64 = n
+            .parse()
+            .with_context(|| format!("{what} {raw:?} is not a date (use 2026-12-01, +3d, +1w or tomorrow)"))?;
+        n.checked_mul(unit)
+            .filter(|days| *days <= 3660)
+            .and_then(|days| today.checked_add_days(chrono::Days::new(days)))
+            .with_context(|| format!("{what} {raw:?} is more than ten years away"))
     };
     match text.as_str() {
         "today" => Ok(today),
-        "tomorrow" => Ok(today + Duration::days(1)),
+        "tomorrow" => relative("1", 1),
         t if t.starts_with('+') && t.ends_with('d') => relative(&t[1..t.len() - 1], 1),
         t if t.starts_with('+') && t.ends_with('w') => relative(&t[1..t.len() - 1], 7),
-        t => NaiveDate::parse_from_str(t, "%Y-%m-%d").with_context(|| {
-            format!("{what} {raw:?} is not a date (use 2026-12-01, +3d, +1w or tomorrow)")
-        }),
+        t => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .with_context(|| format!("{what} {raw:?} is not a date (use 2026-12-01, +3d, +1w or tomorrow)")),
     }
 }
 
@@ -68,6 +70,12 @@ mod tests {
             day("tomorrow", today, "x").expect("ok"),
             NaiveDate::from_ymd_opt(2026, 11, 28).expect("date")
         );
+        for huge in ["+99999999d", "+2000000000000000000w", "+3661d"] {
+            assert!(
+                day(huge, today, "x").expect_err(huge).to_string().contains("ten years"),
+                "{huge}"
+            );
+        }
         let err = day("next week", today, "follow-up").expect_err("bad");
         assert!(err.to_string().contains("\"next week\""), "{err}");
     }

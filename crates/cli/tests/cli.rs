@@ -66,9 +66,7 @@ impl Cli {
     }
 
     fn outbox(&self) -> u64 {
-        self.json(&["status"])["outbox_total"]
-            .as_u64()
-            .expect("number")
+        self.json(&["status"])["outbox_total"].as_u64().expect("number")
     }
 }
 
@@ -134,14 +132,7 @@ fn a_checklist_runs_step_by_step_with_the_real_pack() {
     let person = person["person_id"].as_str().expect("id").to_owned();
     let err = cli.bad(&["checklist", "start", "--person", &person, "--pack", "vneid"]);
     assert!(err.contains("no visit today"), "{err}");
-    cli.ok(&[
-        "visit",
-        "record",
-        "--household",
-        &household,
-        "--outcome",
-        "helped",
-    ]);
+    cli.ok(&["visit", "record", "--household", &household, "--outcome", "helped"]);
     let run = cli.json(&["checklist", "start", "--person", &person, "--pack", "vneid"]);
     let run_id = run["id"].as_str().expect("id").to_owned();
     let total = run["steps_total"].as_u64().expect("total");
@@ -187,29 +178,12 @@ fn bad_values_give_one_line_naming_the_value_and_change_nothing() {
             "\"12345\"",
         ),
         (
-            &[
-                "household",
-                "add",
-                "--village",
-                "Atlantis",
-                "--head",
-                "Lò Văn A",
-            ],
+            &["household", "add", "--village", "Atlantis", "--head", "Lò Văn A"],
             "\"Atlantis\"",
         ),
+        (&["household", "add", "--village", "Bun", "--head", "   "], "is empty"),
         (
-            &["household", "add", "--village", "Bun", "--head", "   "],
-            "is empty",
-        ),
-        (
-            &[
-                "visit",
-                "record",
-                "--household",
-                &household,
-                "--outcome",
-                "maybe",
-            ],
+            &["visit", "record", "--household", &household, "--outcome", "maybe"],
             "\"maybe\"",
         ),
         (
@@ -226,36 +200,15 @@ fn bad_values_give_one_line_naming_the_value_and_change_nothing() {
             "\"someday\"",
         ),
         (
-            &[
-                "visit",
-                "record",
-                "--household",
-                "zzzzzzzz",
-                "--outcome",
-                "helped",
-            ],
+            &["visit", "record", "--household", "zzzzzzzz", "--outcome", "helped"],
             "\"zzzzzzzz\"",
         ),
         (
-            &[
-                "visit",
-                "record",
-                "--household",
-                "abcdef12",
-                "--outcome",
-                "helped",
-            ],
+            &["visit", "record", "--household", "abcdef12", "--outcome", "helped"],
             "abcdef12",
         ),
         (
-            &[
-                "household",
-                "list",
-                "--village",
-                "Bun",
-                "--status",
-                "sleeping",
-            ],
+            &["household", "list", "--village", "Bun", "--status", "sleeping"],
             "\"sleeping\"",
         ),
         (
@@ -273,9 +226,19 @@ fn bad_values_give_one_line_naming_the_value_and_change_nothing() {
         ),
         (&["export", "--what", "secrets"], "\"secrets\""),
         (
-            &["household", "list", "--village", "Bun", "--lang", "fr"],
-            "\"fr\"",
+            &[
+                "visit",
+                "record",
+                "--household",
+                &household,
+                "--outcome",
+                "helped",
+                "--follow-up",
+                "+99999999d",
+            ],
+            "\"+99999999d\"",
         ),
+        (&["household", "list", "--village", "Bun", "--lang", "fr"], "\"fr\""),
     ];
     for (args, named) in cases {
         let line = cli.bad(args);
@@ -322,10 +285,7 @@ fn set_user_version(db: &Path, v: u32) {
     assert!(status.status.success(), "a clean file before the change");
     let wal = PathBuf::from(format!("{}-wal", db.display()));
     assert!(
-        !wal.exists()
-            || std::fs::metadata(&wal)
-                .map(|m| m.len() == 0)
-                .unwrap_or(true),
+        !wal.exists() || std::fs::metadata(&wal).map(|m| m.len() == 0).unwrap_or(true),
         "checkpointed on close"
     );
     let mut bytes = std::fs::read(db).expect("read");
@@ -347,24 +307,15 @@ fn a_broken_csv_reports_every_line_and_imports_nothing() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("line 3, column \"Thôn\"")
-            && err.contains("line 4, column \"Chủ hộ\": is empty"),
+        err.contains("line 3, column \"Thôn\"") && err.contains("line 4, column \"Chủ hộ\": is empty"),
         "{err}"
     );
     assert!(
-        err.lines()
-            .last()
-            .unwrap_or_default()
-            .contains("nothing was imported"),
+        err.lines().last().unwrap_or_default().contains("nothing was imported"),
         "{err}"
     );
     assert_eq!(cli.outbox(), before);
-    let ok = cli.ok(&[
-        "import",
-        "households",
-        csv.to_str().expect("path"),
-        "--skip-bad-rows",
-    ]);
+    let ok = cli.ok(&["import", "households", csv.to_str().expect("path"), "--skip-bad-rows"]);
     assert!(ok.contains("imported 1 households"), "{ok}");
 }
 
@@ -390,10 +341,7 @@ fn export_writes_csv_that_reads_back() {
         "--excel",
     ]);
     let bytes = std::fs::read(&path).expect("read");
-    assert!(
-        bytes.starts_with("\u{feff}id,".as_bytes()),
-        "BOM for spreadsheets"
-    );
+    assert!(bytes.starts_with("\u{feff}id,".as_bytes()), "BOM for spreadsheets");
 }
 
 #[test]
@@ -431,10 +379,7 @@ fn follow_ups_and_coverage_work_offline() {
     let coverage = cli.json(&["coverage"]);
     let villages = coverage.as_array().expect("array");
     assert_eq!(villages.len(), 8);
-    let visited: u64 = villages
-        .iter()
-        .map(|v| v["visited"].as_u64().expect("n"))
-        .sum();
+    let visited: u64 = villages.iter().map(|v| v["visited"].as_u64().expect("n")).sum();
     assert!(visited > 0, "history has visits");
     let due = cli.json(&["follow-ups", "--by", "+7d"]);
     assert!(due.as_array().is_some_and(|a| !a.is_empty()));

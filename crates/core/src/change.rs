@@ -120,10 +120,7 @@ impl Change {
 
     /// The write to one field, if this change sets it.
     pub fn get(&self, field: &str) -> Option<&FieldValue> {
-        self.fields
-            .iter()
-            .find(|w| w.field == field)
-            .map(|w| &w.value)
+        self.fields.iter().find(|w| w.field == field).map(|w| &w.value)
     }
 
     /// Checks a change against the entity's schema: known fields, each once,
@@ -143,16 +140,16 @@ impl Change {
         if self.seq == 0 {
             report(None, "seq must start at 1".to_owned());
         }
+        if self.hlc > Hlc::MAX {
+            report(None, format!("clock stamp {} is beyond the year 6429", self.hlc));
+        }
         if self.fields.is_empty() {
             report(None, "sets no fields".to_owned());
         }
         if self.op == ChangeOp::Update && self.entity.is_append_only() {
             report(
                 None,
-                format!(
-                    "{} records are append-only and cannot be updated",
-                    self.entity
-                ),
+                format!("{} records are append-only and cannot be updated", self.entity),
             );
         }
         let mut seen = BTreeSet::new();
@@ -160,10 +157,7 @@ impl Change {
             let name = write.field.as_str();
             let Some(spec) = self.entity.field(name) else {
                 let known: Vec<_> = self.entity.fields().iter().map(|f| f.name).collect();
-                report(
-                    Some(name),
-                    format!("unknown field (known: {})", known.join(", ")),
-                );
+                report(Some(name), format!("unknown field (known: {})", known.join(", ")));
                 continue;
             };
             if !seen.insert(name) {
@@ -175,11 +169,7 @@ impl Change {
             if self.op == ChangeOp::Update && !spec.mutable {
                 report(Some(name), "cannot be changed after creation".to_owned());
             }
-            let stale = write
-                .base
-                .iter()
-                .chain(&write.resolves)
-                .any(|b| b.hlc >= self.hlc);
+            let stale = write.base.iter().chain(&write.resolves).any(|b| b.hlc >= self.hlc);
             if stale {
                 report(
                     Some(name),
@@ -193,9 +183,9 @@ impl Change {
                     report(Some(spec.name), "is required when creating".to_owned());
                 }
             }
-            for problem in self.cross_field_problems() {
-                report(None, problem);
-            }
+        }
+        for problem in self.cross_field_problems() {
+            report(None, problem);
         }
         if problems.is_empty() {
             Ok(())
@@ -204,7 +194,8 @@ impl Change {
         }
     }
 
-    /// Rules that tie several fields of a new entity together.
+    /// Rules that tie several fields together (on create: the whole entity;
+    /// on update: the fields the change sets).
     fn cross_field_problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         let is_null = |f: &str| matches!(self.get(f), None | Some(FieldValue::Null));
@@ -218,8 +209,13 @@ impl Change {
                     out.push("only a blocked step has a blocker reason".to_owned());
                 }
             }
-            EntityKind::Household if is_null("lat_e7") != is_null("lng_e7") => {
-                out.push("a location needs both latitude and longitude".to_owned());
+            EntityKind::Household => {
+                let (lat, lng) = (self.get("lat_e7").is_some(), self.get("lng_e7").is_some());
+                if self.op == ChangeOp::Update && lat != lng {
+                    out.push("latitude and longitude change together".to_owned());
+                } else if is_null("lat_e7") != is_null("lng_e7") {
+                    out.push("a location needs both latitude and longitude".to_owned());
+                }
             }
             EntityKind::Visit => {
                 let at = |f| {
@@ -242,6 +238,7 @@ impl Change {
 fn check_value(spec: &FieldSpec, value: &FieldValue) -> Result<(), String> {
     match value {
         FieldValue::Null if spec.required => Err("is required and cannot be empty".to_owned()),
+        FieldValue::Null if !spec.nullable => Err("cannot be empty".to_owned()),
         FieldValue::Null => Ok(()),
         v => spec.ty.check(v),
     }
@@ -299,11 +296,7 @@ mod tests {
         let problems = change(EntityKind::Household, ChangeOp::Create, &fields)
             .validate()
             .expect_err("bad");
-        let by_field: Vec<_> = problems
-            .0
-            .iter()
-            .map(|p| p.field.as_deref().unwrap_or("-"))
-            .collect();
+        let by_field: Vec<_> = problems.0.iter().map(|p| p.field.as_deref().unwrap_or("-")).collect();
         assert_eq!(
             by_field,
             ["phone", "colour", "members_count", "head_name"],
@@ -326,11 +319,7 @@ mod tests {
                 .to_string()
                 .contains("cannot be changed")
         );
-        let step = change(
-            EntityKind::StepEvent,
-            ChangeOp::Update,
-            &[("note", "x".into())],
-        );
+        let step = change(EntityKind::StepEvent, ChangeOp::Update, &[("note", "x".into())]);
         assert!(
             step.validate()
                 .expect_err("append-only")
@@ -357,6 +346,37 @@ mod tests {
         change(EntityKind::StepEvent, ChangeOp::Create, &blocked)
             .validate()
             .expect("with reason");
+    }
+
+    #[test]
+    fn a_field_with_a_default_cannot_be_emptied() {
+        let c = change(
+            EntityKind::Household,
+            ChangeOp::Update,
+            &[("deleted", FieldValue::Null)],
+        );
+        assert!(c.validate().expect_err("null").to_string().contains("cannot be empty"));
+    }
+
+    #[test]
+    fn latitude_and_longitude_change_together() {
+        let c = change(
+            EntityKind::Household,
+            ChangeOp::Update,
+            &[("lat_e7", FieldValue::Int(213_856_000))],
+        );
+        assert!(
+            c.validate()
+                .expect_err("lat only")
+                .to_string()
+                .contains("change together")
+        );
+        let both = change(
+            EntityKind::Household,
+            ChangeOp::Update,
+            &[("lat_e7", FieldValue::Null), ("lng_e7", FieldValue::Null)],
+        );
+        both.validate().expect("clearing both is fine");
     }
 
     #[test]

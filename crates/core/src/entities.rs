@@ -13,8 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ids::{
-    CampaignId, ChecklistRunId, CommuneId, DeviceId, HouseholdId, MemberId, PersonId, StepEventId,
-    VillageId, VisitId,
+    CampaignId, ChecklistRunId, CommuneId, DeviceId, HouseholdId, MemberId, PersonId, StepEventId, VillageId, VisitId,
 };
 use crate::phone::Phone;
 use crate::schema::{EntityKind, FieldValue, format_timestamp};
@@ -35,9 +34,8 @@ pub trait Entity {
 }
 
 fn text<T: AsRef<str>>(v: &Option<T>) -> FieldValue {
-    v.as_ref().map_or(FieldValue::Null, |t| {
-        FieldValue::Text(t.as_ref().to_owned())
-    })
+    v.as_ref()
+        .map_or(FieldValue::Null, |t| FieldValue::Text(t.as_ref().to_owned()))
 }
 
 fn id_text(id: impl Into<Uuid>) -> FieldValue {
@@ -49,9 +47,7 @@ fn opt_id(id: Option<impl Into<Uuid>>) -> FieldValue {
 }
 
 fn date(d: Option<NaiveDate>) -> FieldValue {
-    d.map_or(FieldValue::Null, |d| {
-        FieldValue::Text(d.format("%Y-%m-%d").to_string())
-    })
+    d.map_or(FieldValue::Null, |d| FieldValue::Text(d.format("%Y-%m-%d").to_string()))
 }
 
 fn time(t: DateTime<Utc>) -> FieldValue {
@@ -72,15 +68,7 @@ macro_rules! as_ref_str {
         }
     )*};
 }
-as_ref_str!(
-    PersonName,
-    PlaceName,
-    Landmark,
-    Notes,
-    LanguageTag,
-    Phone,
-    Key
-);
+as_ref_str!(PersonName, PlaceName, Landmark, Notes, LanguageTag, Phone, Key);
 
 /// A commune (xã): the scope a device syncs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,10 +87,7 @@ impl Entity for Commune {
         self.id.as_uuid()
     }
     fn fields(&self) -> Fields {
-        vec![
-            ("name", self.name.as_str().into()),
-            ("province", text(&self.province)),
-        ]
+        vec![("name", self.name.as_str().into()), ("province", text(&self.province))]
     }
 }
 
@@ -212,15 +197,12 @@ impl GeoPoint {
     /// Reads decimal degrees, e.g. "21.3856" and "103.0170".
     pub fn parse(lat: &str, lng: &str) -> Result<GeoPoint, BadText> {
         let read = |field: &'static str, raw: &str, limit: f64| -> Result<i32, BadText> {
-            let deg: f64 = raw.trim().parse().map_err(|_| {
-                BadText::new(field, raw, "is not a number of degrees (e.g. 21.3856)")
-            })?;
+            let deg: f64 = raw
+                .trim()
+                .parse()
+                .map_err(|_| BadText::new(field, raw, "is not a number of degrees (e.g. 21.3856)"))?;
             if !deg.is_finite() || deg.abs() > limit {
-                return Err(BadText::new(
-                    field,
-                    raw,
-                    format!("is outside -{limit}..{limit}"),
-                ));
+                return Err(BadText::new(field, raw, format!("is outside -{limit}..{limit}")));
             }
             // In range by the check above, so the cast cannot overflow.
             #[allow(clippy::cast_possible_truncation)]
@@ -399,10 +381,7 @@ impl Entity for ChecklistRun {
             ("person_id", id_text(self.person_id)),
             ("household_id", id_text(self.household_id)),
             ("pack_key", self.pack_key.as_str().into()),
-            (
-                "pack_version",
-                FieldValue::Int(i64::from(self.pack_version)),
-            ),
+            ("pack_version", FieldValue::Int(i64::from(self.pack_version))),
             ("started_at", time(self.started_at)),
         ]
     }
@@ -467,10 +446,7 @@ impl Entity for StepEvent {
             ("run_id", id_text(self.run_id)),
             ("step_id", self.step_id.as_str().into()),
             ("outcome", self.status.outcome().as_str().into()),
-            (
-                "blocker",
-                self.status.blocker().map(BlockerReason::as_str).into(),
-            ),
+            ("blocker", self.status.blocker().map(BlockerReason::as_str).into()),
             ("at", time(self.at)),
             ("note", text(&self.note)),
         ]
@@ -663,9 +639,7 @@ mod tests {
 
     fn check<E: Entity>(e: &E) {
         let change = as_change(E::KIND, ChangeOp::Create, e.entity_id(), e.fields());
-        change
-            .validate()
-            .unwrap_or_else(|p| panic!("{}: {p}", E::KIND));
+        change.validate().unwrap_or_else(|p| panic!("{}: {p}", E::KIND));
         let names: Vec<_> = e.fields().iter().map(|(n, _)| *n).collect();
         for spec in E::KIND.fields() {
             assert!(
@@ -785,9 +759,7 @@ mod tests {
         let person = Patch::<Person>::new()
             .chip_id_card(Some(true))
             .phone_kind(Some(PhoneKind::Ios));
-        let visit = Patch::<Visit>::new()
-            .outcome(VisitOutcome::Revisit)
-            .follow_up_on(None);
+        let visit = Patch::<Visit>::new().outcome(VisitOutcome::Revisit).follow_up_on(None);
         for (kind, fields) in [
             (EntityKind::Household, household.into_fields()),
             (EntityKind::Person, person.into_fields()),

@@ -18,8 +18,10 @@ use std::str::FromStr;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Largest representable millisecond value (48 bits, about the year 10889).
-pub const MAX_MILLIS: u64 = (1 << 48) - 1;
+/// Largest accepted millisecond value: 47 bits (about the year 6429), so
+/// every stamp fits a signed 64-bit integer (SQLite's, PostgreSQL's) and
+/// sorts there as it sorts here.
+pub const MAX_MILLIS: u64 = (1 << 47) - 1;
 
 /// One HLC stamp. Total order: milliseconds first, then the counter.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -29,13 +31,12 @@ impl Hlc {
     /// The smallest stamp; sorts before anything a clock produces.
     pub const ZERO: Hlc = Hlc(0);
 
+    /// The largest stamp accepted anywhere (see [`MAX_MILLIS`]).
+    pub const MAX: Hlc = Hlc::new(MAX_MILLIS, u16::MAX);
+
     /// A stamp from its parts; milliseconds beyond 48 bits saturate.
     pub const fn new(millis: u64, counter: u16) -> Hlc {
-        let millis = if millis > MAX_MILLIS {
-            MAX_MILLIS
-        } else {
-            millis
-        };
+        let millis = if millis > MAX_MILLIS { MAX_MILLIS } else { millis };
         Hlc((millis << 16) | counter as u64)
     }
 
@@ -101,7 +102,7 @@ impl fmt::Display for Hlc {
 
 /// A text that is not an HLC stamp.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a clock stamp (expected 16 hex digits)")]
+#[error("{0:?} is not a clock stamp (expected 16 hex digits, before the year 6429)")]
 pub struct BadHlc(pub String);
 
 impl FromStr for Hlc {
@@ -110,9 +111,10 @@ impl FromStr for Hlc {
         if s.len() != 16 {
             return Err(BadHlc(s.to_owned()));
         }
-        u64::from_str_radix(s, 16)
-            .map(Hlc)
-            .map_err(|_| BadHlc(s.to_owned()))
+        match u64::from_str_radix(s, 16) {
+            Ok(raw) if raw <= Hlc::MAX.0 => Ok(Hlc(raw)),
+            _ => Err(BadHlc(s.to_owned())),
+        }
     }
 }
 
@@ -140,9 +142,7 @@ pub enum SkewPolicy {
 
 /// A remote stamp further ahead of the local wall clock than allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "clock stamp {remote} is {ahead_ms} ms ahead of this clock (at most {max_ahead_ms} ms allowed)"
-)]
+#[error("clock stamp {remote} is {ahead_ms} ms ahead of this clock (at most {max_ahead_ms} ms allowed)")]
 pub struct ClockSkew {
     /// The stamp that was refused.
     pub remote: Hlc,
@@ -217,12 +217,7 @@ impl HlcClock {
 
     /// Takes note of a stamp from an untrusted replica (a server receiving
     /// from a device), guarding against a remote clock far in the future.
-    pub fn observe(
-        &mut self,
-        remote: Hlc,
-        wall_ms: u64,
-        policy: SkewPolicy,
-    ) -> Result<Observed, ClockSkew> {
+    pub fn observe(&mut self, remote: Hlc, wall_ms: u64, policy: SkewPolicy) -> Result<Observed, ClockSkew> {
         let limit = wall_ms.saturating_add(self.max_ahead_ms).min(MAX_MILLIS);
         if remote.millis() <= limit {
             return Ok(Observed {
@@ -268,6 +263,9 @@ mod tests {
         assert!(a.to_string() < b.to_string());
         assert!("xyz".parse::<Hlc>().is_err());
         assert!("00000000000000000".parse::<Hlc>().is_err());
+        assert!("ffffffffffffffff".parse::<Hlc>().is_err(), "beyond the year 6429");
+        assert_eq!(Hlc::MAX.to_string().parse::<Hlc>(), Ok(Hlc::MAX));
+        assert!(i64::try_from(Hlc::MAX.as_u64()).is_ok(), "fits a signed 64-bit column");
         let json = serde_json::to_string(&a).expect("serialises");
         assert_eq!(serde_json::from_str::<Hlc>(&json).expect("parses"), a);
     }
@@ -301,17 +299,13 @@ mod tests {
         assert_eq!(err.ahead_ms, 3_600_000);
         assert_eq!(clock.last(), Hlc::ZERO, "refusing leaves the clock alone");
 
-        let seen = clock
-            .observe(far, NOV_2026, SkewPolicy::Clamp)
-            .expect("clamp accepts");
+        let seen = clock.observe(far, NOV_2026, SkewPolicy::Clamp).expect("clamp accepts");
         assert!(seen.clamped);
         assert_eq!(seen.now, Hlc::new(NOV_2026 + 60_000, 0));
 
         let near = Hlc::new(NOV_2026 + 1_000, 3);
         let mut clock = HlcClock::resume(Hlc::ZERO).with_max_ahead_ms(60_000);
-        let seen = clock
-            .observe(near, NOV_2026, SkewPolicy::Refuse)
-            .expect("within drift");
+        let seen = clock.observe(near, NOV_2026, SkewPolicy::Refuse).expect("within drift");
         assert_eq!(
             seen,
             Observed {

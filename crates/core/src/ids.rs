@@ -12,9 +12,7 @@ use uuid::Uuid;
 
 /// A text that should have been an id and is not.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{what} {value:?} is not a valid id (expected a UUID such as 01936f3e-5a2b-7c4d-8e9f-0a1b2c3d4e5f)"
-)]
+#[error("{what} {value:?} is not a valid id (expected a UUID such as 01936f3e-5a2b-7c4d-8e9f-0a1b2c3d4e5f)")]
 pub struct BadId {
     /// Which kind of id was expected.
     pub what: &'static str,
@@ -160,9 +158,6 @@ mod tests {
     fn a_bad_id_names_the_value_and_the_kind() {
         let err = "12-34".parse::<PersonId>().expect_err("not a uuid");
         let msg = err.to_string();
-        assert!(
-            msg.contains("person id") && msg.contains("\"12-34\""),
-            "{msg}"
-        );
+        assert!(msg.contains("person id") && msg.contains("\"12-34\""), "{msg}");
     }
 }

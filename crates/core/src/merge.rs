@@ -66,9 +66,7 @@ impl FieldState {
         base: Option<Version>,
         resolves: &[Version],
     ) -> FieldOutcome {
-        if self.winner.as_ref().is_some_and(|w| w.version == version)
-            || self.losers.contains_key(&version)
-        {
+        if self.winner.as_ref().is_some_and(|w| w.version == version) || self.losers.contains_key(&version) {
             return FieldOutcome::Duplicate;
         }
         let mut seen_winner = false;
@@ -167,10 +165,7 @@ impl EntityState {
 
     /// The shown value of a field.
     pub fn value(&self, field: &str) -> Option<&FieldValue> {
-        self.fields
-            .get(field)
-            .and_then(|f| f.winner.as_ref())
-            .map(|s| &s.value)
+        self.fields.get(field).and_then(|f| f.winner.as_ref()).map(|s| &s.value)
     }
 }
 
@@ -198,10 +193,7 @@ mod tests {
     fn an_edit_on_top_of_another_is_no_conflict() {
         let mut f = FieldState::default();
         f.merge(&text("a"), v(1, 1), None, &[]);
-        assert_eq!(
-            f.merge(&text("b"), v(2, 2), Some(v(1, 1)), &[]),
-            FieldOutcome::Won
-        );
+        assert_eq!(f.merge(&text("b"), v(2, 2), Some(v(1, 1)), &[]), FieldOutcome::Won);
         assert!(f.losers.is_empty());
         assert_eq!(f.winner.as_ref().map(|w| &w.value), Some(&text("b")));
     }
@@ -216,10 +208,7 @@ mod tests {
                 f.merge(&writes[i].0, writes[i].1, Some(v(1, 1)), &[]);
             }
             assert_eq!(f.winner.as_ref().map(|w| &w.value), Some(&text("c")));
-            assert_eq!(
-                f.losers.into_iter().collect::<Vec<_>>(),
-                vec![(v(2, 1), text("b"))]
-            );
+            assert_eq!(f.losers.into_iter().collect::<Vec<_>>(), vec![(v(2, 1), text("b"))]);
         }
     }
 
@@ -294,9 +283,6 @@ mod tests {
                 resolves: vec![],
             }],
         };
-        assert_eq!(
-            EntityState::default().merge(&change),
-            ChangeEffect::AwaitsCreate
-        );
+        assert_eq!(EntityState::default().merge(&change), ChangeEffect::AwaitsCreate);
     }
 }

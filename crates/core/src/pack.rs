@@ -219,10 +219,7 @@ impl Pack {
         if let Some(a) = &self.audience
             && a != "trainee"
         {
-            problem(
-                "audience".into(),
-                format!("unknown audience {a:?} (expected: trainee)"),
-            );
+            problem("audience".into(), format!("unknown audience {a:?} (expected: trainee)"));
         }
         check_localized(&mut problem, "title", &self.title, ctx, true);
         check_localized(&mut problem, "summary", &self.summary, ctx, true);
@@ -261,18 +258,9 @@ impl Pack {
                 problem(format!("{at} > id"), e);
             }
             if let Some(first) = ids.insert(step.id.as_str(), i) {
-                problem(
-                    format!("{at} > id"),
-                    format!("duplicate step id (also steps[{first}])"),
-                );
+                problem(format!("{at} > id"), format!("duplicate step id (also steps[{first}])"));
             }
-            check_localized(
-                &mut problem,
-                &format!("{at} > title"),
-                &step.title,
-                ctx,
-                true,
-            );
+            check_localized(&mut problem, &format!("{at} > title"), &step.title, ctx, true);
             check_localized(
                 &mut problem,
                 &format!("{at} > instruction"),
@@ -280,13 +268,7 @@ impl Pack {
                 ctx,
                 true,
             );
-            check_localized(
-                &mut problem,
-                &format!("{at} > verify"),
-                &step.verify,
-                ctx,
-                true,
-            );
+            check_localized(&mut problem, &format!("{at} > verify"), &step.verify, ctx, true);
             check_localized(&mut problem, &format!("{at} > tip"), &step.tip, ctx, false);
             if step.blockers.is_empty() {
                 problem(
@@ -299,10 +281,7 @@ impl Pack {
                 if let Err(e) = b.parse::<BlockerReason>() {
                     problem(format!("{at} > blockers[{j}]"), e.to_string());
                 } else if !seen.insert(b) {
-                    problem(
-                        format!("{at} > blockers[{j}]"),
-                        format!("{b:?} is listed twice"),
-                    );
+                    problem(format!("{at} > blockers[{j}]"), format!("{b:?} is listed twice"));
                 }
             }
             if let Some(path) = &step.illustration {
@@ -350,10 +329,7 @@ impl Pack {
     /// The blocker reasons of a step, parsed (unknown codes skipped: a
     /// validated pack has none).
     pub fn blockers(step: &Step) -> Vec<BlockerReason> {
-        step.blockers
-            .iter()
-            .filter_map(|b| b.parse().ok())
-            .collect()
+        step.blockers.iter().filter_map(|b| b.parse().ok()).collect()
     }
 }
 
@@ -370,21 +346,15 @@ fn check_localized(
     for locale in ctx.required_locales {
         match text.get(*locale) {
             None => problem(format!("{at} > {locale}"), "missing translation".into()),
-            Some(s) if s.trim().is_empty() => {
-                problem(format!("{at} > {locale}"), "empty translation".into())
-            }
+            Some(s) if s.trim().is_empty() => problem(format!("{at} > {locale}"), "empty translation".into()),
             Some(_) => {}
         }
     }
     for locale in text.keys() {
-        let known = locale.len() >= 2
-            && locale.len() <= 8
-            && locale.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+        let known =
+            locale.len() >= 2 && locale.len() <= 8 && locale.chars().all(|c| c.is_ascii_lowercase() || c == '-');
         if !known {
-            problem(
-                format!("{at} > {locale}"),
-                format!("{locale:?} is not a locale code"),
-            );
+            problem(format!("{at} > {locale}"), format!("{locale:?} is not a locale code"));
         }
     }
 }
@@ -422,10 +392,7 @@ illustration = "demo/install.svg"
             illustrations: Some(&files),
             ..PackContext::default()
         };
-        pack.validate(&ctx)
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        pack.validate(&ctx).iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -437,10 +404,7 @@ illustration = "demo/install.svg"
     fn each_problem_names_its_place() {
         let broken = GOOD
             .replace(r#", ar = "افتح متجر Play""#, "")
-            .replace(
-                r#""no_smartphone", "other""#,
-                r#""no_smartphone", "lost_phone""#,
-            )
+            .replace(r#""no_smartphone", "other""#, r#""no_smartphone", "lost_phone""#)
             .replace("demo/install.svg", "demo/missing.svg")
             + r#"
 [[steps]]
@@ -459,18 +423,14 @@ blockers = ["other"]
             r#"steps[1] "install" > verify > en: empty translation"#,
         ];
         for e in expected {
-            assert!(
-                found.iter().any(|f| f.starts_with(e)),
-                "missing {e:?} in {found:#?}"
-            );
+            assert!(found.iter().any(|f| f.starts_with(e)), "missing {e:?} in {found:#?}");
         }
         assert_eq!(found.len(), expected.len(), "{found:#?}");
     }
 
     #[test]
     fn unknown_fields_and_bad_toml_give_the_line() {
-        let err = Pack::from_toml(&GOOD.replace("version = 1", "version = 1\ncolour = \"red\""))
-            .expect_err("unknown");
+        let err = Pack::from_toml(&GOOD.replace("version = 1", "version = 1\ncolour = \"red\"")).expect_err("unknown");
         assert!(err.location.starts_with("line "), "{err}");
         assert!(err.message.contains("colour"), "{err}");
     }
@@ -485,9 +445,6 @@ blockers = ["other"]
         assert!(new.check_bump(&old).is_none());
         let mut retitled = old.clone();
         retitled.title.insert("en".into(), "Another".into());
-        assert!(
-            retitled.check_bump(&old).is_none(),
-            "only steps need a bump"
-        );
+        assert!(retitled.check_bump(&old).is_none(), "only steps need a bump");
     }
 }

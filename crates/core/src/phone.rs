@@ -30,8 +30,7 @@ impl Phone {
     /// Reads a number as a person would write it.
     pub fn parse(raw: &str) -> Result<Phone, BadText> {
         let trimmed = raw.trim();
-        let allowed =
-            |c: char| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')' | '+');
+        let allowed = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')' | '+');
         if trimmed.is_empty() {
             return Err(BadText::new("phone", raw, "is empty"));
         }
@@ -44,25 +43,16 @@ impl Phone {
         }
         let plus = trimmed.find('+');
         if let Some(at) = plus
-            && (trimmed[..at].chars().any(|c| c.is_ascii_digit())
-                || trimmed.matches('+').count() > 1)
+            && (trimmed[..at].chars().any(|c| c.is_ascii_digit()) || trimmed.matches('+').count() > 1)
         {
-            return Err(BadText::new(
-                "phone",
-                raw,
-                "has a '+' that is not at the start",
-            ));
+            return Err(BadText::new("phone", raw, "has a '+' that is not at the start"));
         }
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
         let national = if plus.is_some() {
             match digits.strip_prefix("84") {
                 Some(rest) => format!("0{rest}"),
                 None => {
-                    return Err(BadText::new(
-                        "phone",
-                        raw,
-                        "is not a Vietnamese number (+84)",
-                    ));
+                    return Err(BadText::new("phone", raw, "is not a Vietnamese number (+84)"));
                 }
             }
         } else if digits.starts_with("84") && (digits.len() == 11 || digits.len() == 12) {

@@ -68,10 +68,7 @@ pub struct StepMark<'a> {
 
 /// Derives a run's progress from its pack's step ids (in order) and its
 /// events (any order). Events for steps not in the list are ignored.
-pub fn run_progress<'a>(
-    steps: &[&str],
-    events: impl IntoIterator<Item = StepMark<'a>>,
-) -> RunProgress {
+pub fn run_progress<'a>(steps: &[&str], events: impl IntoIterator<Item = StepMark<'a>>) -> RunProgress {
     let mut latest: BTreeMap<&str, (Version, StepOutcome)> = BTreeMap::new();
     for e in events {
         let newer = latest.get(e.step_id).is_none_or(|(v, _)| e.version > *v);
@@ -80,9 +77,8 @@ pub fn run_progress<'a>(
         }
     }
     let outcome_of = |s: &str| latest.get(s).map(|(_, o)| *o);
-    let count = |o: StepOutcome| {
-        u32::try_from(steps.iter().filter(|s| outcome_of(s) == Some(o)).count()).unwrap_or(u32::MAX)
-    };
+    let count =
+        |o: StepOutcome| u32::try_from(steps.iter().filter(|s| outcome_of(s) == Some(o)).count()).unwrap_or(u32::MAX);
     let (done, skipped, blocked) = (
         count(StepOutcome::Done),
         count(StepOutcome::Skipped),
@@ -91,12 +87,7 @@ pub fn run_progress<'a>(
     let total = u32::try_from(steps.len()).unwrap_or(u32::MAX);
     let current_step = steps
         .iter()
-        .find(|s| {
-            !matches!(
-                outcome_of(s),
-                Some(StepOutcome::Done | StepOutcome::Skipped)
-            )
-        })
+        .find(|s| !matches!(outcome_of(s), Some(StepOutcome::Done | StepOutcome::Skipped)))
         .map(|s| (*s).to_owned());
     let status = if current_step.is_none() && total > 0 {
         RunStatus::Completed
@@ -177,9 +168,6 @@ mod tests {
             ],
         );
         assert_eq!(finished.status, RunStatus::Completed);
-        assert_eq!(
-            (finished.done, finished.skipped, finished.blocked),
-            (2, 1, 0)
-        );
+        assert_eq!((finished.done, finished.skipped, finished.blocked), (2, 1, 0));
     }
 }

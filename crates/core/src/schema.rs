@@ -222,17 +222,11 @@ impl FieldType {
                     Err(format!("{i} is out of range ({min} to {max})"))
                 }
             }
-            (FieldType::Bool | FieldType::Int { .. }, other) => Err(format!(
-                "expected {}, got {}",
-                self.expected(),
-                other.type_name()
-            )),
+            (FieldType::Bool | FieldType::Int { .. }, other) => {
+                Err(format!("expected {}, got {}", self.expected(), other.type_name()))
+            }
             (_, FieldValue::Text(text)) => self.check_text(text),
-            (_, other) => Err(format!(
-                "expected {}, got {}",
-                self.expected(),
-                other.type_name()
-            )),
+            (_, other) => Err(format!("expected {}, got {}", self.expected(), other.type_name())),
         }
     }
 
@@ -247,15 +241,15 @@ impl FieldType {
     fn check_text(self, text: &str) -> Result<(), String> {
         let err = |e: &dyn fmt::Display| e.to_string();
         match self {
-            FieldType::Ref(_) | FieldType::Uuid => parse_uuid(text).map(drop),
+            FieldType::Ref(_) | FieldType::Uuid => canonical_uuid(text),
             FieldType::PersonName => PersonName::parse(text).map(drop).map_err(|e| err(&e)),
             FieldType::PlaceName => PlaceName::parse(text).map(drop).map_err(|e| err(&e)),
             FieldType::Landmark => Landmark::parse(text).map(drop).map_err(|e| err(&e)),
             FieldType::Notes => Notes::parse(text).map(drop).map_err(|e| err(&e)),
             FieldType::Phone => Phone::parse(text).map(drop).map_err(|e| err(&e)),
             FieldType::Language => LanguageTag::parse(text).map(drop).map_err(|e| err(&e)),
-            FieldType::Date => parse_date(text).map(drop),
-            FieldType::Timestamp => parse_timestamp(text).map(drop),
+            FieldType::Date => canonical_date(text),
+            FieldType::Timestamp => canonical_timestamp(text),
             FieldType::Code { what, codes } => {
                 if codes.contains(&text) {
                     Ok(())
@@ -268,18 +262,16 @@ impl FieldType {
             }
             FieldType::Key => check_key(text),
             FieldType::RefList(_) => {
-                let items: Vec<String> = serde_json::from_str(text)
-                    .map_err(|_| format!("{text:?} is not a JSON list of ids"))?;
-                items.iter().try_for_each(|i| parse_uuid(i).map(drop))
+                let items: Vec<String> =
+                    serde_json::from_str(text).map_err(|_| format!("{text:?} is not a JSON list of ids"))?;
+                items.iter().try_for_each(|i| canonical_uuid(i))
             }
             FieldType::KeyList => {
-                let items: Vec<String> = serde_json::from_str(text)
-                    .map_err(|_| format!("{text:?} is not a JSON list of keys"))?;
+                let items: Vec<String> =
+                    serde_json::from_str(text).map_err(|_| format!("{text:?} is not a JSON list of keys"))?;
                 items.iter().try_for_each(|i| check_key(i))
             }
-            FieldType::Bool | FieldType::Int { .. } => {
-                Err(format!("expected {}, got text", self.expected()))
-            }
+            FieldType::Bool | FieldType::Int { .. } => Err(format!("expected {}, got text", self.expected())),
         }
     }
 }
@@ -288,10 +280,46 @@ fn parse_uuid(text: &str) -> Result<Uuid, String> {
     Uuid::parse_str(text).map_err(|_| format!("{text:?} is not an id (expected a UUID)"))
 }
 
+// Stored values are compared and sorted as text (by SQL too), so each has
+// exactly one accepted form: the one this crate writes.
+
+fn canonical_uuid(text: &str) -> Result<(), String> {
+    let id = parse_uuid(text)?;
+    let stored = id.hyphenated().to_string();
+    if stored == text {
+        Ok(())
+    } else {
+        Err(format!(
+            "{text:?} is not an id in stored form (lower-case with hyphens: {stored})"
+        ))
+    }
+}
+
+fn canonical_date(text: &str) -> Result<(), String> {
+    let day = parse_date(text)?;
+    if day.format("%Y-%m-%d").to_string() != text {
+        return Err(format!("{text:?} is not a date in stored form (YYYY-MM-DD)"));
+    }
+    if !(1900..=2200).contains(&chrono::Datelike::year(&day)) {
+        return Err(format!("{text:?} is not a date between 1900 and 2200"));
+    }
+    Ok(())
+}
+
+fn canonical_timestamp(text: &str) -> Result<(), String> {
+    let stored = format_timestamp(parse_timestamp(text)?);
+    if stored == text {
+        Ok(())
+    } else {
+        Err(format!(
+            "{text:?} is not a time in stored form (UTC with milliseconds, e.g. {stored})"
+        ))
+    }
+}
+
 /// Reads a `YYYY-MM-DD` date.
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("{text:?} is not a date (expected YYYY-MM-DD)"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("{text:?} is not a date (expected YYYY-MM-DD)"))
 }
 
 /// Reads an RFC 3339 timestamp (any offset) as UTC.
@@ -333,25 +361,34 @@ pub struct FieldSpec {
     pub required: bool,
     /// May be changed after creation.
     pub mutable: bool,
+    /// May hold no value. Optional fields may; required ones and those with
+    /// a default (`deleted`) may not.
+    pub nullable: bool,
 }
 
-const fn field(name: &'static str, ty: FieldType, required: bool, mutable: bool) -> FieldSpec {
+/// (required, mutable, nullable) of the field kinds below.
+type Flags = (bool, bool, bool);
+
+const fn field(name: &'static str, ty: FieldType, flags: Flags) -> FieldSpec {
     FieldSpec {
         name,
         ty,
-        required,
-        mutable,
+        required: flags.0,
+        mutable: flags.1,
+        nullable: flags.2,
     }
 }
 
-const REQ_MUT: (bool, bool) = (true, true);
-const REQ_FIXED: (bool, bool) = (true, false);
-const OPT_MUT: (bool, bool) = (false, true);
-const OPT_FIXED: (bool, bool) = (false, false);
+const REQ_MUT: Flags = (true, true, false);
+const REQ_FIXED: Flags = (true, false, false);
+const OPT_MUT: Flags = (false, true, true);
+const OPT_FIXED: Flags = (false, false, true);
+/// Optional when creating (the store has a default) but never empty.
+const DEFAULTED: Flags = (false, true, false);
 
 macro_rules! fields {
     ($($name:literal : $ty:expr, $flags:expr;)+) => {
-        &[$(field($name, $ty, $flags.0, $flags.1)),+]
+        &[$(field($name, $ty, $flags)),+]
     };
 }
 
@@ -359,19 +396,20 @@ const fn code(what: &'static str, codes: &'static [&'static str]) -> FieldType {
     FieldType::Code { what, codes }
 }
 
-/// Soft deletion: every mutable entity has it; a deleted row stays so that
-/// its history and references survive, and it merges like any other field.
-const DELETED: FieldSpec = field("deleted", FieldType::Bool, false, true);
+/// Soft deletion: every mutable entity has a `deleted` flag; a deleted row
+/// stays so that its history and references survive, and the flag merges
+/// like any other field.
+const DELETED: FieldType = FieldType::Bool;
 
 const COMMUNE: &[FieldSpec] = fields! {
     "name": FieldType::PlaceName, REQ_MUT;
     "province": FieldType::PlaceName, OPT_MUT;
-    "deleted": DELETED.ty, OPT_MUT;
+    "deleted": DELETED, DEFAULTED;
 };
 const VILLAGE: &[FieldSpec] = fields! {
     "commune_id": FieldType::Ref(EntityKind::Commune), REQ_FIXED;
     "name": FieldType::PlaceName, REQ_MUT;
-    "deleted": DELETED.ty, OPT_MUT;
+    "deleted": DELETED, DEFAULTED;
 };
 const CAMPAIGN: &[FieldSpec] = fields! {
     "name": FieldType::PlaceName, REQ_MUT;
@@ -379,7 +417,7 @@ const CAMPAIGN: &[FieldSpec] = fields! {
     "ends_on": FieldType::Date, OPT_MUT;
     "commune_ids": FieldType::RefList(EntityKind::Commune), REQ_MUT;
     "pack_keys": FieldType::KeyList, REQ_MUT;
-    "deleted": DELETED.ty, OPT_MUT;
+    "deleted": DELETED, DEFAULTED;
 };
 const MEMBER: &[FieldSpec] = fields! {
     "campaign_id": FieldType::Ref(EntityKind::Campaign), REQ_FIXED;
@@ -388,7 +426,7 @@ const MEMBER: &[FieldSpec] = fields! {
     "unit": code(Unit::WHAT, Unit::CODES), REQ_MUT;
     "phone": FieldType::Phone, OPT_MUT;
     "village_ids": FieldType::RefList(EntityKind::Village), OPT_MUT;
-    "deleted": DELETED.ty, OPT_MUT;
+    "deleted": DELETED, DEFAULTED;
 };
 /// Latitude and longitude are stored in units of 1e-7 degree (as OSM does).
 const LAT_E7: FieldType = FieldType::Int {
@@ -410,7 +448,7 @@ const HOUSEHOLD: &[FieldSpec] = fields! {
     "lat_e7": LAT_E7, OPT_MUT;
     "lng_e7": LNG_E7, OPT_MUT;
     "created_at": FieldType::Timestamp, REQ_FIXED;
-    "deleted": DELETED.ty, OPT_MUT;
+    "deleted": DELETED, DEFAULTED;
 };
 const PERSON: &[FieldSpec] = fields! {
     "household_id": FieldType::Ref(EntityKind::Household), REQ_FIXED;
@@ -421,7 +459,7 @@ const PERSON: &[FieldSpec] = fields! {
     "phone_in_own_name": FieldType::Bool, OPT_MUT;
     "chip_id_card": FieldType::Bool, OPT_MUT;
     "notes": FieldType::Notes, OPT_MUT;
-    "deleted": DELETED.ty, OPT_MUT;
+    "deleted": DELETED, DEFAULTED;
 };
 const VISIT: &[FieldSpec] = fields! {
     "household_id": FieldType::Ref(EntityKind::Household), REQ_FIXED;
@@ -433,7 +471,7 @@ const VISIT: &[FieldSpec] = fields! {
     "follow_up_on": FieldType::Date, OPT_MUT;
     "notes": FieldType::Notes, OPT_MUT;
     "referred_by": FieldType::Ref(EntityKind::Person), OPT_MUT;
-    "deleted": DELETED.ty, OPT_MUT;
+    "deleted": DELETED, DEFAULTED;
 };
 const CHECKLIST_RUN: &[FieldSpec] = fields! {
     "visit_id": FieldType::Ref(EntityKind::Visit), REQ_FIXED;
@@ -442,7 +480,7 @@ const CHECKLIST_RUN: &[FieldSpec] = fields! {
     "pack_key": FieldType::Key, REQ_FIXED;
     "pack_version": FieldType::Int { min: 1, max: 1_000_000 }, REQ_FIXED;
     "started_at": FieldType::Timestamp, REQ_FIXED;
-    "deleted": DELETED.ty, OPT_MUT;
+    "deleted": DELETED, DEFAULTED;
 };
 const STEP_EVENT: &[FieldSpec] = fields! {
     "run_id": FieldType::Ref(EntityKind::ChecklistRun), REQ_FIXED;
@@ -513,10 +551,7 @@ mod tests {
         ];
         let json = serde_json::to_string(&values).expect("serialises");
         assert_eq!(json, r#"[null,true,-3,"Bản Khin"]"#);
-        assert_eq!(
-            serde_json::from_str::<Vec<FieldValue>>(&json).expect("parses"),
-            values
-        );
+        assert_eq!(serde_json::from_str::<Vec<FieldValue>>(&json).expect("parses"), values);
         assert!(serde_json::from_str::<FieldValue>("1.5").is_err());
         assert!(serde_json::from_str::<FieldValue>("[1]").is_err());
     }
@@ -525,12 +560,7 @@ mod tests {
     fn field_types_check_values_and_say_why() {
         let phone = FieldType::Phone;
         assert!(phone.check(&"0912345678".into()).is_ok());
-        assert!(
-            phone
-                .check(&"12".into())
-                .expect_err("bad")
-                .contains("\"12\"")
-        );
+        assert!(phone.check(&"12".into()).expect_err("bad").contains("\"12\""));
         assert!(
             phone
                 .check(&FieldValue::Int(912))
@@ -545,16 +575,24 @@ mod tests {
                 .contains("out of range")
         );
         assert!(FieldType::Date.check(&"2026-02-30".into()).is_err());
-        assert!(
-            FieldType::Timestamp
-                .check(&"2026-11-27T08:30:00Z".into())
-                .is_ok()
-        );
-        assert!(
-            FieldType::KeyList
-                .check(&r#"["vneid","vssid"]"#.into())
-                .is_ok()
-        );
+        assert!(FieldType::Timestamp.check(&"2026-11-27T08:30:00.000Z".into()).is_ok());
+        // One stored form only: SQL compares these as text.
+        for other_form in [
+            "2026-11-27T08:30:00Z",
+            "2026-11-27T15:30:00.000+07:00",
+            "2026-11-27t08:30:00.000z",
+        ] {
+            let err = FieldType::Timestamp.check(&other_form.into()).expect_err(other_form);
+            assert!(err.contains("2026-11-27T08:30:00.000Z"), "{err}");
+        }
+        assert!(FieldType::Date.check(&"2026-12-1".into()).is_err());
+        assert!(FieldType::Date.check(&"1850-01-01".into()).is_err());
+        let upper = "0193A0B1-0000-7000-8000-000000000001";
+        let err = FieldType::Ref(EntityKind::Household)
+            .check(&upper.into())
+            .expect_err("upper case");
+        assert!(err.contains(&upper.to_lowercase()), "{err}");
+        assert!(FieldType::KeyList.check(&r#"["vneid","vssid"]"#.into()).is_ok());
         assert!(FieldType::KeyList.check(&r#"["VNeID"]"#.into()).is_err());
         let outcome = code(VisitOutcome::WHAT, VisitOutcome::CODES);
         assert!(
@@ -568,19 +606,12 @@ mod tests {
     #[test]
     fn every_kind_has_unique_field_names_and_references_point_backwards() {
         for (i, kind) in EntityKind::IN_DEPENDENCY_ORDER.iter().enumerate() {
-            let names: std::collections::BTreeSet<_> =
-                kind.fields().iter().map(|f| f.name).collect();
+            let names: std::collections::BTreeSet<_> = kind.fields().iter().map(|f| f.name).collect();
             assert_eq!(names.len(), kind.fields().len(), "{kind}");
             for f in kind.fields() {
                 if let FieldType::Ref(target) = f.ty {
-                    let at = EntityKind::IN_DEPENDENCY_ORDER
-                        .iter()
-                        .position(|k| *k == target);
-                    assert!(
-                        at.is_some_and(|t| t < i),
-                        "{kind}.{} points forward",
-                        f.name
-                    );
+                    let at = EntityKind::IN_DEPENDENCY_ORDER.iter().position(|k| *k == target);
+                    assert!(at.is_some_and(|t| t < i), "{kind}.{} points forward", f.name);
                 }
             }
         }

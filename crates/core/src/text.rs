@@ -151,10 +151,7 @@ impl Notes {
 
     /// Checks a note; only the length and control characters are limited.
     pub fn parse(raw: &str) -> Result<Notes, BadText> {
-        if raw
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
+        if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             return Err(BadText::new("notes", raw, "contain control characters"));
         }
         let count = raw.chars().count();
@@ -206,10 +203,8 @@ impl LanguageTag {
         let tag = raw.trim();
         let mut parts = tag.split('-');
         let lang = parts.next().unwrap_or_default();
-        let lang_ok =
-            (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_alphabetic());
-        let rest_ok = parts
-            .all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+        let lang_ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_alphabetic());
+        let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
         if !lang_ok || !rest_ok {
             return Err(BadText::new(
                 "language",
@@ -330,11 +325,7 @@ mod tests {
 
     #[test]
     fn bad_names_say_why() {
-        for (raw, why) in [
-            ("   ", "is empty"),
-            ("1234", "has no letters"),
-            ("a\u{0}b", "control"),
-        ] {
+        for (raw, why) in [("   ", "is empty"), ("1234", "has no letters"), ("a\u{0}b", "control")] {
             let err = PersonName::parse(raw).expect_err(raw);
             assert!(err.to_string().contains(why), "{raw:?}: {err}");
         }

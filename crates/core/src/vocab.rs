@@ -134,14 +134,8 @@ mod tests {
         for outcome in VisitOutcome::ALL {
             assert_eq!(outcome.as_str().parse::<VisitOutcome>(), Ok(*outcome));
         }
-        assert_eq!(
-            "Nobody-Home".parse::<VisitOutcome>(),
-            Ok(VisitOutcome::NobodyHome)
-        );
-        assert_eq!(
-            "feature phone".parse::<PhoneKind>(),
-            Ok(PhoneKind::FeaturePhone)
-        );
+        assert_eq!("Nobody-Home".parse::<VisitOutcome>(), Ok(VisitOutcome::NobodyHome));
+        assert_eq!("feature phone".parse::<PhoneKind>(), Ok(PhoneKind::FeaturePhone));
     }
 
     #[test]

@@ -82,10 +82,7 @@ fn simulate(steps: &[Step]) -> Vec<Change> {
                     continue;
                 }
                 let fields = [
-                    (
-                        "village_id",
-                        FieldValue::from("01930000-0000-7000-8000-000000000001"),
-                    ),
+                    ("village_id", FieldValue::from("01930000-0000-7000-8000-000000000001")),
                     ("head_name", FieldValue::from(format!("Head {h}"))),
                     ("created_at", FieldValue::from("2026-11-27T08:30:00.000Z")),
                 ];
@@ -181,18 +178,8 @@ fn concurrent_edits_are_kept_as_a_conflict() {
     let steps = [
         Step::Create { d: 0, h: 0 },
         Step::Exchange { from: 0, to: 1 },
-        Step::Edit {
-            d: 0,
-            h: 0,
-            f: 0,
-            v: 1,
-        },
-        Step::Edit {
-            d: 1,
-            h: 0,
-            f: 0,
-            v: 2,
-        },
+        Step::Edit { d: 0, h: 0, f: 0, v: 1 },
+        Step::Edit { d: 1, h: 0, f: 0, v: 2 },
     ];
     let mut replica = Replica::new();
     for c in simulate(&steps) {

@@ -43,11 +43,7 @@ fn schema_fingerprint() -> String {
     for f in files {
         hash.update(std::fs::read(&f).expect("migration file"));
     }
-    hash.finalize()
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hash.finalize().iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 fn household(village: VillageId, n: usize) -> Household {
@@ -68,10 +64,7 @@ fn household(village: VillageId, n: usize) -> Household {
 /// A store with the demo campaign topped up to 10,000 households, each with
 /// a person, and visits with vneid runs until there are 200,000 step events.
 fn large_store() -> PathBuf {
-    let path = fixtures().join(format!(
-        "large-v{SCHEMA_VERSION}-{}.db",
-        schema_fingerprint()
-    ));
+    let path = fixtures().join(format!("large-v{SCHEMA_VERSION}-{}.db", schema_fingerprint()));
     if path.exists() {
         return path;
     }
@@ -228,9 +221,7 @@ fn page_of_500(base: &Path) -> Vec<Change> {
         other.insert(&v).expect("visit");
         let run = other.start_checklist(p, "vneid", Some(v.id)).expect("run");
         for _ in 0..5 {
-            other
-                .record_step(run.id, None, StepStatus::Done, None)
-                .expect("step");
+            other.record_step(run.id, None, StepStatus::Done, None).expect("step");
         }
         let patch = doorstep_core::entities::Patch::<Household>::new().members_count(Some(5));
         other.update(h.id.as_uuid(), patch).expect("edit");
@@ -259,10 +250,7 @@ fn benches(c: &mut Criterion) {
     copy_db(&base, &work);
     let mut store = Store::open(&work).expect("open");
     let villages = store.villages().expect("villages");
-    let biggest = villages
-        .iter()
-        .max_by_key(|v| v.households)
-        .expect("a village");
+    let biggest = villages.iter().max_by_key(|v| v.households).expect("a village");
     let village: VillageId = biggest.id.parse().expect("id");
     let rows = store
         .village_households(village, &HouseholdFilter::default())
@@ -294,10 +282,7 @@ fn benches(c: &mut Criterion) {
         });
     });
     group.bench_function(
-        format!(
-            "village_list_{}_households_of_{HOUSEHOLDS}",
-            biggest.households
-        ),
+        format!("village_list_{}_households_of_{HOUSEHOLDS}", biggest.households),
         |b| {
             b.iter(|| {
                 store
@@ -326,23 +311,12 @@ fn benches(c: &mut Criterion) {
     // As in the field: step after step through a run; a finished run is
     // followed by a new one (its start is part of the measured work only
     // once every few steps, as it is for a volunteer).
-    let mut run = store
-        .start_checklist(person, "vneid", None)
-        .expect("run")
-        .id;
+    let mut run = store.start_checklist(person, "vneid", None).expect("run").id;
     group.bench_function("record_step_event", |b| {
         b.iter(|| {
-            if store
-                .record_step(run, None, StepStatus::Done, None)
-                .is_err()
-            {
-                run = store
-                    .start_checklist(person, "vneid", None)
-                    .expect("run")
-                    .id;
-                store
-                    .record_step(run, None, StepStatus::Done, None)
-                    .expect("step");
+            if store.record_step(run, None, StepStatus::Done, None).is_err() {
+                run = store.start_checklist(person, "vneid", None).expect("run").id;
+                store.record_step(run, None, StepStatus::Done, None).expect("step");
             }
         });
     });

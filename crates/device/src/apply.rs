@@ -55,9 +55,7 @@ fn version(hlc: i64, device: &str) -> Result<Version> {
         hlc: doorstep_core::hlc::Hlc::from_u64(
             u64::try_from(hlc).map_err(|_| StoreError::Stored(format!("negative clock {hlc}")))?,
         ),
-        device: device
-            .parse()
-            .map_err(|e| StoreError::Stored(format!("{e}")))?,
+        device: device.parse().map_err(|e| StoreError::Stored(format!("{e}")))?,
     })
 }
 
@@ -103,11 +101,7 @@ pub(crate) fn field_versions(
     };
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map((kind.as_str(), id), |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-        ))
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
     })?;
     let mut out = Vec::new();
     for row in rows {
@@ -118,23 +112,14 @@ pub(crate) fn field_versions(
 }
 
 /// What the store knows about the given fields of one entity.
-fn load_state(
-    conn: &Connection,
-    kind: EntityKind,
-    id: &str,
-    touched: &[&'static FieldSpec],
-) -> Result<EntityState> {
+fn load_state(conn: &Connection, kind: EntityKind, id: &str, touched: &[&'static FieldSpec]) -> Result<EntityState> {
     let mut state = EntityState::default();
     if kind.is_append_only() {
         state.exists = exists(conn, kind, id)?;
         return Ok(state);
     }
     let columns: Vec<&str> = touched.iter().map(|f| f.name).collect();
-    let sql = format!(
-        "SELECT {} FROM {} WHERE id = ?1",
-        columns.join(", "),
-        kind.table()
-    );
+    let sql = format!("SELECT {} FROM {} WHERE id = ?1", columns.join(", "), kind.table());
     let values: Option<Vec<FieldValue>> = conn
         .prepare_cached(&sql)?
         .query_row([id], |row| {
@@ -146,10 +131,9 @@ fn load_state(
         })
         .optional()?;
     let entity = kind.as_str();
-    let winners: BTreeMap<String, Version> =
-        field_versions(conn, VersionTable::FieldClock, kind, id)?
-            .into_iter()
-            .collect();
+    let winners: BTreeMap<String, Version> = field_versions(conn, VersionTable::FieldClock, kind, id)?
+        .into_iter()
+        .collect();
     if let Some(values) = values {
         state.exists = true;
         for (spec, value) in touched.iter().zip(values) {
@@ -159,9 +143,8 @@ fn load_state(
             }
         }
     }
-    let mut losers = conn.prepare_cached(
-        "SELECT field, hlc, device_id, value FROM conflict WHERE entity = ?1 AND entity_id = ?2",
-    )?;
+    let mut losers =
+        conn.prepare_cached("SELECT field, hlc, device_id, value FROM conflict WHERE entity = ?1 AND entity_id = ?2")?;
     for row in losers.query_map((entity, id), |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -171,8 +154,7 @@ fn load_state(
         ))
     })? {
         let (field, hlc, device, value) = row?;
-        let value: FieldValue =
-            serde_json::from_str(&value).map_err(|e| StoreError::Stored(e.to_string()))?;
+        let value: FieldValue = serde_json::from_str(&value).map_err(|e| StoreError::Stored(e.to_string()))?;
         state
             .fields
             .entry(field)
@@ -181,12 +163,7 @@ fn load_state(
             .insert(version(hlc, &device)?, value);
     }
     for (field, v) in field_versions(conn, VersionTable::PendingBase, kind, id)? {
-        state
-            .fields
-            .entry(field)
-            .or_default()
-            .pending_bases
-            .insert(v);
+        state.fields.entry(field).or_default().pending_bases.insert(v);
     }
     Ok(state)
 }
@@ -194,16 +171,12 @@ fn load_state(
 /// The required reference of a change that points to a missing entity.
 /// Optional references (who referred a household, which member) are soft:
 /// they may point outside this device's commune.
-pub(crate) fn missing_reference(
-    conn: &Connection,
-    change: &Change,
-) -> Result<Option<(EntityKind, String)>> {
+pub(crate) fn missing_reference(conn: &Connection, change: &Change) -> Result<Option<(EntityKind, String)>> {
     for write in &change.fields {
         let Some(spec) = change.entity.field(&write.field) else {
             continue;
         };
-        if let (FieldType::Ref(target), true, FieldValue::Text(id)) =
-            (spec.ty, spec.required, &write.value)
+        if let (FieldType::Ref(target), true, FieldValue::Text(id)) = (spec.ty, spec.required, &write.value)
             && !exists(conn, target, id)?
         {
             return Ok(Some((target, id.clone())));
@@ -245,13 +218,11 @@ impl Dirty {
 /// The household a visit, person or run belongs to.
 fn household_of(conn: &Connection, kind: EntityKind, id: &str) -> Result<Option<String>> {
     let sql = format!("SELECT household_id FROM {} WHERE id = ?1", kind.table());
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([id], |r| r.get(0))
-        .optional()?)
+    Ok(conn.prepare_cached(&sql)?.query_row([id], |r| r.get(0)).optional()?)
 }
 
 /// Recomputes a household's derived columns (people, last visit, runs).
+/// A run counts while it, its person and its visit are not deleted.
 pub(crate) fn refresh_household(conn: &Connection, id: &str) -> Result<()> {
     conn.prepare_cached(
         "UPDATE household SET
@@ -259,11 +230,12 @@ pub(crate) fn refresh_household(conn: &Connection, id: &str) -> Result<()> {
             (last_visit_at, last_outcome, last_follow_up_on) = (
                 SELECT started_at, outcome, follow_up_on FROM visit
                 WHERE household_id = ?1 AND deleted = 0 ORDER BY started_at DESC, id DESC LIMIT 1),
-            runs_total = (SELECT count(*) FROM checklist_run WHERE household_id = ?1 AND deleted = 0),
-            runs_completed = (SELECT count(*) FROM checklist_run
-                              WHERE household_id = ?1 AND deleted = 0 AND status = 'completed'),
-            runs_blocked = (SELECT count(*) FROM checklist_run
-                            WHERE household_id = ?1 AND deleted = 0 AND status = 'blocked')
+            (runs_total, runs_completed, runs_blocked) = (
+                SELECT count(*), coalesce(sum(r.status = 'completed'), 0), coalesce(sum(r.status = 'blocked'), 0)
+                FROM checklist_run r
+                JOIN person p ON p.id = r.person_id AND p.deleted = 0
+                JOIN visit v ON v.id = r.visit_id AND v.deleted = 0
+                WHERE r.household_id = ?1 AND r.deleted = 0)
          WHERE id = ?1",
     )?
     .execute([id])?;
@@ -273,22 +245,13 @@ pub(crate) fn refresh_household(conn: &Connection, id: &str) -> Result<()> {
 /// Merges a validated change into the tables. `now` stamps new conflicts;
 /// derived columns it affects are marked in `dirty`, to be recomputed
 /// before the transaction commits.
-pub(crate) fn merge_change(
-    conn: &Connection,
-    change: &Change,
-    now: &str,
-    dirty: &mut Dirty,
-) -> Result<Applied> {
+pub(crate) fn merge_change(conn: &Connection, change: &Change, now: &str, dirty: &mut Dirty) -> Result<Applied> {
     let kind = change.entity;
     let id = change.entity_id.hyphenated().to_string();
     if let Some((kind, id)) = missing_reference(conn, change)? {
         return Ok(Applied::Waiting { kind, id });
     }
-    let touched: Vec<&'static FieldSpec> = change
-        .fields
-        .iter()
-        .filter_map(|w| kind.field(&w.field))
-        .collect();
+    let touched: Vec<&'static FieldSpec> = change.fields.iter().filter_map(|w| kind.field(&w.field)).collect();
     let mut state = load_state(conn, kind, &id, &touched)?;
     let existed = state.exists;
     let before: BTreeMap<String, FieldState> = state.fields.clone();
@@ -338,12 +301,7 @@ pub(crate) fn merge_change(
     })
 }
 
-fn insert_append_only(
-    conn: &Connection,
-    change: &Change,
-    touched: &[&'static FieldSpec],
-    id: &str,
-) -> Result<()> {
+fn insert_append_only(conn: &Connection, change: &Change, touched: &[&'static FieldSpec], id: &str) -> Result<()> {
     let kind = change.entity;
     let columns: Vec<&str> = touched.iter().map(|f| f.name).collect();
     let marks: Vec<String> = (1..=columns.len() + 3).map(|i| format!("?{i}")).collect();
@@ -363,8 +321,7 @@ fn insert_append_only(
     );
     values.push(Value::Integer(hlc_sql(&change.version())));
     values.push(Value::Text(change.device.to_string()));
-    conn.prepare_cached(&sql)?
-        .execute(rusqlite::params_from_iter(values))?;
+    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
     Ok(())
 }
 
@@ -404,8 +361,7 @@ fn write_row(
             won.len() + 1
         )
     };
-    conn.prepare_cached(&sql)?
-        .execute(rusqlite::params_from_iter(values))?;
+    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
     Ok(())
 }
 
@@ -421,8 +377,7 @@ fn sync_losers(
     let mut added = 0;
     for (v, value) in &new.losers {
         if !old.losers.contains_key(v) {
-            let json =
-                serde_json::to_string(value).map_err(|e| StoreError::Stored(e.to_string()))?;
+            let json = serde_json::to_string(value).map_err(|e| StoreError::Stored(e.to_string()))?;
             conn.prepare_cached(
                 "INSERT OR IGNORE INTO conflict (entity, entity_id, field, hlc, device_id, value, recorded_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -465,15 +420,9 @@ fn sync_pending(
 
 /// Recomputes a run's cached progress from its step events and its pack;
 /// returns the run's household.
-pub(crate) fn refresh_run(
-    conn: &Connection,
-    packs: &PackCache,
-    run_id: &str,
-) -> Result<Option<String>> {
+pub(crate) fn refresh_run(conn: &Connection, packs: &PackCache, run_id: &str) -> Result<Option<String>> {
     let run: Option<(String, u32, String)> = conn
-        .prepare_cached(
-            "SELECT pack_key, pack_version, household_id FROM checklist_run WHERE id = ?1",
-        )?
+        .prepare_cached("SELECT pack_key, pack_version, household_id FROM checklist_run WHERE id = ?1")?
         .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let Some((key, pack_version, household)) = run else {
@@ -481,13 +430,9 @@ pub(crate) fn refresh_run(
     };
     let pack = packs.get(conn, &key, pack_version)?;
     let steps: Vec<&str> = pack.as_ref().map(|p| p.step_ids()).unwrap_or_default();
-    let mut stmt = conn.prepare_cached(
-        "SELECT step_id, outcome, hlc, device_id FROM step_event WHERE run_id = ?1",
-    )?;
+    let mut stmt = conn.prepare_cached("SELECT step_id, outcome, hlc, device_id FROM step_event WHERE run_id = ?1")?;
     let rows: Vec<(String, String, i64, String)> = stmt
-        .query_map([run_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?
+        .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut marks = Vec::with_capacity(rows.len());
     for (step, outcome, hlc, device) in &rows {

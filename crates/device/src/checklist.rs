@@ -72,11 +72,9 @@ impl Store {
             Some(v) => {
                 let of: Option<String> = self
                     .conn
-                    .query_row(
-                        "SELECT household_id FROM visit WHERE id = ?1",
-                        [v.to_string()],
-                        |r| r.get(0),
-                    )
+                    .query_row("SELECT household_id FROM visit WHERE id = ?1", [v.to_string()], |r| {
+                        r.get(0)
+                    })
                     .optional()?;
                 match of {
                     None => {
@@ -127,13 +125,13 @@ impl Store {
     }
 
     fn todays_visit(&self, household: HouseholdId) -> Result<VisitId> {
-        let today = self.now().date_naive().format("%Y-%m-%d").to_string();
+        let (start, end) = self.local_day_bounds(self.today());
         let v: Option<String> = self
             .conn
             .query_row(
-                "SELECT id FROM visit WHERE household_id = ?1 AND deleted = 0 AND substr(started_at, 1, 10) = ?2
+                "SELECT id FROM visit WHERE household_id = ?1 AND deleted = 0 AND started_at >= ?2 AND started_at < ?3
                  ORDER BY started_at DESC LIMIT 1",
-                (household.to_string(), today),
+                (household.to_string(), start, end),
                 |r| r.get(0),
             )
             .optional()?;
@@ -162,11 +160,12 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?
-            .ok_or_else(|| StoreError::NotFound { kind: EntityKind::ChecklistRun, id: run.to_string() })?;
+            .ok_or_else(|| StoreError::NotFound {
+                kind: EntityKind::ChecklistRun,
+                id: run.to_string(),
+            })?;
         let pack = self.pack(&key, version)?.ok_or_else(|| {
-            StoreError::Pack(format!(
-                "{key} version {version} is not on this device; sync to get it"
-            ))
+            StoreError::Pack(format!("{key} version {version} is not on this device; sync to get it"))
         })?;
         let step_id = match step {
             Some(s) => s.to_owned(),
@@ -214,11 +213,7 @@ impl Store {
         let found = self
             .conn
             .query_row(&sql, [run.to_string()], |r| {
-                Ok((
-                    run_row(r)?,
-                    r.get::<_, String>(11)?,
-                    r.get::<_, Option<String>>(12)?,
-                ))
+                Ok((run_row(r)?, r.get::<_, String>(11)?, r.get::<_, Option<String>>(12)?))
             })
             .optional()?;
         let (row, household_id, person_name) = found.ok_or_else(|| StoreError::NotFound {
@@ -230,8 +225,7 @@ impl Store {
         let mut latest = self.conn.prepare(
             "SELECT step_id, outcome, blocker, note FROM step_event WHERE run_id = ?1 ORDER BY hlc, device_id",
         )?;
-        let mut last: std::collections::HashMap<String, (String, Option<String>, Option<String>)> =
-            Default::default();
+        let mut last: std::collections::HashMap<String, (String, Option<String>, Option<String>)> = Default::default();
         for row in latest.query_map([run.to_string()], |r| {
             Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })? {
@@ -264,10 +258,9 @@ impl Store {
             })
             .unwrap_or_default();
         Ok(RunView {
-            pack_title: pack.as_ref().map_or_else(
-                || pack_key.clone(),
-                |p| Pack::text(&p.title, locale).to_owned(),
-            ),
+            pack_title: pack
+                .as_ref()
+                .map_or_else(|| pack_key.clone(), |p| Pack::text(&p.title, locale).to_owned()),
             run: row,
             household_id,
             person_name: person_name.unwrap_or_default(),

@@ -11,12 +11,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use doorstep_core::entities::{
-    Campaign, ChecklistRun, Commune, GeoPoint, Household, Member, Person, StepEvent, StepStatus,
-    Village, Visit,
+    Campaign, ChecklistRun, Commune, GeoPoint, Household, Member, Person, StepEvent, StepStatus, Village, Visit,
 };
 use doorstep_core::ids::{
-    CampaignId, ChecklistRunId, CommuneId, HouseholdId, MemberId, PersonId, StepEventId, VillageId,
-    VisitId,
+    CampaignId, ChecklistRunId, CommuneId, HouseholdId, MemberId, PersonId, StepEventId, VillageId, VisitId,
 };
 use doorstep_core::pack::Pack;
 use doorstep_core::phone::Phone;
@@ -256,15 +254,8 @@ pub fn load_demo(store: &mut Store, options: DemoOptions) -> Result<DemoSummary>
                 .get(&def.people)
                 .ok_or_else(|| bad("names", format!("no pool {:?}", def.people)))?;
             for _ in 0..def.households {
-                let (household, people) = generate_household(
-                    &mut dice,
-                    &file,
-                    pool,
-                    *village_id,
-                    *centre,
-                    start,
-                    start_ms,
-                )?;
+                let (household, people) =
+                    generate_household(&mut dice, &file, pool, *village_id, *centre, start, start_ms)?;
                 w.create(&household)?;
                 for p in &people {
                     w.create(p)?;
@@ -311,10 +302,7 @@ fn generate_household(
     for i in 0..size {
         let (male, born) = match i {
             0 => (head_male, head_born),
-            1 => (
-                !head_male,
-                head_born + 2 - i32::try_from(dice.below(6)).unwrap_or(0),
-            ),
+            1 => (!head_male, head_born + 2 - i32::try_from(dice.below(6)).unwrap_or(0)),
             _ => (
                 dice.chance(0.5),
                 head_born + 18 + i32::try_from(dice.below(24)).unwrap_or(0),
@@ -327,17 +315,9 @@ fn generate_household(
             surname.clone()
         };
         let name = if male {
-            format!(
-                "{own_surname} {} {}",
-                pool.male_middle,
-                dice.pick(&pool.male)
-            )
+            format!("{own_surname} {} {}", pool.male_middle, dice.pick(&pool.male))
         } else {
-            format!(
-                "{own_surname} {} {}",
-                pool.female_middle,
-                dice.pick(&pool.female)
-            )
+            format!("{own_surname} {} {}", pool.female_middle, dice.pick(&pool.female))
         };
         let age = 2026 - born;
         let (phone_kind, chip) = if age < 15 {
@@ -354,11 +334,7 @@ fn generate_household(
             )
         };
         let has_number = phone_kind != PhoneKind::NoPhone;
-        let phone = if has_number {
-            Some(demo_phone(dice)?)
-        } else {
-            None
-        };
+        let phone = if has_number { Some(demo_phone(dice)?) } else { None };
         people.push(Person {
             id: PersonId::from_parts(start_ms, dice.bytes()),
             household_id: id,
@@ -372,19 +348,14 @@ fn generate_household(
         });
     }
     let located = dice.chance(file.proportions.household_located);
-    let offset =
-        |d: &mut Dice| (i32::try_from(d.below(4000)).unwrap_or(0) - 2000) as f64 / 100_000.0;
+    let offset = |d: &mut Dice| (i32::try_from(d.below(4000)).unwrap_or(0) - 2000) as f64 / 100_000.0;
     let location = if located {
         let (lat, lng) = (centre[0] + offset(dice), centre[1] + offset(dice));
         Some(GeoPoint::parse(&format!("{lat:.5}"), &format!("{lng:.5}"))?)
     } else {
         None
     };
-    let language = if dice.chance(0.9) {
-        &pool.language
-    } else {
-        "vi"
-    };
+    let language = if dice.chance(0.9) { &pool.language } else { "vi" };
     let household = Household {
         id,
         village_id: village,
@@ -404,10 +375,7 @@ fn generate_household(
 fn demo_phone(dice: &mut Dice) -> Result<Phone> {
     const PREFIXES: [&str; 8] = ["086", "096", "097", "098", "032", "033", "091", "088"];
     let prefix = dice.pick(&PREFIXES);
-    Ok(Phone::parse(&format!(
-        "{prefix}{:07}",
-        dice.below(10_000_000)
-    ))?)
+    Ok(Phone::parse(&format!("{prefix}{:07}", dice.below(10_000_000)))?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -425,8 +393,8 @@ fn add_history(
         return Ok(());
     }
     let days_ago = i64::try_from(dice.below(7)).unwrap_or(0) + 1;
-    let started = at_noon(today) - Duration::days(days_ago)
-        + Duration::minutes(i64::try_from(dice.below(480)).unwrap_or(0));
+    let started =
+        at_noon(today) - Duration::days(days_ago) + Duration::minutes(i64::try_from(dice.below(480)).unwrap_or(0));
     let outcome = *dice.pick(&[
         VisitOutcome::Helped,
         VisitOutcome::Helped,
@@ -449,9 +417,7 @@ fn add_history(
         member_id: (!members.is_empty()).then(|| *dice.pick(members)),
         device_id: w.device_id(),
         started_at: started,
-        ended_at: Some(
-            started + Duration::minutes(10 + i64::try_from(dice.below(40)).unwrap_or(0)),
-        ),
+        ended_at: Some(started + Duration::minutes(10 + i64::try_from(dice.below(40)).unwrap_or(0))),
         outcome,
         follow_up_on: follow_up,
         notes: None,
@@ -486,23 +452,16 @@ fn add_history(
         };
         for (i, step) in pack.steps.iter().enumerate().take(stop_after) {
             let blockers = Pack::blockers(step);
-            let status = if person.chip_id_card == Some(false)
-                && blockers.contains(&BlockerReason::NoChipIdCard)
-            {
+            let status = if person.chip_id_card == Some(false) && blockers.contains(&BlockerReason::NoChipIdCard) {
                 StepStatus::Blocked(BlockerReason::NoChipIdCard)
-            } else if person.phone_in_own_name == Some(false)
-                && blockers.contains(&BlockerReason::PhoneNotInOwnName)
-            {
+            } else if person.phone_in_own_name == Some(false) && blockers.contains(&BlockerReason::PhoneNotInOwnName) {
                 StepStatus::Blocked(BlockerReason::PhoneNotInOwnName)
             } else {
                 StepStatus::Done
             };
             let at = started + Duration::minutes(2 * i64::try_from(i).unwrap_or(0) + 1);
             let event = StepEvent {
-                id: StepEventId::from_parts(
-                    u64::try_from(at.timestamp_millis()).unwrap_or(0),
-                    dice.bytes(),
-                ),
+                id: StepEventId::from_parts(u64::try_from(at.timestamp_millis()).unwrap_or(0), dice.bytes()),
                 run_id: run.id,
                 step_id: Key::parse(&step.id)?,
                 status,

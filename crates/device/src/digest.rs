@@ -28,18 +28,9 @@ impl Store {
         let mut hash = Sha256::new();
         let mut queries: Vec<(String, String)> = EntityKind::IN_DEPENDENCY_ORDER
             .iter()
-            .map(|k| {
-                (
-                    k.table().to_owned(),
-                    format!("SELECT * FROM {} ORDER BY id", k.table()),
-                )
-            })
+            .map(|k| (k.table().to_owned(), format!("SELECT * FROM {} ORDER BY id", k.table())))
             .collect();
-        queries.extend(
-            EXTRA
-                .iter()
-                .map(|(t, q)| ((*t).to_owned(), (*q).to_owned())),
-        );
+        queries.extend(EXTRA.iter().map(|(t, q)| ((*t).to_owned(), (*q).to_owned())));
         for (table, sql) in queries {
             hash.update(table.as_bytes());
             hash.update([0]);

@@ -24,9 +24,7 @@ pub enum StoreError {
         path: PathBuf,
     },
     /// The file is not an SQLite database, or is damaged.
-    #[error(
-        "{path} is not a readable Doorstep database ({detail}); restore it from a backup or sync a fresh copy"
-    )]
+    #[error("{path} is not a readable Doorstep database ({detail}); restore it from a backup or sync a fresh copy")]
     Corrupt {
         /// The file.
         path: PathBuf,

@@ -50,10 +50,7 @@ const HEADERS: &[(Column, &[&str])] = &[
             "village name",
         ],
     ),
-    (
-        Column::Commune,
-        &["commune", "xa", "ten xa", "commune name"],
-    ),
+    (Column::Commune, &["commune", "xa", "ten xa", "commune name"]),
     (
         Column::Head,
         &[
@@ -70,14 +67,7 @@ const HEADERS: &[(Column, &[&str])] = &[
     ),
     (
         Column::Phone,
-        &[
-            "phone",
-            "phone number",
-            "so dien thoai",
-            "sdt",
-            "dien thoai",
-            "so dt",
-        ],
+        &["phone", "phone number", "so dien thoai", "sdt", "dien thoai", "so dt"],
     ),
     (
         Column::Landmark,
@@ -269,11 +259,7 @@ impl Store {
         if !missing.is_empty() {
             return Err(ImportError::MissingColumns {
                 missing: missing.join(" or "),
-                found: headers
-                    .iter()
-                    .map(|h| format!("{h:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                found: headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", "),
             });
         }
         let villages = self.villages()?;
@@ -305,26 +291,19 @@ impl Store {
             let mut problem = |column: Option<Column>, message: String| {
                 report.problems.push(RowProblem {
                     line,
-                    column: column.map(|c| headers[columns[&c]].to_owned()),
+                    // The header's own spelling when the file has the column,
+                    // our name for it when it is the missing one.
+                    column: column.map(|c| columns.get(&c).map_or(c.name(), |i| &headers[*i]).to_owned()),
                     message,
                 });
             };
             if record.len() > headers.len() {
                 problem(
                     None,
-                    format!(
-                        "has {} fields but the header has {}",
-                        record.len(),
-                        headers.len()
-                    ),
+                    format!("has {} fields but the header has {}", record.len(), headers.len()),
                 );
             }
-            let cell = |c: Column| {
-                columns
-                    .get(&c)
-                    .and_then(|i| record.get(*i))
-                    .filter(|s| !s.is_empty())
-            };
+            let cell = |c: Column| columns.get(&c).and_then(|i| record.get(*i)).filter(|s| !s.is_empty());
             let commune = cell(Column::Commune).or(options.commune.as_deref());
             let village = match cell(Column::Village) {
                 None => {
@@ -355,18 +334,14 @@ impl Store {
                     problem(Some(c), e);
                 }
             };
-            parse(Column::Phone, &|s| {
-                Phone::parse(s).map(drop).map_err(|e| e.to_string())
-            });
+            parse(Column::Phone, &|s| Phone::parse(s).map(drop).map_err(|e| e.to_string()));
             parse(Column::Landmark, &|s| {
                 Landmark::parse(s).map(drop).map_err(|e| e.to_string())
             });
             parse(Column::Language, &|s| {
                 LanguageTag::parse(s).map(drop).map_err(|e| e.to_string())
             });
-            parse(Column::Notes, &|s| {
-                Notes::parse(s).map(drop).map_err(|e| e.to_string())
-            });
+            parse(Column::Notes, &|s| Notes::parse(s).map(drop).map_err(|e| e.to_string()));
             parse(Column::Members, &|s| match s.parse::<u8>() {
                 Ok(n) if (1..=60).contains(&n) => Ok(()),
                 _ => Err(format!("{s:?} is not a number of people from 1 to 60")),
@@ -386,17 +361,11 @@ impl Store {
                     }
                 },
                 (Some(_), None) => {
-                    problem(
-                        Some(Column::Longitude),
-                        "is empty but latitude is given".to_owned(),
-                    );
+                    problem(Some(Column::Longitude), "is empty but latitude is given".to_owned());
                     None
                 }
                 (None, Some(_)) => {
-                    problem(
-                        Some(Column::Latitude),
-                        "is empty but longitude is given".to_owned(),
-                    );
+                    problem(Some(Column::Latitude), "is empty but longitude is given".to_owned());
                     None
                 }
             };
@@ -465,9 +434,9 @@ impl Store {
 
     /// Duplicate keys of households already on the register.
     fn existing_household_keys(&self) -> Result<HashMap<String, String>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, village_id, head_name, phone, landmark FROM household WHERE deleted = 0",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, village_id, head_name, phone, landmark FROM household WHERE deleted = 0")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -497,12 +466,7 @@ impl Store {
 /// Two rows are the same household when village, head (ignoring case and
 /// diacritics), phone and landmark agree. Same-named neighbours without a
 /// phone are common in the highlands, so the name alone is not enough.
-fn duplicate_key(
-    village: &VillageId,
-    head: &PersonName,
-    phone: Option<&Phone>,
-    landmark: Option<&Landmark>,
-) -> String {
+fn duplicate_key(village: &VillageId, head: &PersonName, phone: Option<&Phone>, landmark: Option<&Landmark>) -> String {
     format!(
         "{village}|{}|{}|{}",
         match_key(head.as_str()),
@@ -511,11 +475,7 @@ fn duplicate_key(
     )
 }
 
-fn find_village(
-    villages: &[VillageRow],
-    name: &str,
-    commune: Option<&str>,
-) -> std::result::Result<VillageId, String> {
+fn find_village(villages: &[VillageRow], name: &str, commune: Option<&str>) -> std::result::Result<VillageId, String> {
     let village = pick_village(villages, name, commune).map_err(|e| e.to_string())?;
     village.id.parse().map_err(|e| format!("{e}"))
 }

@@ -32,8 +32,7 @@ impl Store {
         bodies
             .map(|b| {
                 let b = b?;
-                serde_json::from_str(&b)
-                    .map_err(|e| StoreError::Stored(format!("outbox record: {e}")))
+                serde_json::from_str(&b).map_err(|e| StoreError::Stored(format!("outbox record: {e}")))
             })
             .collect()
     }
@@ -42,14 +41,10 @@ impl Store {
     pub fn outbox_change(&self, seq: u64) -> Result<Option<Change>> {
         let body: Option<String> = self
             .conn
-            .query_row("SELECT body FROM outbox WHERE seq = ?1", [seq], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT body FROM outbox WHERE seq = ?1", [seq], |r| r.get(0))
             .optional()?;
-        body.map(|b| {
-            serde_json::from_str(&b).map_err(|e| StoreError::Stored(format!("outbox record: {e}")))
-        })
-        .transpose()
+        body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Stored(format!("outbox record: {e}"))))
+            .transpose()
     }
 
     /// Records that the server has applied every change up to `seq`.
@@ -65,10 +60,8 @@ impl Store {
     /// Records the end of a successful sync.
     pub fn mark_synced(&mut self) -> Result<()> {
         let now = doorstep_core::schema::format_timestamp(self.now());
-        self.conn.execute(
-            "UPDATE device_state SET last_sync_at = ?1 WHERE id = 1",
-            [now],
-        )?;
+        self.conn
+            .execute("UPDATE device_state SET last_sync_at = ?1 WHERE id = 1", [now])?;
         Ok(())
     }
 
@@ -77,7 +70,14 @@ impl Store {
         Ok(self.conn.query_row(
             "SELECT next_seq - 1, acked_seq, pull_cursor, last_sync_at FROM device_state WHERE id = 1",
             [],
-            |r| Ok(SyncPosition { last_seq: r.get(0)?, acked_seq: r.get(1)?, pull_cursor: r.get(2)?, last_sync_at: r.get(3)? }),
+            |r| {
+                Ok(SyncPosition {
+                    last_seq: r.get(0)?,
+                    acked_seq: r.get(1)?,
+                    pull_cursor: r.get(2)?,
+                    last_sync_at: r.get(3)?,
+                })
+            },
         )?)
     }
 }

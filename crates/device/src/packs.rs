@@ -51,18 +51,11 @@ pub(crate) struct PackCache {
 impl PackCache {
     fn map(&self) -> MutexGuard<'_, PackMap> {
         // The map is a cache: a panic elsewhere cannot leave it wrong.
-        self.packs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.packs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A pack version from the store, if installed.
-    pub(crate) fn get(
-        &self,
-        conn: &Connection,
-        key: &str,
-        version: u32,
-    ) -> Result<Option<Arc<Pack>>> {
+    pub(crate) fn get(&self, conn: &Connection, key: &str, version: u32) -> Result<Option<Arc<Pack>>> {
         let cache_key = (key.to_owned(), version);
         if let Some(hit) = self.map().get(&cache_key) {
             return Ok(hit.clone());
@@ -72,10 +65,11 @@ impl PackCache {
             .query_row((key, version), |r| r.get(0))
             .optional()?;
         let pack = match body {
-            Some(json) => Some(Arc::new(
-                serde_json::from_str::<Pack>(&json)
-                    .map_err(|e| StoreError::Stored(format!("pack {key} v{version}: {e}")))?,
-            )),
+            Some(json) => {
+                Some(Arc::new(serde_json::from_str::<Pack>(&json).map_err(|e| {
+                    StoreError::Stored(format!("pack {key} v{version}: {e}"))
+                })?))
+            }
             None => None,
         };
         self.map().insert(cache_key, pack.clone());
@@ -126,8 +120,7 @@ impl Store {
             )
             .optional()?;
         if let Some(old) = existing {
-            let old: Pack =
-                serde_json::from_str(&old).map_err(|e| StoreError::Stored(e.to_string()))?;
+            let old: Pack = serde_json::from_str(&old).map_err(|e| StoreError::Stored(e.to_string()))?;
             if old.steps_differ(pack) {
                 return Err(StoreError::Pack(format!(
                     "{} version {} is already installed with different steps; a changed pack needs a new version",
@@ -159,11 +152,9 @@ impl Store {
 
     /// The newest installed version of a pack.
     pub fn latest_pack(&self, key: &str) -> Result<Arc<Pack>> {
-        let version: Option<u32> =
-            self.conn
-                .query_row("SELECT max(version) FROM pack WHERE key = ?1", [key], |r| {
-                    r.get(0)
-                })?;
+        let version: Option<u32> = self
+            .conn
+            .query_row("SELECT max(version) FROM pack WHERE key = ?1", [key], |r| r.get(0))?;
         let pack = match version {
             Some(v) => self.packs.get(&self.conn, key, v)?,
             None => None,

@@ -38,13 +38,8 @@ impl Store {
     pub fn apply_pulled(&mut self, changes: &[Change], cursor: Option<&str>) -> Result<PullReport> {
         let now = format_timestamp(self.now());
         let own_device = self.device_id();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let hlc_last: i64 =
-            tx.query_row("SELECT hlc_last FROM device_state WHERE id = 1", [], |r| {
-                r.get(0)
-            })?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let hlc_last: i64 = tx.query_row("SELECT hlc_last FROM device_state WHERE id = 1", [], |r| r.get(0))?;
         let mut clock = HlcClock::resume(Hlc::from_u64(u64::try_from(hlc_last).unwrap_or(0)));
         let mut report = PullReport::default();
         let mut dirty = Dirty::default();
@@ -101,15 +96,20 @@ fn apply_and_unpark(
 ) -> Result<()> {
     let mut work = vec![first.clone()];
     while let Some(change) = work.pop() {
-        match merge_change(conn, &change, now, dirty)? {
+        let merged = match merge_isolated(conn, &change, now, dirty)? {
+            Ok(applied) => applied,
+            Err(refused) => {
+                // The schema allowed it but the database refused it: keep it
+                // aside like an invalid change so one bad record never
+                // blocks the page (and every later sync) behind it.
+                park(conn, &change, None, &format!("invalid: {refused}"), now)?;
+                report.invalid += 1;
+                continue;
+            }
+        };
+        match merged {
             Applied::Waiting { kind, id } => {
-                park(
-                    conn,
-                    &change,
-                    Some((kind, &id)),
-                    &format!("waits for {kind} {id}"),
-                    now,
-                )?;
+                park(conn, &change, Some((kind, &id)), &format!("waits for {kind} {id}"), now)?;
                 continue;
             }
             Applied::Merged { conflicts, .. } => {
@@ -129,33 +129,62 @@ fn apply_and_unpark(
     Ok(())
 }
 
-fn park(
+/// Merges one change inside a savepoint. A constraint the database enforces
+/// (and validation missed) rolls back just this change and comes back as
+/// `Ok(Err(reason))`; any other failure (disk, I/O) fails the whole page.
+fn merge_isolated(
     conn: &Connection,
     change: &Change,
-    awaits: Option<(EntityKind, &str)>,
-    reason: &str,
     now: &str,
-) -> Result<()> {
+    dirty: &mut Dirty,
+) -> Result<std::result::Result<Applied, String>> {
+    conn.execute_batch("SAVEPOINT merge_one")?;
+    match merge_change(conn, change, now, dirty) {
+        Ok(applied) => {
+            conn.execute_batch("RELEASE merge_one")?;
+            Ok(Ok(applied))
+        }
+        Err(StoreError::Sqlite(e))
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::ConstraintViolation | rusqlite::ErrorCode::TypeMismatch)
+            ) =>
+        {
+            conn.execute_batch("ROLLBACK TO merge_one; RELEASE merge_one")?;
+            Ok(Err(e.to_string()))
+        }
+        Err(other) => {
+            conn.execute_batch("ROLLBACK TO merge_one; RELEASE merge_one")?;
+            Err(other)
+        }
+    }
+}
+
+fn park(conn: &Connection, change: &Change, awaits: Option<(EntityKind, &str)>, reason: &str, now: &str) -> Result<()> {
     let body = serde_json::to_string(change).map_err(|e| StoreError::Stored(e.to_string()))?;
     conn.prepare_cached(
         "INSERT OR REPLACE INTO parked_change (change_id, awaits_kind, awaits_id, reason, body, parked_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute((change.id.to_string(), awaits.map(|a| a.0.as_str()), awaits.map(|a| a.1), reason, body, now))?;
+    .execute((
+        change.id.to_string(),
+        awaits.map(|a| a.0.as_str()),
+        awaits.map(|a| a.1),
+        reason,
+        body,
+        now,
+    ))?;
     Ok(())
 }
 
 fn take_parked(conn: &Connection, kind: EntityKind, id: &str) -> Result<Vec<Change>> {
-    let mut stmt = conn.prepare_cached(
-        "DELETE FROM parked_change WHERE awaits_kind = ?1 AND awaits_id = ?2 RETURNING body",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("DELETE FROM parked_change WHERE awaits_kind = ?1 AND awaits_id = ?2 RETURNING body")?;
     let bodies: Vec<String> = stmt
         .query_map((kind.as_str(), id), |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     bodies
         .iter()
-        .map(|b| {
-            serde_json::from_str(b).map_err(|e| StoreError::Stored(format!("parked change: {e}")))
-        })
+        .map(|b| serde_json::from_str(b).map_err(|e| StoreError::Stored(format!("parked change: {e}"))))
         .collect()
 }

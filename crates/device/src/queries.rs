@@ -349,9 +349,8 @@ pub(crate) fn pick_village<'a>(
     name_or_id: &str,
     commune: Option<&str>,
 ) -> Result<&'a VillageRow> {
-    let in_commune = |v: &&VillageRow| {
-        commune.is_none_or(|c| match_key(&v.commune) == match_key(c) || v.commune_id == c.trim())
-    };
+    let in_commune =
+        |v: &&VillageRow| commune.is_none_or(|c| match_key(&v.commune) == match_key(c) || v.commune_id == c.trim());
     let wanted = match_key(name_or_id);
     let matches: Vec<&VillageRow> = villages
         .iter()
@@ -363,11 +362,7 @@ pub(crate) fn pick_village<'a>(
         [] => Err(StoreError::UnknownName {
             what: "village",
             name: name_or_id.to_owned(),
-            known: villages
-                .iter()
-                .filter(in_commune)
-                .map(|v| v.name.clone())
-                .collect(),
+            known: villages.iter().filter(in_commune).map(|v| v.name.clone()).collect(),
         }),
         many => Err(StoreError::AmbiguousName {
             what: "village",
@@ -414,12 +409,8 @@ impl Store {
 
     /// A village's households with their last visit, checklist progress and
     /// status, sorted by head of household.
-    pub fn village_households(
-        &self,
-        village: VillageId,
-        filter: &HouseholdFilter,
-    ) -> Result<Vec<HouseholdRow>> {
-        let today = self.now().date_naive();
+    pub fn village_households(&self, village: VillageId, filter: &HouseholdFilter) -> Result<Vec<HouseholdRow>> {
+        let today = self.today();
         let mut stmt = self.conn.prepare_cached(HOUSEHOLD_LIST)?;
         let rows = stmt.query_map([village.to_string()], |r| {
             let outcome: Option<String> = r.get(6)?;
@@ -432,13 +423,7 @@ impl Store {
                 phone: r.get(3)?,
                 people: r.get(4)?,
                 last_visit_at: r.get(5)?,
-                status: status_of(
-                    outcome.as_deref(),
-                    follow_up.as_deref(),
-                    runs,
-                    completed,
-                    today,
-                ),
+                status: status_of(outcome.as_deref(), follow_up.as_deref(), runs, completed, today),
                 last_outcome: outcome,
                 follow_up_on: follow_up,
                 runs,
@@ -446,11 +431,7 @@ impl Store {
                 runs_blocked: r.get(10)?,
             })
         })?;
-        let search = filter
-            .search
-            .as_deref()
-            .map(match_key)
-            .filter(|s| !s.is_empty());
+        let search = filter.search.as_deref().map(match_key).filter(|s| !s.is_empty());
         let mut out: Vec<(String, HouseholdRow)> = Vec::new();
         for row in rows {
             let row = row?;
@@ -510,7 +491,10 @@ impl Store {
                 },
             )
             .optional()?
-            .ok_or_else(|| StoreError::NotFound { kind: EntityKind::Household, id: id_text.clone() })?;
+            .ok_or_else(|| StoreError::NotFound {
+                kind: EntityKind::Household,
+                id: id_text.clone(),
+            })?;
         let mut people = self.conn.prepare_cached(
             "SELECT id, name, birth_year, phone, phone_kind, phone_in_own_name, chip_id_card, notes
              FROM person WHERE household_id = ?1 AND deleted = 0 ORDER BY birth_year IS NULL, birth_year, name",
@@ -549,7 +533,10 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM checklist_run
-             WHERE household_id = ?1 AND deleted = 0 ORDER BY started_at DESC, id DESC"
+             WHERE household_id = ?1 AND deleted = 0
+               AND person_id IN (SELECT id FROM person WHERE household_id = ?1 AND deleted = 0)
+               AND visit_id IN (SELECT id FROM visit WHERE household_id = ?1 AND deleted = 0)
+             ORDER BY started_at DESC, id DESC"
         );
         detail.runs = self
             .conn
@@ -557,27 +544,19 @@ impl Store {
             .query_map([&id_text], run_row)?
             .collect::<rusqlite::Result<_>>()?;
         let last = detail.visits.first();
-        let completed = detail
-            .runs
-            .iter()
-            .filter(|r| r.status == "completed")
-            .count();
+        let completed = detail.runs.iter().filter(|r| r.status == "completed").count();
         detail.status = status_of(
             last.map(|v| v.outcome.as_str()),
             last.and_then(|v| v.follow_up_on.as_deref()),
             u32::try_from(detail.runs.len()).unwrap_or(u32::MAX),
             u32::try_from(completed).unwrap_or(u32::MAX),
-            self.now().date_naive(),
+            self.today(),
         );
         Ok(detail)
     }
 
     /// Households to go back to by `by` (inclusive), oldest date first.
-    pub fn follow_ups_due(
-        &self,
-        by: NaiveDate,
-        village: Option<VillageId>,
-    ) -> Result<Vec<FollowUpRow>> {
+    pub fn follow_ups_due(&self, by: NaiveDate, village: Option<VillageId>) -> Result<Vec<FollowUpRow>> {
         let mut stmt = self.conn.prepare_cached(
             "WITH last_visit AS (
                  SELECT household_id, started_at, outcome, follow_up_on,
@@ -593,10 +572,7 @@ impl Store {
              ORDER BY coalesce(lv.follow_up_on, substr(lv.started_at, 1, 10)), v.name, h.head_name",
         )?;
         let rows = stmt.query_map(
-            (
-                by.format("%Y-%m-%d").to_string(),
-                village.map(|v| v.to_string()),
-            ),
+            (by.format("%Y-%m-%d").to_string(), village.map(|v| v.to_string())),
             |r| {
                 Ok(FollowUpRow {
                     household_id: r.get(0)?,
@@ -615,13 +591,10 @@ impl Store {
     /// Coverage counts for every village on the device (works offline, from
     /// what this tablet holds).
     pub fn coverage(&self) -> Result<Vec<VillageCoverage>> {
-        let today = self.now().date_naive();
+        let today = self.today();
         let mut out = Vec::new();
         for village in self.villages()? {
-            let id: VillageId = village
-                .id
-                .parse()
-                .map_err(|e| StoreError::Stored(format!("{e}")))?;
+            let id: VillageId = village.id.parse().map_err(|e| StoreError::Stored(format!("{e}")))?;
             let rows = self.village_households(id, &HouseholdFilter::default())?;
             let mut c = VillageCoverage {
                 village_id: village.id.clone(),
@@ -647,6 +620,8 @@ impl Store {
                     (SELECT count(DISTINCT v.household_id) FROM visit v JOIN household h ON h.id = v.household_id
                      WHERE h.village_id = ?1 AND h.deleted = 0 AND v.deleted = 0 AND v.outcome IN ('helped', 'partial')),
                     (SELECT count(DISTINCT r.person_id) FROM checklist_run r JOIN household h ON h.id = r.household_id
+                     JOIN person p ON p.id = r.person_id AND p.deleted = 0
+                     JOIN visit v ON v.id = r.visit_id AND v.deleted = 0
                      WHERE h.village_id = ?1 AND h.deleted = 0 AND r.deleted = 0 AND r.status = 'completed')",
                 [&village.id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -666,14 +641,7 @@ impl Store {
         )?;
         let rows: Vec<(String, String, String, String, String, String)> = stmt
             .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();
@@ -717,10 +685,7 @@ impl Store {
                 "{text:?} is not a {kind} id (give the whole id, or at least 6 of its characters)"
             )));
         }
-        let sql = format!(
-            "SELECT id FROM {} WHERE instr(id, ?1) > 0 LIMIT 2",
-            kind.table()
-        );
+        let sql = format!("SELECT id FROM {} WHERE instr(id, ?1) > 0 LIMIT 2", kind.table());
         let found: Vec<String> = self
             .conn
             .prepare(&sql)?
@@ -749,9 +714,7 @@ impl Store {
             last_sync_at: position.last_sync_at,
             pull_cursor: position.pull_cursor,
             conflicts: count("SELECT count(*) FROM conflict")?,
-            waiting_changes: count(
-                "SELECT count(*) FROM parked_change WHERE awaits_kind IS NOT NULL",
-            )?,
+            waiting_changes: count("SELECT count(*) FROM parked_change WHERE awaits_kind IS NOT NULL")?,
             invalid_changes: count("SELECT count(*) FROM parked_change WHERE awaits_kind IS NULL")?,
             households: count("SELECT count(*) FROM household WHERE deleted = 0")?,
             visits: count("SELECT count(*) FROM visit WHERE deleted = 0")?,
@@ -770,10 +733,7 @@ mod tests {
     #[test]
     fn household_status_rules() {
         let today = day("2026-11-27");
-        assert_eq!(
-            status_of(None, None, 0, 0, today),
-            HouseholdStatus::NotVisited
-        );
+        assert_eq!(status_of(None, None, 0, 0, today), HouseholdStatus::NotVisited);
         assert_eq!(
             status_of(Some("helped"), Some("2026-11-27"), 1, 1, today),
             HouseholdStatus::FollowUpDue
@@ -794,13 +754,7 @@ mod tests {
             status_of(Some("partial"), None, 0, 0, today),
             HouseholdStatus::InProgress
         );
-        assert_eq!(
-            status_of(Some("helped"), None, 2, 2, today),
-            HouseholdStatus::Done
-        );
-        assert_eq!(
-            status_of(Some("declined"), None, 0, 0, today),
-            HouseholdStatus::Done
-        );
+        assert_eq!(status_of(Some("helped"), None, 2, 2, today), HouseholdStatus::Done);
+        assert_eq!(status_of(Some("declined"), None, 0, 0, today), HouseholdStatus::Done);
     }
 }

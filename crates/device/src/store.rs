@@ -66,9 +66,7 @@ impl Store {
     /// The bundled checklist packs are installed.
     pub fn create(path: &Path, options: CreateOptions) -> Result<Store> {
         if path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(true) {
-            return Err(StoreError::AlreadyExists {
-                path: path.to_owned(),
-            });
+            return Err(StoreError::AlreadyExists { path: path.to_owned() });
         }
         let result = Self::create_inner(path, options);
         if result.is_err() {
@@ -83,18 +81,12 @@ impl Store {
     fn create_inner(path: &Path, options: CreateOptions) -> Result<Store> {
         let mut conn = Connection::open(path).map_err(|e| StoreError::from_sqlite_at(e, path))?;
         configure(&conn, path)?;
-        MIGRATIONS
-            .to_latest(&mut conn)
-            .map_err(|e| migration_error(e, path))?;
+        MIGRATIONS.to_latest(&mut conn).map_err(|e| migration_error(e, path))?;
         let device_id = options.device_id.unwrap_or_default();
         let wall = system_clock();
         conn.execute(
             "INSERT INTO device_state (id, device_id, practice, created_at) VALUES (1, ?1, ?2, ?3)",
-            (
-                device_id.to_string(),
-                options.practice,
-                format_timestamp(wall()),
-            ),
+            (device_id.to_string(), options.practice, format_timestamp(wall())),
         )?;
         let mut store = Store {
             conn,
@@ -115,20 +107,15 @@ impl Store {
     /// refused with a message that says which, and left untouched.
     pub fn open(path: &Path) -> Result<Store> {
         if !path.exists() {
-            return Err(StoreError::NoDatabase {
-                path: path.to_owned(),
-            });
+            return Err(StoreError::NoDatabase { path: path.to_owned() });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| StoreError::from_sqlite_at(e, path))?;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_sqlite_at(e, path))?;
         let found: usize = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| StoreError::from_sqlite_at(e, path))?;
         if found == 0 {
-            return Err(StoreError::NotDoorstep {
-                path: path.to_owned(),
-            });
+            return Err(StoreError::NotDoorstep { path: path.to_owned() });
         }
         if found > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
@@ -137,25 +124,31 @@ impl Store {
                 known: SCHEMA_VERSION,
             });
         }
-        configure(&conn, path)?;
-        MIGRATIONS
-            .to_latest(&mut conn)
-            .map_err(|e| migration_error(e, path))?;
-        let identity: Option<(String, bool)> = conn
+        // Look before touching: switching to WAL or migrating would change
+        // the file, and a file we refuse must be left exactly as it was.
+        let ours: bool = conn
             .query_row(
-                "SELECT device_id, practice FROM device_state WHERE id = 1",
+                "SELECT count(*) = 1 FROM sqlite_master WHERE type = 'table' AND name = 'device_state'",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| r.get(0),
             )
+            .map_err(|e| StoreError::from_sqlite_at(e, path))?;
+        if !ours {
+            return Err(StoreError::NotDoorstep { path: path.to_owned() });
+        }
+        configure(&conn, path)?;
+        MIGRATIONS.to_latest(&mut conn).map_err(|e| migration_error(e, path))?;
+        let identity: Option<(String, bool)> = conn
+            .query_row("SELECT device_id, practice FROM device_state WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(..) => StoreError::from_sqlite_at(e, path),
                 other => StoreError::Sqlite(other),
             })?;
         let Some((device_id, practice)) = identity else {
-            return Err(StoreError::NotDoorstep {
-                path: path.to_owned(),
-            });
+            return Err(StoreError::NotDoorstep { path: path.to_owned() });
         };
         let device_id = device_id
             .parse()
@@ -204,6 +197,24 @@ impl Store {
         (self.wall)()
     }
 
+    /// Today's date where the device is (its local time zone): a visit at
+    /// 06:30 in Dien Bien (23:30 UTC the day before) belongs to today.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now().with_timezone(&chrono::Local).date_naive()
+    }
+
+    /// The UTC stored-form bounds `[start, end)` of a local day, for
+    /// comparing with stored timestamps.
+    pub(crate) fn local_day_bounds(&self, day: chrono::NaiveDate) -> (String, String) {
+        use chrono::TimeZone;
+        let start_of = |d: chrono::NaiveDate| {
+            let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+            let local = chrono::Local.from_local_datetime(&midnight).earliest();
+            doorstep_core::schema::format_timestamp(local.map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc)))
+        };
+        (start_of(day), start_of(day.succ_opt().unwrap_or(day)))
+    }
+
     /// Runs SQLite's full integrity check; returns the problems it lists.
     pub fn integrity_problems(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
@@ -233,8 +244,7 @@ impl Store {
 
 fn configure(conn: &Connection, path: &Path) -> Result<()> {
     let err = |e| StoreError::from_sqlite_at(e, path);
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(err)?;
@@ -244,19 +254,15 @@ fn configure(conn: &Connection, path: &Path) -> Result<()> {
             path.display()
         )));
     }
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(err)?;
-    conn.pragma_update(None, "foreign_keys", true)
-        .map_err(err)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+    conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(())
 }
 
 fn migration_error(e: rusqlite_migration::Error, path: &Path) -> StoreError {
     match e {
-        rusqlite_migration::Error::RusqliteError { err, .. } => {
-            StoreError::from_sqlite_at(err, path)
-        }
+        rusqlite_migration::Error::RusqliteError { err, .. } => StoreError::from_sqlite_at(err, path),
         other => StoreError::Stored(format!("migrating {}: {other}", path.display())),
     }
 }

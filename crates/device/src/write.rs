@@ -46,21 +46,16 @@ impl Store {
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let now = self.now();
         let device = self.device_id();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (hlc_last, next_seq): (i64, i64) = tx.query_row(
-            "SELECT hlc_last, next_seq FROM device_state WHERE id = 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (hlc_last, next_seq): (i64, i64) =
+            tx.query_row("SELECT hlc_last, next_seq FROM device_state WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         let mut writer = Writer {
             tx,
             packs: &self.packs,
             device,
-            clock: HlcClock::resume(doorstep_core::hlc::Hlc::from_u64(
-                u64::try_from(hlc_last).unwrap_or(0),
-            )),
+            clock: HlcClock::resume(doorstep_core::hlc::Hlc::from_u64(u64::try_from(hlc_last).unwrap_or(0))),
             next_seq: u64::try_from(next_seq).unwrap_or(1),
             now,
             written: 0,
@@ -100,32 +95,20 @@ impl Writer<'_> {
 
     /// Records a new entity.
     pub fn create<E: Entity>(&mut self, entity: &E) -> Result<Change> {
-        if exists(
-            &self.tx,
-            E::KIND,
-            &entity.entity_id().hyphenated().to_string(),
-        )? {
+        if exists(&self.tx, E::KIND, &entity.entity_id().hyphenated().to_string())? {
             return Err(StoreError::Rule(format!(
                 "{} {} already exists",
                 E::KIND,
                 entity.entity_id()
             )));
         }
-        self.record(
-            E::KIND,
-            entity.entity_id(),
-            ChangeOp::Create,
-            entity.fields(),
-        )
+        self.record(E::KIND, entity.entity_id(), ChangeOp::Create, entity.fields())
     }
 
     /// Records new values for some fields of an existing entity.
     pub fn update<E: Entity>(&mut self, id: Uuid, patch: Patch<E>) -> Result<Change> {
         if patch.is_empty() {
-            return Err(StoreError::Rule(format!(
-                "nothing to change on {} {id}",
-                E::KIND
-            )));
+            return Err(StoreError::Rule(format!("nothing to change on {} {id}", E::KIND)));
         }
         if !exists(&self.tx, E::KIND, &id.hyphenated().to_string())? {
             return Err(StoreError::NotFound {
@@ -136,13 +119,7 @@ impl Writer<'_> {
         self.record(E::KIND, id, ChangeOp::Update, patch.into_fields())
     }
 
-    fn record(
-        &mut self,
-        kind: EntityKind,
-        id: Uuid,
-        op: ChangeOp,
-        fields: Fields,
-    ) -> Result<Change> {
+    fn record(&mut self, kind: EntityKind, id: Uuid, op: ChangeOp, fields: Fields) -> Result<Change> {
         self.check_soft_references(kind, &fields)?;
         let hlc = self.clock.tick(wall_millis(self.now));
         let id_text = id.hyphenated().to_string();
@@ -167,12 +144,7 @@ impl Writer<'_> {
             fields: writes,
         };
         change.validate()?;
-        match merge_change(
-            &self.tx,
-            &change,
-            &format_timestamp(self.now),
-            &mut self.dirty,
-        )? {
+        match merge_change(&self.tx, &change, &format_timestamp(self.now), &mut self.dirty)? {
             Applied::Merged { .. } => {}
             Applied::AlreadyPresent => {
                 return Err(StoreError::Rule(format!("{kind} {id} already exists")));
@@ -200,11 +172,7 @@ impl Writer<'_> {
     }
 
     /// Versions of the shown values, to name as each write's base.
-    fn current_versions(
-        &self,
-        kind: EntityKind,
-        id: &str,
-    ) -> Result<Vec<(String, doorstep_core::change::Version)>> {
+    fn current_versions(&self, kind: EntityKind, id: &str) -> Result<Vec<(String, doorstep_core::change::Version)>> {
         if kind.is_append_only() {
             return Ok(Vec::new());
         }
@@ -218,8 +186,7 @@ impl Writer<'_> {
             let Some(spec) = kind.field(name) else {
                 continue;
             };
-            if let (FieldType::Ref(target), false, FieldValue::Text(id)) =
-                (spec.ty, spec.required, value)
+            if let (FieldType::Ref(target), false, FieldValue::Text(id)) = (spec.ty, spec.required, value)
                 && !exists(&self.tx, target, id)?
             {
                 return Err(StoreError::NotFound {

@@ -23,42 +23,14 @@ use tempfile::TempDir;
 
 #[derive(Debug, Clone)]
 enum Op {
-    AddHousehold {
-        d: usize,
-    },
-    EditHousehold {
-        d: usize,
-        h: usize,
-        field: u8,
-        value: u8,
-    },
-    AddPerson {
-        d: usize,
-        h: usize,
-    },
-    EditPerson {
-        d: usize,
-        p: usize,
-        value: u8,
-    },
-    Visit {
-        d: usize,
-        h: usize,
-        outcome: u8,
-    },
-    Checklist {
-        d: usize,
-        p: usize,
-        steps: u8,
-    },
-    Exchange {
-        from: usize,
-        to: usize,
-    },
-    Clock {
-        d: usize,
-        to_1970: bool,
-    },
+    AddHousehold { d: usize },
+    EditHousehold { d: usize, h: usize, field: u8, value: u8 },
+    AddPerson { d: usize, h: usize },
+    EditPerson { d: usize, p: usize, value: u8 },
+    Visit { d: usize, h: usize, outcome: u8 },
+    Checklist { d: usize, p: usize, steps: u8 },
+    Exchange { from: usize, to: usize },
+    Clock { d: usize, to_1970: bool },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -81,8 +53,7 @@ struct Device {
 }
 
 fn device(dir: &TempDir, name: &str) -> Device {
-    let mut store =
-        Store::create(&dir.path().join(name), CreateOptions::default()).expect("create");
+    let mut store = Store::create(&dir.path().join(name), CreateOptions::default()).expect("create");
     let wall = Arc::new(Mutex::new(Utc::now()));
     let w = wall.clone();
     store.set_wall_clock(Arc::new(move || *w.lock().expect("clock")));
@@ -110,9 +81,7 @@ fn people(store: &Store, village: VillageId) -> Vec<PersonId> {
 }
 
 fn run(ops: &[Op], dir: &TempDir) -> (Vec<Device>, Vec<Change>, VillageId) {
-    let mut devices: Vec<Device> = (0..3)
-        .map(|i| device(dir, &format!("device-{i}.db")))
-        .collect();
+    let mut devices: Vec<Device> = (0..3).map(|i| device(dir, &format!("device-{i}.db"))).collect();
     // The places come from one device (in the field: from the server).
     let commune = Commune {
         id: CommuneId::new(),
@@ -126,10 +95,7 @@ fn run(ops: &[Op], dir: &TempDir) -> (Vec<Device>, Vec<Change>, VillageId) {
     };
     devices[0].store.insert(&commune).expect("commune");
     devices[0].store.insert(&village).expect("village");
-    let places = devices[0]
-        .store
-        .outbox_after(0, usize::MAX)
-        .expect("outbox");
+    let places = devices[0].store.outbox_after(0, usize::MAX).expect("outbox");
     for d in &mut devices[1..] {
         d.store.apply_pulled(&places, None).expect("places");
     }
@@ -144,14 +110,8 @@ fn run(ops: &[Op], dir: &TempDir) -> (Vec<Device>, Vec<Change>, VillageId) {
             }
             Op::Exchange { from, to } => {
                 if from != to {
-                    let changes = devices[from]
-                        .store
-                        .outbox_after(0, usize::MAX)
-                        .expect("outbox");
-                    devices[to]
-                        .store
-                        .apply_pulled(&changes, None)
-                        .expect("apply");
+                    let changes = devices[from].store.outbox_after(0, usize::MAX).expect("outbox");
+                    devices[to].store.apply_pulled(&changes, None).expect("apply");
                 }
             }
             Op::AddHousehold { d } => {
@@ -177,19 +137,15 @@ fn run(ops: &[Op], dir: &TempDir) -> (Vec<Device>, Vec<Change>, VillageId) {
                     continue;
                 }
                 let patch = match field {
-                    0 => Patch::<Household>::new()
-                        .notes(Some(Notes::parse(&format!("note {value}")).expect("note"))),
+                    0 => Patch::<Household>::new().notes(Some(Notes::parse(&format!("note {value}")).expect("note"))),
                     1 => Patch::<Household>::new().members_count(Some(value % 20 + 1)),
                     2 => Patch::<Household>::new().phone(Some(
                         Phone::parse(&format!("09123456{:02}", value % 100)).expect("phone"),
                     )),
-                    _ => Patch::<Household>::new().head_name(
-                        PersonName::parse(&format!("Quàng Văn {value}x")).expect("name"),
-                    ),
+                    _ => Patch::<Household>::new()
+                        .head_name(PersonName::parse(&format!("Quàng Văn {value}x")).expect("name")),
                 };
-                store
-                    .update(ids[h % ids.len()].as_uuid(), patch)
-                    .expect("edit");
+                store.update(ids[h % ids.len()].as_uuid(), patch).expect("edit");
             }
             Op::AddPerson { d, h } => {
                 let store = &mut devices[d].store;
@@ -206,9 +162,7 @@ fn run(ops: &[Op], dir: &TempDir) -> (Vec<Device>, Vec<Change>, VillageId) {
                     continue;
                 }
                 let patch = Patch::<Person>::new().birth_year(Some(1950 + u16::from(value % 60)));
-                store
-                    .update(ids[p % ids.len()].as_uuid(), patch)
-                    .expect("edit person");
+                store.update(ids[p % ids.len()].as_uuid(), patch).expect("edit person");
             }
             Op::Visit { d, h, outcome } => {
                 let store = &mut devices[d].store;
@@ -231,9 +185,7 @@ fn run(ops: &[Op], dir: &TempDir) -> (Vec<Device>, Vec<Change>, VillageId) {
                 let person = ids[p % ids.len()];
                 let household = store.household_of_person(person).expect("household");
                 let visit = common::record_visit(store, household, VisitOutcome::Helped);
-                let run = store
-                    .start_checklist(person, "vneid", Some(visit))
-                    .expect("start");
+                let run = store.start_checklist(person, "vneid", Some(visit)).expect("start");
                 for i in 0..steps {
                     let status = if i % 3 == 2 {
                         StepStatus::Blocked(BlockerReason::Other)
@@ -255,12 +207,7 @@ fn run(ops: &[Op], dir: &TempDir) -> (Vec<Device>, Vec<Change>, VillageId) {
 }
 
 /// Shuffles with duplicates and cuts into pages, from proptest's numbers.
-fn deliveries(
-    all: &[Change],
-    swaps: &[(usize, usize)],
-    dups: &[usize],
-    page: usize,
-) -> Vec<Vec<Change>> {
+fn deliveries(all: &[Change], swaps: &[(usize, usize)], dups: &[usize], page: usize) -> Vec<Vec<Change>> {
     let mut list: Vec<Change> = all.to_vec();
     for d in dups {
         list.push(all[d % all.len()].clone());

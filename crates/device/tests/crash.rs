@@ -37,12 +37,7 @@ fn crash_child_writer() {
         common::record_visit(&mut store, h, VisitOutcome::Helped);
         if let Ok(run) = store.start_checklist(p, "vneid", None) {
             for _ in 0..3 {
-                let _ = store.record_step(
-                    run.id,
-                    None,
-                    StepStatus::Done,
-                    Some(Notes::parse("ok").expect("note")),
-                );
+                let _ = store.record_step(run.id, None, StepStatus::Done, Some(Notes::parse("ok").expect("note")));
             }
         }
         // A batch: ten households in one transaction, like an import.
@@ -110,21 +105,18 @@ fn check_invariants(path: &Path, dir: &Path, round: usize) -> u64 {
                 |r| r.get(0),
             )
             .expect("count");
-        assert_eq!(
-            orphans, 0,
-            "round {round}: {kind} rows without an outbox record"
-        );
+        assert_eq!(orphans, 0, "round {round}: {kind} rows without an outbox record");
         let ghosts: i64 = conn
             .query_row(
-                &format!("SELECT count(*) FROM outbox WHERE entity = ?1 AND entity_id NOT IN (SELECT id FROM {})", kind.table()),
+                &format!(
+                    "SELECT count(*) FROM outbox WHERE entity = ?1 AND entity_id NOT IN (SELECT id FROM {})",
+                    kind.table()
+                ),
                 [kind.as_str()],
                 |r| r.get(0),
             )
             .expect("count");
-        assert_eq!(
-            ghosts, 0,
-            "round {round}: {kind} outbox records without a row"
-        );
+        assert_eq!(ghosts, 0, "round {round}: {kind} outbox records without a row");
     }
     // Replaying the outbox elsewhere gives exactly this state.
     let replay_path = dir.join(format!("replay-{round}.db"));
@@ -175,8 +167,5 @@ fn crash_test_kills_a_writer_fifty_times() {
         }
         last = now;
     }
-    assert!(
-        grown >= 25,
-        "the child made progress in only {grown} of 50 rounds"
-    );
+    assert!(grown >= 25, "the child made progress in only {grown} of 50 rounds");
 }

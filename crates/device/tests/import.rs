@@ -30,10 +30,7 @@ fn a_vietnamese_spreadsheet_imports() {
     assert_eq!((report.rows, report.imported, report.skipped), (2, 2, 0));
     assert_eq!(households(&t), before + 2);
     let outbox = t.store.status().expect("status").outbox_total;
-    assert!(
-        outbox >= before + 2,
-        "each household went through the outbox"
-    );
+    assert!(outbox >= before + 2, "each household went through the outbox");
 }
 
 #[test]
@@ -62,18 +59,11 @@ fn every_bad_row_is_reported_and_nothing_is_imported() {
         "line 8: repeats the household on line 2",
     ];
     for e in expected {
-        assert!(
-            found.iter().any(|f| f.starts_with(e)),
-            "missing {e:?} in {found:#?}"
-        );
+        assert!(found.iter().any(|f| f.starts_with(e)), "missing {e:?} in {found:#?}");
     }
     assert_eq!(found.len(), expected.len(), "{found:#?}");
     assert!(err.to_string().contains("nothing was imported"), "{err}");
-    assert_eq!(
-        t.store.state_digest().expect("digest"),
-        before,
-        "nothing changed"
-    );
+    assert_eq!(t.store.state_digest().expect("digest"), before, "nothing changed");
 
     let options = ImportOptions {
         skip_bad_rows: true,
@@ -89,10 +79,7 @@ fn importing_the_same_file_twice_finds_the_duplicates() {
     let csv = "village,head of household,phone\nBun,Cà Văn Ơn,0987654321\n";
     import(&mut t, csv.as_bytes(), &ImportOptions::default()).expect("first");
     let err = import(&mut t, csv.as_bytes(), &ImportOptions::default()).expect_err("second");
-    assert!(
-        format!("{:?}", err).contains("already on the register"),
-        "{err:?}"
-    );
+    assert!(format!("{:?}", err).contains("already on the register"), "{err:?}");
 }
 
 #[test]
@@ -115,12 +102,7 @@ fn wrong_encodings_are_named() {
 #[test]
 fn missing_columns_and_empty_files_are_named() {
     let mut t = TempStore::with_demo();
-    let err = import(
-        &mut t,
-        b"name,phone\nA,0912345678\n",
-        &ImportOptions::default(),
-    )
-    .expect_err("columns");
+    let err = import(&mut t, b"name,phone\nA,0912345678\n", &ImportOptions::default()).expect_err("columns");
     let text = err.to_string();
     assert!(
         text.contains("no village or head of household column") && text.contains("\"name\""),
@@ -199,13 +181,28 @@ fn ambiguous_village_names_need_a_commune() {
     t.store.insert(&village).expect("village");
     let csv = "village,head of household\nBun,Lò Văn A\n";
     let err = import(&mut t, csv.as_bytes(), &ImportOptions::default()).expect_err("ambiguous");
-    assert!(
-        format!("{err:?}").contains("2 villages are named"),
-        "{err:?}"
-    );
+    assert!(format!("{err:?}").contains("2 villages are named"), "{err:?}");
     let options = ImportOptions {
         commune: Some("Muong Lan".into()),
         ..ImportOptions::default()
     };
     import(&mut t, csv.as_bytes(), &options).expect("with commune");
+}
+
+#[test]
+fn a_latitude_without_a_longitude_column_is_a_row_problem_not_a_crash() {
+    let mut t = TempStore::with_demo();
+    let err = import(
+        &mut t,
+        "village,head,lat\nKhin,Lò Văn Hùng,21.1\n".as_bytes(),
+        &ImportOptions::default(),
+    )
+    .expect_err("half a location");
+    let ImportError::BadRows(report) = err else {
+        panic!("expected bad rows")
+    };
+    assert_eq!(
+        report.problems[0].to_string(),
+        "line 2, column \"longitude\": is empty but latitude is given"
+    );
 }

@@ -12,16 +12,10 @@ use doorstep_device::StoreError;
 fn an_installed_version_cannot_change_but_can_be_installed_again() {
     let mut t = TempStore::new();
     let pack = (*t.store.latest_pack("vneid").expect("bundled")).clone();
-    assert!(
-        !t.store.install_pack(&pack).expect("same again"),
-        "nothing new"
-    );
+    assert!(!t.store.install_pack(&pack).expect("same again"), "nothing new");
     let mut changed = pack.clone();
     changed.steps.pop();
-    let err = t
-        .store
-        .install_pack(&changed)
-        .expect_err("same version, other steps");
+    let err = t.store.install_pack(&changed).expect_err("same version, other steps");
     assert!(
         matches!(err, StoreError::Pack(_)) && err.to_string().contains("needs a new version"),
         "{err}"
@@ -41,10 +35,7 @@ fn a_run_keeps_its_version_when_a_newer_one_arrives() {
     let p = add_person(&mut t.store, h, "Mùa Thị Sua");
     record_visit(&mut t.store, h, VisitOutcome::Helped);
     let v1 = (*t.store.latest_pack("vneid").expect("v1")).clone();
-    let old_run = t
-        .store
-        .start_checklist(p, "vneid", None)
-        .expect("start on v1");
+    let old_run = t.store.start_checklist(p, "vneid", None).expect("start on v1");
     t.store
         .record_step(old_run.id, None, StepStatus::Done, None)
         .expect("step 1 on v1");
@@ -59,10 +50,7 @@ fn a_run_keeps_its_version_when_a_newer_one_arrives() {
     assert!(t.store.install_pack(&v2).expect("install v2"));
 
     let view = t.store.run_view(old_run.id, "en").expect("old run");
-    assert_eq!(
-        view.run.pack_version, v1.version,
-        "the run keeps its version"
-    );
+    assert_eq!(view.run.pack_version, v1.version, "the run keeps its version");
     assert_eq!(view.steps.len(), v1.steps.len());
     assert_eq!(view.run.steps_done, 1, "progress is intact");
     t.store
@@ -72,19 +60,10 @@ fn a_run_keeps_its_version_when_a_newer_one_arrives() {
         .store
         .record_step(old_run.id, Some("charge-phone"), StepStatus::Done, None)
         .expect_err("v2 only");
-    assert!(
-        err.to_string().contains("no step \"charge-phone\""),
-        "{err}"
-    );
+    assert!(err.to_string().contains("no step \"charge-phone\""), "{err}");
 
-    let new_run = t
-        .store
-        .start_checklist(p, "vneid", None)
-        .expect("start on v2");
-    assert_eq!(
-        new_run.pack_version, v2.version,
-        "new runs take the newest version"
-    );
+    let new_run = t.store.start_checklist(p, "vneid", None).expect("start on v2");
+    assert_eq!(new_run.pack_version, v2.version, "new runs take the newest version");
     let view = t.store.run_view(new_run.id, "en").expect("new run");
     assert_eq!(view.run.current_step.as_deref(), Some("charge-phone"));
 }

@@ -45,17 +45,10 @@ fn writes_append_gap_free_seqs_to_the_outbox() {
     assert_eq!(after.outbox_total, before.outbox_total + 3);
     let changes = t.store.outbox_after(0, usize::MAX).expect("outbox");
     let seqs: Vec<u64> = changes.iter().map(|c| c.seq).collect();
-    assert_eq!(
-        seqs,
-        (1..=after.outbox_total).collect::<Vec<_>>(),
-        "gap-free from 1"
-    );
+    assert_eq!(seqs, (1..=after.outbox_total).collect::<Vec<_>>(), "gap-free from 1");
     let last = changes.last().expect("a change");
     assert_eq!(last.entity, EntityKind::Visit);
-    assert!(
-        changes.windows(2).all(|w| w[0].hlc < w[1].hlc),
-        "stamps increase"
-    );
+    assert!(changes.windows(2).all(|w| w[0].hlc < w[1].hlc), "stamps increase");
     let _ = p;
 }
 
@@ -96,10 +89,7 @@ fn a_failed_write_leaves_no_trace() {
         "{err}"
     );
     assert_eq!(t.store.state_digest().expect("digest"), before);
-    assert_eq!(
-        t.store.status().expect("status").outbox_total,
-        status.outbox_total
-    );
+    assert_eq!(t.store.status().expect("status").outbox_total, status.outbox_total);
     let next = add_household(&mut t.store, village, "Sùng Thị Mỷ");
     let seqs: Vec<u64> = t
         .store
@@ -108,11 +98,7 @@ fn a_failed_write_leaves_no_trace() {
         .iter()
         .map(|c| c.seq)
         .collect();
-    assert_eq!(
-        seqs,
-        vec![status.outbox_total + 1],
-        "no gap after a rolled-back write"
-    );
+    assert_eq!(seqs, vec![status.outbox_total + 1], "no gap after a rolled-back write");
     let _ = next;
 }
 
@@ -146,14 +132,8 @@ fn checklist_runs_keep_progress_and_resume() {
     let village = village(&t.store, "Tam Tu");
     let h = add_household(&mut t.store, village, "Lò Văn Hùng");
     let p = add_person(&mut t.store, h, "Lò Thị Xuân");
-    let no_visit = t
-        .store
-        .start_checklist(p, "vneid", None)
-        .expect_err("no visit yet");
-    assert!(
-        no_visit.to_string().contains("no visit today"),
-        "{no_visit}"
-    );
+    let no_visit = t.store.start_checklist(p, "vneid", None).expect_err("no visit yet");
+    assert!(no_visit.to_string().contains("no visit today"), "{no_visit}");
     record_visit(&mut t.store, h, VisitOutcome::Helped);
     let run = t.store.start_checklist(p, "vneid", None).expect("start");
     let pack = t.store.latest_pack("vneid").expect("pack");
@@ -173,10 +153,7 @@ fn checklist_runs_keep_progress_and_resume() {
         .store
         .record_step(run.id, Some("no-such-step"), StepStatus::Done, None)
         .expect_err("unknown step");
-    assert!(
-        bad.to_string().contains("no step \"no-such-step\""),
-        "{bad}"
-    );
+    assert!(bad.to_string().contains("no step \"no-such-step\""), "{bad}");
     let blocked = t
         .store
         .record_step(
@@ -190,16 +167,12 @@ fn checklist_runs_keep_progress_and_resume() {
     assert_eq!(view.run.status, "blocked");
     assert_eq!(view.steps[1].blocker.as_deref(), Some("other"));
     for _ in 1..pack.steps.len() {
-        t.store
-            .record_step(run.id, None, StepStatus::Done, None)
-            .expect("next");
+        t.store.record_step(run.id, None, StepStatus::Done, None).expect("next");
     }
     let view = t.store.run_view(run.id, "vi").expect("view");
     assert_eq!(view.run.status, "completed", "{view:?}");
     assert!(
-        t.store
-            .record_step(run.id, None, StepStatus::Done, None)
-            .is_err(),
+        t.store.record_step(run.id, None, StepStatus::Done, None).is_err(),
         "nothing left to do"
     );
     t.store
@@ -230,12 +203,24 @@ fn refuses_a_file_that_is_not_a_doorstep_database_and_leaves_it_alone() {
         .expect("table");
     let err = Store::open(&foreign).expect_err("foreign");
     assert!(matches!(err, StoreError::NotDoorstep { .. }), "{err}");
+    // Another app's database that happens to use user_version 1 is refused
+    // too, before anything (WAL mode, a migration) touches it.
+    let other_app = dir.path().join("other-app.db");
+    rusqlite::Connection::open(&other_app)
+        .expect("open")
+        .execute_batch("CREATE TABLE notes(x); PRAGMA user_version = 1;")
+        .expect("other app");
+    let before = std::fs::read(&other_app).expect("read");
+    let err = Store::open(&other_app).expect_err("other app");
+    assert!(matches!(err, StoreError::NotDoorstep { .. }), "{err}");
+    assert_eq!(
+        std::fs::read(&other_app).expect("read"),
+        before,
+        "byte for byte unchanged"
+    );
 
     let missing = dir.path().join("missing.db");
-    assert!(matches!(
-        Store::open(&missing),
-        Err(StoreError::NoDatabase { .. })
-    ));
+    assert!(matches!(Store::open(&missing), Err(StoreError::NoDatabase { .. })));
     assert!(!missing.exists(), "opening does not create");
 }
 
@@ -249,10 +234,7 @@ fn refuses_a_database_from_a_newer_app() {
         .pragma_update(None, "user_version", 99)
         .expect("bump");
     let err = Store::open(&path).expect_err("newer");
-    assert!(
-        matches!(err, StoreError::NewerSchema { found: 99, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
     assert!(err.to_string().contains("update the app"), "{err}");
 }
 
@@ -275,8 +257,7 @@ fn a_damaged_file_gives_a_clear_error() {
     let result = Store::open(&path).and_then(|s| s.status().map(|_| s));
     match result {
         Err(e) => assert!(
-            e.to_string().contains("restore it from a backup")
-                || e.to_string().contains("database"),
+            e.to_string().contains("restore it from a backup") || e.to_string().contains("database"),
             "{e}"
         ),
         Ok(s) => assert!(
@@ -333,12 +314,7 @@ fn derived_household_columns_match_a_fresh_count() {
     let v = record_visit(&mut t.store, h, VisitOutcome::Helped);
     let run = t.store.start_checklist(p, "vneid", Some(v)).expect("run");
     t.store
-        .record_step(
-            run.id,
-            None,
-            StepStatus::Blocked(BlockerReason::NoSignal),
-            None,
-        )
+        .record_step(run.id, None, StepStatus::Blocked(BlockerReason::NoSignal), None)
         .expect("step");
     // Deleting a visit and a person must update the counts too.
     t.store
@@ -348,16 +324,20 @@ fn derived_household_columns_match_a_fresh_count() {
         .update::<doorstep_core::entities::Person>(p.as_uuid(), Patch::new().deleted(true))
         .expect("delete person");
     let conn = rusqlite::Connection::open(t.path()).expect("open");
+    // A run counts while its person and its visit are not deleted either.
+    const LIVE: &str = "AND r.person_id IN (SELECT id FROM person WHERE deleted = 0)
+                        AND r.visit_id IN (SELECT id FROM visit WHERE deleted = 0)";
     let mut stmt = conn
-        .prepare(
+        .prepare(&format!(
             "SELECT h.id,
                 (SELECT count(*) FROM person p WHERE p.household_id = h.id AND p.deleted = 0),
                 (SELECT v.outcome FROM visit v WHERE v.household_id = h.id AND v.deleted = 0
                  ORDER BY v.started_at DESC, v.id DESC LIMIT 1),
-                (SELECT count(*) FROM checklist_run r WHERE r.household_id = h.id AND r.deleted = 0),
-                (SELECT count(*) FROM checklist_run r WHERE r.household_id = h.id AND r.deleted = 0 AND r.status = 'blocked')
-             FROM household h WHERE h.village_id = ?1 AND h.deleted = 0",
-        )
+                (SELECT count(*) FROM checklist_run r WHERE r.household_id = h.id AND r.deleted = 0 {LIVE}),
+                (SELECT count(*) FROM checklist_run r
+                 WHERE r.household_id = h.id AND r.deleted = 0 AND r.status = 'blocked' {LIVE})
+             FROM household h WHERE h.village_id = ?1 AND h.deleted = 0"
+        ))
         .expect("prepare");
     let fresh: std::collections::BTreeMap<String, (u32, Option<String>, u32, u32)> = stmt
         .query_map([village.to_string()], |r| {
@@ -366,31 +346,19 @@ fn derived_household_columns_match_a_fresh_count() {
         .expect("rows")
         .map(|r| r.expect("row"))
         .collect();
-    let listed = t
-        .store
-        .village_households(village, &Default::default())
-        .expect("list");
+    let listed = t.store.village_households(village, &Default::default()).expect("list");
     assert_eq!(listed.len(), fresh.len());
     for row in listed {
         let expected = &fresh[&row.id];
         assert_eq!(
-            (
-                row.people,
-                row.last_outcome.clone(),
-                row.runs,
-                row.runs_blocked
-            ),
+            (row.people, row.last_outcome.clone(), row.runs, row.runs_blocked),
             expected.clone(),
             "{}",
             row.id
         );
     }
     let ours = t.store.household(h).expect("detail");
-    assert_eq!(
-        ours.visits.len(),
-        1,
-        "the deleted visit is gone from the history shown"
-    );
+    assert_eq!(ours.visits.len(), 1, "the deleted visit is gone from the history shown");
     assert_eq!(
         ours.status,
         doorstep_device::queries::HouseholdStatus::FollowUpDue,
@@ -435,10 +403,7 @@ fn a_clock_reset_to_1970_still_orders_writes_after_a_restart() {
         "the clock holds the last good time and counts on"
     );
     let edit = store
-        .update::<Household>(
-            before.as_uuid(),
-            Patch::<Household>::new().members_count(Some(3)),
-        )
+        .update::<Household>(before.as_uuid(), Patch::<Household>::new().members_count(Some(3)))
         .expect("edit");
     assert!(edit.hlc > change.hlc);
     let _ = after;

@@ -26,11 +26,7 @@ pub(crate) fn record_visit(ctx: &mut Ctx, a: &VisitArgs) -> anyhow::Result<()> {
         member_id: a
             .member
             .as_deref()
-            .map(|m| {
-                ctx.store
-                    .resolve_id(EntityKind::Member, m)
-                    .map(MemberId::from_uuid)
-            })
+            .map(|m| ctx.store.resolve_id(EntityKind::Member, m).map(MemberId::from_uuid))
             .transpose()?,
         device_id: ctx.store.device_id(),
         started_at,
@@ -39,7 +35,7 @@ pub(crate) fn record_visit(ctx: &mut Ctx, a: &VisitArgs) -> anyhow::Result<()> {
         follow_up_on: a
             .follow_up
             .as_deref()
-            .map(|d| day(d, now.date_naive(), "--follow-up"))
+            .map(|d| day(d, ctx.store.today(), "--follow-up"))
             .transpose()?,
         notes: a
             .notes
@@ -47,11 +43,7 @@ pub(crate) fn record_visit(ctx: &mut Ctx, a: &VisitArgs) -> anyhow::Result<()> {
             .filter(|n| !n.is_empty())
             .map(Notes::parse)
             .transpose()?,
-        referred_by: a
-            .referred_by
-            .as_deref()
-            .map(|p| person_id(ctx, p))
-            .transpose()?,
+        referred_by: a.referred_by.as_deref().map(|p| person_id(ctx, p)).transpose()?,
     };
     let change = ctx.store.insert(&visit)?;
     if ctx.json {
@@ -61,10 +53,7 @@ pub(crate) fn record_visit(ctx: &mut Ctx, a: &VisitArgs) -> anyhow::Result<()> {
         "Recorded visit {} ({}){}.",
         visit.id,
         visit.outcome,
-        visit
-            .follow_up_on
-            .map(|d| format!(", back on {d}"))
-            .unwrap_or_default()
+        visit.follow_up_on.map(|d| format!(", back on {d}")).unwrap_or_default()
     ));
     Ok(())
 }
@@ -80,11 +69,7 @@ pub(crate) fn start(ctx: &mut Ctx, a: &ChecklistStartArgs) -> anyhow::Result<()>
     let visit = a
         .visit
         .as_deref()
-        .map(|v| {
-            ctx.store
-                .resolve_id(EntityKind::Visit, v)
-                .map(VisitId::from_uuid)
-        })
+        .map(|v| ctx.store.resolve_id(EntityKind::Visit, v).map(VisitId::from_uuid))
         .transpose()?;
     let run = ctx.store.start_checklist(person, &a.pack, visit)?;
     let view = ctx.store.run_view(run.id, &ctx.lang)?;
@@ -131,14 +116,10 @@ pub(crate) fn step(ctx: &mut Ctx, a: &ChecklistStepArgs) -> anyhow::Result<()> {
         .filter(|n| !n.is_empty())
         .map(Notes::parse)
         .transpose()?;
-    let event = ctx
-        .store
-        .record_step(run, a.step.as_deref(), status, note)?;
+    let event = ctx.store.record_step(run, a.step.as_deref(), status, note)?;
     let view = ctx.store.run_view(run, &ctx.lang)?;
     if ctx.json {
-        return output::json(
-            &serde_json::json!({ "step_event_id": event.id, "step_id": event.step_id, "run": view }),
-        );
+        return output::json(&serde_json::json!({ "step_event_id": event.id, "step_id": event.step_id, "run": view }));
     }
     output::line(format!(
         "Step {:?} {}. Progress: {}/{} done, {} skipped, {} blocked ({}).",
@@ -200,10 +181,7 @@ pub(crate) fn show(ctx: &mut Ctx, raw: &str) -> anyhow::Result<()> {
         if let Some(b) = &s.blocker {
             output::line(format!(
                 "      blocked: {b}{}",
-                s.note
-                    .as_deref()
-                    .map(|n| format!(" - {n}"))
-                    .unwrap_or_default()
+                s.note.as_deref().map(|n| format!(" - {n}")).unwrap_or_default()
             ));
         }
     }

@@ -9,9 +9,7 @@ use doorstep_core::vocab::PhoneKind;
 use doorstep_device::queries::{HouseholdFilter, HouseholdStatus};
 
 use super::Ctx;
-use crate::cli::{
-    HouseholdAddArgs, HouseholdEditArgs, HouseholdListArgs, PersonArgs, PersonEditArgs,
-};
+use crate::cli::{HouseholdAddArgs, HouseholdEditArgs, HouseholdListArgs, PersonArgs, PersonEditArgs};
 use crate::output::{self, Table, or_dash, short};
 use crate::values::{clearable, yes_no};
 
@@ -19,10 +17,7 @@ fn opt<T>(
     raw: Option<&str>,
     parse: impl Fn(&str) -> Result<T, doorstep_core::text::BadText>,
 ) -> anyhow::Result<Option<T>> {
-    Ok(raw
-        .filter(|s| !s.trim().is_empty())
-        .map(parse)
-        .transpose()?)
+    Ok(raw.filter(|s| !s.trim().is_empty()).map(parse).transpose()?)
 }
 
 pub(crate) fn household_id(ctx: &Ctx, raw: &str) -> anyhow::Result<HouseholdId> {
@@ -32,9 +27,7 @@ pub(crate) fn household_id(ctx: &Ctx, raw: &str) -> anyhow::Result<HouseholdId> 
 }
 
 pub(crate) fn person_id(ctx: &Ctx, raw: &str) -> anyhow::Result<PersonId> {
-    Ok(PersonId::from_uuid(
-        ctx.store.resolve_id(EntityKind::Person, raw)?,
-    ))
+    Ok(PersonId::from_uuid(ctx.store.resolve_id(EntityKind::Person, raw)?))
 }
 
 fn village_id(ctx: &Ctx, name: &str, commune: Option<&str>) -> anyhow::Result<VillageId> {
@@ -59,25 +52,16 @@ pub(crate) fn add(ctx: &mut Ctx, a: &HouseholdAddArgs) -> anyhow::Result<()> {
     };
     let change = ctx.store.insert(&household)?;
     if ctx.json {
-        return output::json(
-            &serde_json::json!({ "household_id": household.id, "seq": change.seq }),
-        );
+        return output::json(&serde_json::json!({ "household_id": household.id, "seq": change.seq }));
     }
-    output::line(format!(
-        "Added household {} ({}).",
-        household.id, household.head_name
-    ));
+    output::line(format!("Added household {} ({}).", household.id, household.head_name));
     Ok(())
 }
 
 pub(crate) fn list(ctx: &mut Ctx, a: &HouseholdListArgs) -> anyhow::Result<()> {
     let village = ctx.store.find_village(&a.village, a.commune.as_deref())?;
     let filter = HouseholdFilter {
-        status: a
-            .status
-            .as_deref()
-            .map(HouseholdStatus::parse)
-            .transpose()?,
+        status: a.status.as_deref().map(HouseholdStatus::parse).transpose()?,
         search: a.search.clone(),
     };
     let rows = ctx.store.village_households(village.id.parse()?, &filter)?;
@@ -109,10 +93,7 @@ pub(crate) fn list(ctx: &mut Ctx, a: &HouseholdListArgs) -> anyhow::Result<()> {
             if r.runs == 0 {
                 "-".into()
             } else {
-                format!(
-                    "{}/{} done, {} blocked",
-                    r.runs_completed, r.runs, r.runs_blocked
-                )
+                format!("{}/{} done, {} blocked", r.runs_completed, r.runs, r.runs_blocked)
             },
             serde_json::to_value(r.status)?
                 .as_str()
@@ -147,15 +128,7 @@ pub(crate) fn show(ctx: &mut Ctx, raw: &str) -> anyhow::Result<()> {
         output::line(format!("  notes: {n}"));
     }
     output::line("\nPeople:");
-    let mut people = Table::new(&[
-        "  ID",
-        "NAME",
-        "BORN",
-        "PHONE",
-        "KIND",
-        "OWN NUMBER",
-        "CHIP ID",
-    ]);
+    let mut people = Table::new(&["  ID", "NAME", "BORN", "PHONE", "KIND", "OWN NUMBER", "CHIP ID"]);
     let yn = |b: Option<bool>| match b {
         Some(true) => "yes".to_owned(),
         Some(false) => "no".to_owned(),
@@ -187,10 +160,7 @@ pub(crate) fn show(ctx: &mut Ctx, raw: &str) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|d| format!(", back on {d}"))
                 .unwrap_or_default(),
-            v.notes
-                .as_deref()
-                .map(|n| format!(" - {n}"))
-                .unwrap_or_default()
+            v.notes.as_deref().map(|n| format!(" - {n}")).unwrap_or_default()
         ));
     }
     output::line("\nChecklists:");
@@ -252,10 +222,7 @@ pub(crate) fn edit(ctx: &mut Ctx, a: &HouseholdEditArgs) -> anyhow::Result<()> {
             &serde_json::json!({ "household_id": id, "seq": change.seq, "fields": change.fields.len() }),
         );
     }
-    output::line(format!(
-        "Updated household {id} ({} fields).",
-        change.fields.len()
-    ));
+    output::line(format!("Updated household {id} ({} fields).", change.fields.len()));
     Ok(())
 }
 
@@ -271,16 +238,8 @@ pub(crate) fn add_person(ctx: &mut Ctx, a: &PersonArgs) -> anyhow::Result<()> {
         birth_year: a.birth_year,
         phone: opt(a.phone.as_deref(), Phone::parse)?,
         phone_kind: phone_kind(a.phone_kind.as_deref())?,
-        phone_in_own_name: a
-            .own_number
-            .as_deref()
-            .map(|v| yes_no(v, "--own-number"))
-            .transpose()?,
-        chip_id_card: a
-            .chip_id
-            .as_deref()
-            .map(|v| yes_no(v, "--chip-id"))
-            .transpose()?,
+        phone_in_own_name: a.own_number.as_deref().map(|v| yes_no(v, "--own-number")).transpose()?,
+        chip_id_card: a.chip_id.as_deref().map(|v| yes_no(v, "--chip-id")).transpose()?,
         notes: opt(a.notes.as_deref(), Notes::parse)?,
     };
     let change = ctx.store.insert(&person)?;
@@ -320,13 +279,8 @@ pub(crate) fn edit_person(ctx: &mut Ctx, a: &PersonEditArgs) -> anyhow::Result<(
     }
     let change = ctx.store.update(id.as_uuid(), patch)?;
     if ctx.json {
-        return output::json(
-            &serde_json::json!({ "person_id": id, "seq": change.seq, "fields": change.fields.len() }),
-        );
+        return output::json(&serde_json::json!({ "person_id": id, "seq": change.seq, "fields": change.fields.len() }));
     }
-    output::line(format!(
-        "Updated person {id} ({} fields).",
-        change.fields.len()
-    ));
+    output::line(format!("Updated person {id} ({} fields).", change.fields.len()));
     Ok(())
 }

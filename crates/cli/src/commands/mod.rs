@@ -43,10 +43,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Init(args) => setup::init(&cli.db, &args, now, cli.json),
-        Command::Pack(crate::cli::PackCommand::Check {
-            path,
-            illustrations,
-        }) => setup::pack_check(&path, illustrations.as_deref(), cli.json),
+        Command::Pack(crate::cli::PackCommand::Check { path, illustrations }) => {
+            setup::pack_check(&path, illustrations.as_deref(), cli.json)
+        }
         command => {
             let mut ctx = open(Store::open(&cli.db)?);
             dispatch(&mut ctx, command)
@@ -56,8 +55,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
     use crate::cli::{
-        ChecklistCommand as C, HouseholdCommand as H, PackCommand as P, PersonCommand as Pe,
-        VisitCommand as V,
+        ChecklistCommand as C, HouseholdCommand as H, PackCommand as P, PersonCommand as Pe, VisitCommand as V,
     };
     match command {
         Command::Init(_) | Command::Pack(P::Check { .. }) => {

@@ -10,8 +10,7 @@ use crate::output::{self, Table, or_dash, short};
 use crate::values::day;
 
 pub(crate) fn import(ctx: &mut Ctx, a: &ImportArgs) -> anyhow::Result<()> {
-    let bytes =
-        std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let bytes = std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let options = ImportOptions {
         commune: a.commune.clone(),
         skip_bad_rows: a.skip_bad_rows,
@@ -34,25 +33,14 @@ pub(crate) fn import(ctx: &mut Ctx, a: &ImportArgs) -> anyhow::Result<()> {
             output::note(format!("{}: {p}", a.file.display()));
         }
         if !report.ignored_columns.is_empty() {
-            output::note(format!(
-                "ignored columns: {}",
-                report.ignored_columns.join(", ")
-            ));
+            output::note(format!("ignored columns: {}", report.ignored_columns.join(", ")));
         }
     }
     match result {
         Ok(r) => {
             if !ctx.json {
-                let verb = if r.dry_run {
-                    "would import"
-                } else {
-                    "imported"
-                };
-                let count = if r.dry_run {
-                    r.rows - r.skipped
-                } else {
-                    r.imported
-                };
+                let verb = if r.dry_run { "would import" } else { "imported" };
+                let count = if r.dry_run { r.rows - r.skipped } else { r.imported };
                 output::line(format!(
                     "{}: {verb} {count} households ({} rows read, {} skipped).",
                     a.file.display(),
@@ -67,7 +55,7 @@ pub(crate) fn import(ctx: &mut Ctx, a: &ImportArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) fn follow_ups(ctx: &mut Ctx, a: &FollowUpArgs) -> anyhow::Result<()> {
-    let today = ctx.store.now().date_naive();
+    let today = ctx.store.today();
     let by =
         a.by.as_deref()
             .map(|d| day(d, today, "--by"))
@@ -85,14 +73,7 @@ pub(crate) fn follow_ups(ctx: &mut Ctx, a: &FollowUpArgs) -> anyhow::Result<()> 
         return output::json(&rows);
     }
     output::line(format!("{} households to go back to by {by}", rows.len()));
-    let mut table = Table::new(&[
-        "ID",
-        "VILLAGE",
-        "HEAD OF HOUSEHOLD",
-        "LANDMARK",
-        "DUE",
-        "LAST OUTCOME",
-    ]);
+    let mut table = Table::new(&["ID", "VILLAGE", "HEAD OF HOUSEHOLD", "LANDMARK", "DUE", "LAST OUTCOME"]);
     for r in &rows {
         table.row(vec![
             short(&r.household_id),
@@ -180,10 +161,7 @@ pub(crate) fn status(ctx: &mut Ctx) -> anyhow::Result<()> {
         "Outbox: {} changes waiting to sync ({} written in all)",
         s.outbox_pending, s.outbox_total
     ));
-    output::line(format!(
-        "Last sync: {}",
-        s.last_sync_at.as_deref().unwrap_or("never")
-    ));
+    output::line(format!("Last sync: {}", s.last_sync_at.as_deref().unwrap_or("never")));
     output::line(format!("Conflicts to review: {}", s.conflicts));
     if s.waiting_changes + s.invalid_changes > 0 {
         output::line(format!(
@@ -191,10 +169,7 @@ pub(crate) fn status(ctx: &mut Ctx) -> anyhow::Result<()> {
             s.waiting_changes, s.invalid_changes
         ));
     }
-    output::line(format!(
-        "Households: {}, visits: {}",
-        s.households, s.visits
-    ));
+    output::line(format!("Households: {}, visits: {}", s.households, s.visits));
     Ok(())
 }
 
@@ -202,14 +177,10 @@ pub(crate) fn export(ctx: &mut Ctx, a: &ExportArgs) -> anyhow::Result<()> {
     let table = ExportTable::parse(&a.what)?;
     let rows = match &a.out {
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            ctx.store
-                .export_csv(table, std::io::BufWriter::new(file), a.excel)?
+            let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            ctx.store.export_csv(table, std::io::BufWriter::new(file), a.excel)?
         }
-        None => ctx
-            .store
-            .export_csv(table, std::io::stdout().lock(), a.excel)?,
+        None => ctx.store.export_csv(table, std::io::stdout().lock(), a.excel)?,
     };
     if let Some(path) = &a.out {
         if ctx.json {

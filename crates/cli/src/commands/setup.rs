@@ -24,12 +24,7 @@ struct Initialised {
     packs: Vec<String>,
 }
 
-pub(crate) fn init(
-    db: &Path,
-    args: &InitArgs,
-    now: Option<DateTime<Utc>>,
-    json: bool,
-) -> anyhow::Result<()> {
+pub(crate) fn init(db: &Path, args: &InitArgs, now: Option<DateTime<Utc>>, json: bool) -> anyhow::Result<()> {
     let mut store = Store::create(
         db,
         CreateOptions {
@@ -41,7 +36,7 @@ pub(crate) fn init(
         store.set_wall_clock(Arc::new(move || t));
     }
     let demo = if args.demo {
-        let today = store.now().date_naive();
+        let today = store.today();
         match load_demo(
             &mut store,
             DemoOptions {
@@ -135,12 +130,7 @@ pub(crate) fn pack_list(ctx: &mut Ctx) -> anyhow::Result<()> {
             Some(a) => format!("{} ({a})", p.title),
             None => p.title.clone(),
         };
-        table.row(vec![
-            p.key.clone(),
-            p.version.to_string(),
-            p.steps.to_string(),
-            title,
-        ]);
+        table.row(vec![p.key.clone(), p.version.to_string(), p.steps.to_string(), title]);
     }
     table.print();
     Ok(())
@@ -153,11 +143,7 @@ struct PackCheck {
 }
 
 /// Checks every pack file under `path`; lists every problem.
-pub(crate) fn pack_check(
-    path: &Path,
-    illustrations: Option<&Path>,
-    json: bool,
-) -> anyhow::Result<()> {
+pub(crate) fn pack_check(path: &Path, illustrations: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let files: Vec<PathBuf> = if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .with_context(|| format!("cannot read {}", path.display()))?
@@ -176,8 +162,7 @@ pub(crate) fn pack_check(
     } else {
         path.parent().map(Path::to_owned).unwrap_or_default()
     };
-    let illustrations_dir =
-        illustrations.map_or_else(|| dir.join("../illustrations"), Path::to_owned);
+    let illustrations_dir = illustrations.map_or_else(|| dir.join("../illustrations"), Path::to_owned);
     let pictures = list_files(&illustrations_dir);
     let ctx = PackContext {
         illustrations: Some(&pictures),
@@ -237,11 +222,7 @@ pub(crate) fn pack_check(
         }
         Ok(())
     } else {
-        bail!(
-            "{} problems in {} pack files",
-            report.problems.len(),
-            report.files
-        )
+        bail!("{} problems in {} pack files", report.problems.len(), report.files)
     }
 }
 

@@ -22,8 +22,7 @@ pub struct TempStore {
 impl TempStore {
     pub fn new() -> TempStore {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::create(&dir.path().join("device.db"), CreateOptions::default())
-            .expect("create store");
+        let store = Store::create(&dir.path().join("device.db"), CreateOptions::default()).expect("create store");
         TempStore { dir, store }
     }
 
@@ -50,12 +49,7 @@ pub fn today() -> NaiveDate {
 }
 
 pub fn village(store: &Store, name: &str) -> VillageId {
-    store
-        .find_village(name, None)
-        .expect("village")
-        .id
-        .parse()
-        .expect("id")
+    store.find_village(name, None).expect("village").id.parse().expect("id")
 }
 
 pub fn add_household(store: &mut Store, village: VillageId, head: &str) -> HouseholdId {
