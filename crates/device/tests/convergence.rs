@@ -116,18 +116,7 @@ fn run(ops: &[Op], dir: &TempDir) -> (Vec<Device>, Vec<Change>, VillageId) {
             }
             Op::AddHousehold { d } => {
                 let store = &mut devices[d].store;
-                let h = Household {
-                    id: HouseholdId::new(),
-                    village_id: village.id,
-                    head_name: PersonName::parse("Lò Văn Hùng").expect("name"),
-                    landmark: None,
-                    phone: None,
-                    members_count: None,
-                    language: None,
-                    notes: None,
-                    location: None,
-                    created_at: store.now(),
-                };
+                let h = common::new_household(village.id, "Lò Văn Hùng", store.now());
                 store.insert(&h).expect("household");
             }
             Op::EditHousehold { d, h, field, value } => {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use doorstep_core::entities::{Household, StepStatus};
 use doorstep_core::ids::HouseholdId;
 use doorstep_core::schema::EntityKind;
-use doorstep_core::text::{Notes, PersonName};
+use doorstep_core::text::Notes;
 use doorstep_core::vocab::VisitOutcome;
 use doorstep_device::queries::HouseholdFilter;
 use doorstep_device::{CreateOptions, Store};
@@ -44,18 +44,8 @@ fn crash_child_writer() {
         store
             .write(|w| {
                 for i in 0..10 {
-                    let h = Household {
-                        id: HouseholdId::new(),
-                        village_id: village,
-                        head_name: PersonName::parse(&format!("Giàng A {n}b{i}")).expect("name"),
-                        landmark: None,
-                        phone: None,
-                        members_count: Some(3),
-                        language: None,
-                        notes: None,
-                        location: None,
-                        created_at: w.now(),
-                    };
+                    let mut h = common::new_household(village, &format!("Giàng A {n}b{i}"), w.now());
+                    h.members_count = Some(3);
                     w.create(&h)?;
                 }
                 Ok(())

@@ -61,18 +61,7 @@ fn a_failed_write_leaves_no_trace() {
     let err = t
         .store
         .write(|w| {
-            let h = Household {
-                id: Default::default(),
-                village_id: village,
-                head_name: doorstep_core::text::PersonName::parse("Giàng A Páo").expect("name"),
-                landmark: None,
-                phone: None,
-                members_count: None,
-                language: None,
-                notes: None,
-                location: None,
-                created_at: w.now(),
-            };
+            let h = new_household(village, "Giàng A Páo", w.now());
             w.create(&h)?;
             // Second write fails: the first must be rolled back with it.
             w.update::<Household>(uuid::Uuid::now_v7(), Patch::<Household>::new().notes(None))

@@ -52,8 +52,9 @@ pub fn village(store: &Store, name: &str) -> VillageId {
     store.find_village(name, None).expect("village").id.parse().expect("id")
 }
 
-pub fn add_household(store: &mut Store, village: VillageId, head: &str) -> HouseholdId {
-    let h = Household {
+/// A household with only the required fields, created at `created_at`.
+pub fn new_household(village: VillageId, head: &str, created_at: chrono::DateTime<Utc>) -> Household {
+    Household {
         id: HouseholdId::new(),
         village_id: village,
         head_name: PersonName::parse(head).expect("name"),
@@ -63,8 +64,12 @@ pub fn add_household(store: &mut Store, village: VillageId, head: &str) -> House
         language: None,
         notes: None,
         location: None,
-        created_at: Utc::now(),
-    };
+        created_at,
+    }
+}
+
+pub fn add_household(store: &mut Store, village: VillageId, head: &str) -> HouseholdId {
+    let h = new_household(village, head, store.now());
     store.insert(&h).expect("household");
     h.id
 }
