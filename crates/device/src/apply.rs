@@ -275,11 +275,12 @@ pub(crate) fn merge_change(conn: &Connection, change: &Change, now: &str, dirty:
         .execute((entity, &id, field, hlc_sql(&version), version.device.to_string()))?;
     }
     let mut conflicts = 0;
+    let none = FieldState::default();
     for spec in &touched {
-        let old = before.get(spec.name).cloned().unwrap_or_default();
-        let new = state.fields.get(spec.name).cloned().unwrap_or_default();
-        conflicts += sync_losers(conn, entity, &id, spec.name, &old, &new, now)?;
-        sync_pending(conn, entity, &id, spec.name, &old, &new)?;
+        let old = before.get(spec.name).unwrap_or(&none);
+        let new = state.fields.get(spec.name).unwrap_or(&none);
+        conflicts += sync_losers(conn, entity, &id, spec.name, old, new, now)?;
+        sync_pending(conn, entity, &id, spec.name, old, new)?;
     }
     match kind {
         EntityKind::StepEvent => {

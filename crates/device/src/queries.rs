@@ -591,7 +591,6 @@ impl Store {
     /// Coverage counts for every village on the device (works offline, from
     /// what this tablet holds).
     pub fn coverage(&self) -> Result<Vec<VillageCoverage>> {
-        let today = self.today();
         let mut out = Vec::new();
         for village in self.villages()? {
             let id: VillageId = village.id.parse().map_err(|e| StoreError::Stored(format!("{e}")))?;
@@ -628,7 +627,6 @@ impl Store {
             )?;
             c.helped = helped;
             c.people_helped = people_helped;
-            let _ = today;
             out.push(c);
         }
         Ok(out)
