@@ -20,6 +20,7 @@ pub mod merge;
 pub mod pack;
 pub mod phone;
 pub mod progress;
+pub mod protocol;
 pub mod replica;
 pub mod schema;
 pub mod text;

@@ -191,16 +191,20 @@ impl Store {
                 )));
             }
         }
-        let event = StepEvent {
-            id: StepEventId::new(),
-            run_id: run,
-            step_id: Key::parse(&step_id)?,
-            status,
-            at: self.now(),
-            note,
-        };
-        self.insert(&event)?;
-        Ok(event)
+        let at = self.now();
+        let step_id = Key::parse(&step_id)?;
+        self.write(|w| {
+            let event = StepEvent {
+                id: StepEventId::from_uuid(w.next_change_id()),
+                run_id: run,
+                step_id,
+                status,
+                at,
+                note,
+            };
+            w.create(&event)?;
+            Ok(event)
+        })
     }
 
     /// A run with every step in `locale` (falling back to Vietnamese).

@@ -78,6 +78,13 @@ impl Store {
 }
 
 impl Writer<'_> {
+    /// The id the next change written here will carry. An append-only
+    /// entity (a step event) takes it as its own id, so a sync batch can
+    /// leave the entity id out: it is the change id.
+    pub fn next_change_id(&self) -> Uuid {
+        ChangeId::derive(self.device, self.next_seq).as_uuid()
+    }
+
     /// The time this transaction started, by the device's wall clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.now
@@ -134,7 +141,7 @@ impl Writer<'_> {
             })
             .collect();
         let change = Change {
-            id: ChangeId::from_parts(hlc.millis(), random_bytes()),
+            id: ChangeId::derive(self.device, self.next_seq),
             device: self.device,
             seq: self.next_seq,
             hlc,
@@ -210,11 +217,4 @@ impl Writer<'_> {
         self.tx.commit()?;
         Ok(())
     }
-}
-
-/// Random bytes for change ids. Uniqueness, not secrecy, is what matters.
-fn random_bytes() -> [u8; 10] {
-    let mut out = [0u8; 10];
-    out.copy_from_slice(&Uuid::new_v4().as_bytes()[..10]);
-    out
 }

@@ -1,0 +1,545 @@
+//! The sync protocol (v1): what a tablet and the server say to each other.
+//!
+//! This module is a **protocol boundary**. Both sides use these types; only
+//! they know the JSON field names that travel over HTTP. A change here is a
+//! change to the protocol: add optional fields, or raise
+//! [`PROTOCOL_VERSION`] and keep answering older clients with
+//! [`ErrorCode::UpgradeRequired`].
+//!
+//! Changes travel in a compact form ([`WireChanges`]) because a volunteer's
+//! day must fit through a 2G link: device ids are listed once per batch and
+//! referred to by index, a change's id is left out when it is the one
+//! [`ChangeId::derive`] gives, and field writes are short arrays
+//! (`[name, value]`, `[name, value, base]`, `[name, value, base, resolves]`).
+//! Decoding gives back exactly the [`Change`] records that were encoded.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::change::{Change, ChangeOp, FieldWrite, Version};
+use crate::hlc::Hlc;
+use crate::ids::{ChangeId, CommuneId, DeviceId};
+use crate::schema::{EntityKind, FieldValue};
+
+/// The protocol this build speaks. A request with another number is
+/// answered with [`ErrorCode::UpgradeRequired`] (older) or
+/// [`ErrorCode::UnsupportedProtocol`] (newer).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The version of the entity schema (`crate::schema`) this build knows.
+/// Devices send it with every sync; the server refuses older ones it can no
+/// longer read.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Paths of the HTTP endpoints.
+pub mod paths {
+    /// Exchange an enrolment code for a device token.
+    pub const ENROLL: &str = "/api/v1/enroll";
+    /// Push and pull in one round trip.
+    pub const SYNC: &str = "/api/v1/sync";
+    /// The checklist packs in use (with ETag).
+    pub const PACKS: &str = "/api/v1/packs";
+    /// Liveness and the server's time and versions.
+    pub const HEALTH: &str = "/healthz";
+}
+
+/// `POST /api/v1/enroll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// [`PROTOCOL_VERSION`] of the client.
+    pub protocol: u32,
+    /// [`SCHEMA_VERSION`] of the client.
+    pub schema_version: u32,
+    /// The one-time code a team lead handed out, as typed.
+    pub code: String,
+    /// A label for the device list ("tablet 3"); optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// The answer to a successful enrolment. The token is shown only here; the
+/// server keeps only its hash.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// The id this device writes its changes under from now on.
+    pub device_id: DeviceId,
+    /// The bearer token for every later request.
+    pub token: String,
+    /// The commune whose data this device may see and change.
+    pub commune_id: CommuneId,
+    /// Its name, for the screen.
+    pub commune_name: String,
+    /// The member the device belongs to.
+    pub member_id: Uuid,
+    /// The server's clock (UTC, `2026-11-27T08:30:00.000Z`).
+    pub server_time: String,
+}
+
+impl fmt::Debug for EnrollResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnrollResponse")
+            .field("device_id", &self.device_id)
+            .field("token", &"<hidden>")
+            .field("commune_id", &self.commune_id)
+            .field("member_id", &self.member_id)
+            .field("server_time", &self.server_time)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /api/v1/sync`: push the outbox from `acked_seq + 1` on, and pull
+/// the next page after `pull_cursor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// [`PROTOCOL_VERSION`] of the client.
+    pub protocol: u32,
+    /// [`SCHEMA_VERSION`] of the client.
+    pub schema_version: u32,
+    /// The device the token was issued to.
+    pub device_id: DeviceId,
+    /// The highest seq the device knows the server applied. The answer
+    /// repeats what happened to every seq above it (rejections, restamped
+    /// clocks), so an answer lost on the way is never lost for good.
+    #[serde(default)]
+    pub acked_seq: u64,
+    /// The device's own changes, in seq order, starting at `acked_seq + 1`
+    /// or later (the server skips what it already has).
+    #[serde(default)]
+    pub pushes: WireChanges,
+    /// The server position the device has applied up to; absent at first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_cursor: Option<String>,
+    /// At most this many changes in the pulled page (the server may send
+    /// fewer); 0 pulls nothing.
+    #[serde(default)]
+    pub pull_limit: u32,
+}
+
+/// The answer to a sync round trip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Every seq up to this one is applied (or rejected) on the server: the
+    /// device may acknowledge its outbox up to here.
+    pub last_applied_seq: u64,
+    /// Pushed changes that can never be applied, with the reason; the server
+    /// moved past them so they never block the queue.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<Rejected>,
+    /// Pushed changes whose stamp was too far ahead of the server's clock and
+    /// was replaced by the server's; the device must adopt the new stamps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restamped: Vec<Restamp>,
+    /// The pulled page: changes of the device's commune written by others.
+    #[serde(default)]
+    pub changes: WireChanges,
+    /// The position after this page; send it back as `pull_cursor`.
+    pub next_cursor: String,
+    /// More changes wait after this page.
+    pub has_more: bool,
+    /// The server's clock (UTC, `2026-11-27T08:30:00.000Z`).
+    pub server_time: String,
+}
+
+/// A pushed change the server refused for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// Its seq in the device's outbox.
+    pub seq: u64,
+    /// Why, in words a volunteer can act on, naming the field.
+    pub reason: String,
+}
+
+/// A pushed change whose stamp the server replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restamp {
+    /// Its seq in the device's outbox.
+    pub seq: u64,
+    /// The stamp the device wrote.
+    pub was: Hlc,
+    /// The stamp every replica uses instead.
+    pub hlc: Hlc,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// "ok".
+    pub status: String,
+    /// Oldest protocol the server still answers.
+    pub min_protocol: u32,
+    /// [`PROTOCOL_VERSION`] of the server.
+    pub protocol: u32,
+    /// The server's clock.
+    pub server_time: String,
+}
+
+/// `GET /api/v1/packs`: every installed pack version as its TOML text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PacksResponse {
+    /// The packs.
+    pub packs: Vec<PackFile>,
+}
+
+/// One pack version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackFile {
+    /// Its key ("vneid").
+    pub key: String,
+    /// Its version.
+    pub version: u32,
+    /// The pack as TOML, parsed and validated by the device.
+    pub toml: String,
+}
+
+/// Why a request failed, as a stable code the client acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is not well formed; `field` names where (400).
+    BadRequest,
+    /// No token, or one the server does not know (401).
+    Unauthorized,
+    /// The token was revoked by a team lead (401).
+    Revoked,
+    /// The enrolment code is unknown, used or expired (401).
+    BadCode,
+    /// The device may not do this: another device's id, another commune (403).
+    Forbidden,
+    /// The body is larger than the server accepts (413).
+    TooLarge,
+    /// Pushes skip a seq; `expected_seq` names the next one the server needs (409).
+    SeqGap,
+    /// The client is too old: update the app (426).
+    UpgradeRequired,
+    /// The client is newer than the server (400).
+    UnsupportedProtocol,
+    /// Too many attempts; wait (429).
+    TooManyRequests,
+    /// The server failed; try again later (500/503).
+    Internal,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What kind of failure.
+    pub error: ErrorCode,
+    /// One sentence saying what is wrong, naming the value at fault.
+    pub message: String,
+    /// The request field at fault (a JSON path such as `pushes.c[3].s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For [`ErrorCode::SeqGap`]: the seq the server needs next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_seq: Option<u64>,
+    /// The server's clock.
+    pub server_time: String,
+}
+
+/// A batch of changes in their compact wire form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireChanges {
+    /// The devices the changes and their bases refer to, by index.
+    #[serde(rename = "d", default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceId>,
+    /// The changes.
+    #[serde(rename = "c", default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<WireChange>,
+}
+
+/// One change in wire form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireChange {
+    /// The change id, only when it is not `ChangeId::derive(device, seq)`.
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<ChangeId>,
+    /// Index of the writing device in [`WireChanges::devices`].
+    #[serde(rename = "d", default, skip_serializing_if = "is_zero")]
+    pub device: u32,
+    /// Its seq in that device's outbox.
+    #[serde(rename = "s")]
+    pub seq: u64,
+    /// Its HLC stamp.
+    #[serde(rename = "h")]
+    pub hlc: Hlc,
+    /// The entity kind.
+    #[serde(rename = "k")]
+    pub entity: EntityKind,
+    /// The entity id; absent when it is the change's id (step events).
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<Uuid>,
+    /// true for a create, false (or absent) for an update.
+    #[serde(rename = "n", default, skip_serializing_if = "is_false")]
+    pub create: bool,
+    /// The field writes.
+    #[serde(rename = "f")]
+    pub fields: Vec<WireField>,
+}
+
+/// One field write in wire form: `[name, value]`, `[name, value, base]` or
+/// `[name, value, base, [resolves...]]`, where a version is
+/// `[hlc, device index]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireField {
+    /// Field name.
+    pub field: String,
+    /// New value.
+    pub value: FieldValue,
+    /// The replaced version.
+    pub base: Option<WireVersion>,
+    /// Versions a resolution replaces.
+    pub resolves: Vec<WireVersion>,
+}
+
+/// A version in wire form: `[hlc, device index]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireVersion(pub Hlc, pub u32);
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Serialize for WireField {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let len = if !self.resolves.is_empty() {
+            4
+        } else if self.base.is_some() {
+            3
+        } else {
+            2
+        };
+        let mut seq = s.serialize_seq(Some(len))?;
+        seq.serialize_element(&self.field)?;
+        seq.serialize_element(&self.value)?;
+        if len >= 3 {
+            seq.serialize_element(&self.base)?;
+        }
+        if len == 4 {
+            seq.serialize_element(&self.resolves)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for WireField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl<'de> Visitor<'de> for FieldVisitor {
+            type Value = WireField;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field write [name, value], [name, value, base] or [name, value, base, resolves]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WireField, A::Error> {
+                let field: String = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let value: FieldValue = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                let base: Option<WireVersion> = seq.next_element()?.unwrap_or(None);
+                let resolves: Vec<WireVersion> = seq.next_element()?.unwrap_or_default();
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(5, &self));
+                }
+                Ok(WireField {
+                    field,
+                    value,
+                    base,
+                    resolves,
+                })
+            }
+        }
+        d.deserialize_seq(FieldVisitor)
+    }
+}
+
+/// A batch that does not decode into change records.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct WireError {
+    /// Where, as a path into the batch (`c[3].f[1]`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl WireChanges {
+    /// Encodes changes (in the given order) into one batch.
+    pub fn encode<'a>(changes: impl IntoIterator<Item = &'a Change>) -> WireChanges {
+        let mut out = WireChanges::default();
+        let mut index: HashMap<DeviceId, u32> = HashMap::new();
+        let mut device_index = |out: &mut WireChanges, device: DeviceId| -> u32 {
+            *index.entry(device).or_insert_with(|| {
+                out.devices.push(device);
+                u32::try_from(out.devices.len() - 1).unwrap_or(u32::MAX)
+            })
+        };
+        for change in changes {
+            let device = device_index(&mut out, change.device);
+            let fields = change
+                .fields
+                .iter()
+                .map(|w| WireField {
+                    field: w.field.clone(),
+                    value: w.value.clone(),
+                    base: w.base.map(|b| WireVersion(b.hlc, device_index(&mut out, b.device))),
+                    resolves: w
+                        .resolves
+                        .iter()
+                        .map(|r| WireVersion(r.hlc, device_index(&mut out, r.device)))
+                        .collect(),
+                })
+                .collect();
+            out.changes.push(WireChange {
+                id: (change.id != ChangeId::derive(change.device, change.seq)).then_some(change.id),
+                entity_id: (change.entity_id != change.id.as_uuid()).then_some(change.entity_id),
+                device,
+                seq: change.seq,
+                hlc: change.hlc,
+                entity: change.entity,
+                create: change.op == ChangeOp::Create,
+                fields,
+            });
+        }
+        out
+    }
+
+    /// Decodes the batch back into change records. Names the first entry
+    /// that refers to a device the batch does not list.
+    pub fn decode(&self) -> Result<Vec<Change>, WireError> {
+        let device = |i: u32, at: &dyn Fn() -> String| -> Result<DeviceId, WireError> {
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| self.devices.get(i))
+                .copied()
+                .ok_or_else(|| WireError {
+                    field: at(),
+                    message: format!(
+                        "device index {i} is not in the batch's device list ({} entries)",
+                        self.devices.len()
+                    ),
+                })
+        };
+        self.changes
+            .iter()
+            .enumerate()
+            .map(|(n, c)| {
+                let writer = device(c.device, &|| format!("c[{n}].d"))?;
+                let fields = c
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(k, w)| {
+                        let at = || format!("c[{n}].f[{k}]");
+                        let version = |v: &WireVersion| -> Result<Version, WireError> {
+                            Ok(Version {
+                                hlc: v.0,
+                                device: device(v.1, &at)?,
+                            })
+                        };
+                        Ok(FieldWrite {
+                            field: w.field.clone(),
+                            value: w.value.clone(),
+                            base: w.base.as_ref().map(version).transpose()?,
+                            resolves: w.resolves.iter().map(version).collect::<Result<_, _>>()?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, WireError>>()?;
+                let id = c.id.unwrap_or_else(|| ChangeId::derive(writer, c.seq));
+                Ok(Change {
+                    id,
+                    device: writer,
+                    seq: c.seq,
+                    hlc: c.hlc,
+                    entity: c.entity,
+                    entity_id: c.entity_id.unwrap_or(id.as_uuid()),
+                    op: if c.create { ChangeOp::Create } else { ChangeOp::Update },
+                    fields,
+                })
+            })
+            .collect()
+    }
+
+    /// Number of changes in the batch.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// Whether the batch holds no change.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(device: DeviceId, seq: u64, base: Option<Version>) -> Change {
+        Change {
+            id: ChangeId::derive(device, seq),
+            device,
+            seq,
+            hlc: Hlc::new(1_780_000_000_000 + seq, 0),
+            entity: EntityKind::Household,
+            entity_id: Uuid::now_v7(),
+            op: if base.is_none() {
+                ChangeOp::Create
+            } else {
+                ChangeOp::Update
+            },
+            fields: vec![FieldWrite {
+                field: "head_name".into(),
+                value: FieldValue::from("Lò Văn Pắn"),
+                base,
+                resolves: Vec::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_batch_decodes_to_the_changes_encoded() {
+        let (a, b) = (DeviceId::new(), DeviceId::new());
+        let first = change(a, 1, None);
+        let mut second = change(a, 2, Some(first.version()));
+        second.fields[0].resolves = vec![Version {
+            hlc: Hlc::new(5, 1),
+            device: b,
+        }];
+        let mut third = change(b, 9, None);
+        third.id = ChangeId::new(); // not a derived id: travels explicitly
+        let changes = vec![first, second, third];
+        let wire = WireChanges::encode(&changes);
+        assert_eq!(wire.devices, vec![a, b]);
+        assert!(wire.changes[0].id.is_none());
+        assert!(wire.changes[2].id.is_some());
+        let json = serde_json::to_string(&wire).expect("encode");
+        let back: WireChanges = serde_json::from_str(&json).expect("decode json");
+        assert_eq!(back.decode().expect("decode"), changes);
+    }
+
+    #[test]
+    fn a_bad_device_index_is_named() {
+        let mut wire = WireChanges::encode(&[change(DeviceId::new(), 1, None)]);
+        wire.changes[0].device = 3;
+        let err = wire.decode().expect_err("index out of range");
+        assert_eq!(err.field, "c[0].d");
+    }
+
+    #[test]
+    fn a_field_write_with_extra_elements_is_refused() {
+        let err = serde_json::from_str::<WireField>(r#"["a", 1, null, [], 5]"#).expect_err("too long");
+        assert!(err.to_string().contains("invalid length"), "{err}");
+        let ok: WireField = serde_json::from_str(r#"["a", null]"#).expect("short form");
+        assert_eq!(ok.value, FieldValue::Null);
+    }
+}
