@@ -1,0 +1,97 @@
+//! `POST /api/v1/enroll`: a one-time code for a device id and token.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use doorstep_core::ids::CommuneId;
+use doorstep_core::protocol::{EnrollRequest, EnrollResponse, ErrorCode};
+use doorstep_core::schema::format_timestamp;
+
+use super::error::ApiError;
+use super::{App, body};
+use crate::auth;
+use crate::store::{EnrollError, Store};
+
+/// Failed attempts per address, so codes cannot be guessed.
+#[derive(Debug, Default)]
+pub(super) struct Guard {
+    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+impl Guard {
+    fn blocked(&self, ip: IpAddr, max: u32, window: std::time::Duration) -> bool {
+        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|_, (_, since)| since.elapsed() < window);
+        map.get(&ip).is_some_and(|(n, _)| *n >= max)
+    }
+
+    fn failed(&self, ip: IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(ip).or_insert((0, Instant::now())).0 += 1;
+    }
+}
+
+pub(super) async fn enroll<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    raw: Body,
+) -> Result<Json<EnrollResponse>, ApiError> {
+    let ip = peer.ip();
+    if app
+        .enroll_guard
+        .blocked(ip, app.limits.enroll_failures, app.limits.enroll_window)
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyRequests,
+            "too many wrong enrolment codes from this address; wait ten minutes",
+        ));
+    }
+    let raw = body::bytes(raw, 16 * 1024).await?;
+    let request: EnrollRequest = body::parse_versioned(&raw)?;
+    if request.label.as_ref().is_some_and(|l| l.chars().count() > 80) {
+        return Err(ApiError::bad_field("label", "label is longer than 80 characters"));
+    }
+    let code = auth::normalise_code(&request.code);
+    let bad_code = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::BadCode,
+            "this enrolment code is unknown, already used or expired; ask the team lead for a new one",
+        )
+    };
+    if !auth::looks_like_code(&code) {
+        app.enroll_guard.failed(ip);
+        return Err(bad_code());
+    }
+    let token = auth::new_token().map_err(ApiError::internal)?;
+    let key = app.store.token_key();
+    let enrolled = match app
+        .store
+        .enroll(key.hash(&code), key.hash(&token), request.label.clone(), Utc::now())
+        .await
+    {
+        Ok(e) => e,
+        Err(EnrollError::BadCode) => {
+            app.enroll_guard.failed(ip);
+            return Err(bad_code());
+        }
+        Err(EnrollError::Store(e)) => return Err(ApiError::internal(e)),
+    };
+    tracing::info!(device = %enrolled.device_id, commune = %enrolled.commune_id, "device enrolled");
+    Ok(Json(EnrollResponse {
+        device_id: enrolled.device_id,
+        token,
+        commune_id: CommuneId::from_uuid(enrolled.commune_id),
+        commune_name: enrolled.commune_name,
+        member_id: enrolled.member_id,
+        server_time: format_timestamp(Utc::now()),
+    }))
+}

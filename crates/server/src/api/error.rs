@@ -1,0 +1,72 @@
+//! Error answers: a status, a stable code and one sentence naming what is
+//! wrong, always with the server's time.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use doorstep_core::protocol::{ErrorBody, ErrorCode};
+use doorstep_core::schema::format_timestamp;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    /// An answer with this status and code.
+    pub fn new(status: StatusCode, error: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error,
+                message: message.into(),
+                field: None,
+                expected_seq: None,
+                server_time: format_timestamp(Utc::now()),
+            },
+        }
+    }
+
+    /// 400, naming the field at fault.
+    pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message);
+        e.body.field = Some(field.into());
+        e
+    }
+
+    /// 401: no token or an unknown one.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
+    }
+
+    /// 403.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
+    }
+
+    /// 409 with the seq the server needs.
+    pub fn seq_gap(expected: u64, message: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::CONFLICT, ErrorCode::SeqGap, message);
+        e.body.expected_seq = Some(expected);
+        e
+    }
+
+    /// 500: the server failed; the message is logged, not sent.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%detail, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "the server failed to store or read data; try again later",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}

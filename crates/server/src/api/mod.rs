@@ -1,0 +1,108 @@
+//! The HTTP API the tablets talk to (`/api/v1/...`, `/healthz`).
+//!
+//! Layers, outermost first: tracing (method, path, status, time - never
+//! bodies), a timeout, a limit on the bytes on the wire, gzip for request
+//! and response bodies. Handlers parse, check the device and call the
+//! [`Store`]; they hold no rules of their own.
+
+mod auth;
+mod body;
+mod enroll;
+mod error;
+mod packs;
+mod sync;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use doorstep_core::protocol::paths;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use body::MIN_PROTOCOL;
+pub use error::ApiError;
+pub use packs::PackBundle;
+
+use crate::store::Store;
+
+/// Limits the API enforces.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Bytes on the wire per request (compressed).
+    pub wire_bytes: usize,
+    /// Bytes of a request once decompressed.
+    pub body_bytes: usize,
+    /// Most changes in one pulled page.
+    pub pull_limit: usize,
+    /// About this many bytes of records in one pulled page (a 2G batch).
+    pub pull_bytes: usize,
+    /// Time for one request.
+    pub timeout: Duration,
+    /// Failed enrolment attempts per address in `enroll_window`.
+    pub enroll_failures: u32,
+    /// The window for `enroll_failures`.
+    pub enroll_window: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            wire_bytes: 2 * 1024 * 1024,
+            body_bytes: 16 * 1024 * 1024,
+            pull_limit: 5_000,
+            pull_bytes: 640 * 1024,
+            timeout: Duration::from_secs(120),
+            enroll_failures: 10,
+            enroll_window: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct App<S> {
+    /// The database.
+    pub store: S,
+    /// The limits.
+    pub limits: Limits,
+    /// The packs handed to devices.
+    pub packs: PackBundle,
+    enroll_guard: enroll::Guard,
+}
+
+impl<S: Store> App<S> {
+    /// The shared state for a router.
+    pub fn new(store: S, limits: Limits, packs: PackBundle) -> Arc<App<S>> {
+        Arc::new(App {
+            store,
+            limits,
+            packs,
+            enroll_guard: enroll::Guard::default(),
+        })
+    }
+}
+
+/// The router, with every layer.
+pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
+    let limits = app.limits.clone();
+    Router::new()
+        .route(paths::HEALTH, get(packs::health))
+        .route(paths::ENROLL, post(enroll::enroll::<S>))
+        .route(paths::SYNC, post(sync::sync::<S>))
+        .route(paths::PACKS, get(packs::packs::<S>))
+        .with_state(app)
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(RequestDecompressionLayer::new().gzip(true))
+        .layer(RequestBodyLimitLayer::new(limits.wire_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,96 @@
+//! `POST /api/v1/sync`: push then pull, in one round trip.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use chrono::Utc;
+use doorstep_core::protocol::{SyncRequest, SyncResponse, WireChanges};
+use doorstep_core::schema::format_timestamp;
+
+use super::error::ApiError;
+use super::{App, auth, body};
+use crate::ingest::Refusal;
+use crate::store::Store;
+
+pub(super) async fn sync<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    headers: HeaderMap,
+    raw: Body,
+) -> Result<Json<SyncResponse>, ApiError> {
+    let device = auth::device(&app, &headers).await?;
+    let raw = body::bytes(raw, app.limits.body_bytes).await?;
+    let request: SyncRequest = body::parse_versioned(&raw)?;
+    if request.device_id != device.id {
+        return Err(ApiError::forbidden(format!(
+            "device_id {} is not the device this token was issued to",
+            request.device_id
+        )));
+    }
+    let Some(scope) = device.commune_id.clone() else {
+        return Err(ApiError::forbidden("the office identity cannot sync"));
+    };
+    let changes = request
+        .pushes
+        .decode()
+        .map_err(|e| ApiError::bad_field(format!("pushes.{}", e.field), e.to_string()))?;
+    if let Some(c) = changes.iter().find(|c| c.device != device.id) {
+        return Err(ApiError::forbidden(format!(
+            "pushed change seq {} claims device {}, not this token's device",
+            c.seq, c.device
+        )));
+    }
+    let pushed_count = changes.len();
+    let pushed = app
+        .store
+        .push(device.id, request.acked_seq, changes, Utc::now())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|refusal| match refusal {
+            Refusal::Forbidden(m) => ApiError::forbidden(m),
+            Refusal::SeqGap { expected, message } => ApiError::seq_gap(expected, message),
+        })?;
+    let after = match request.pull_cursor.as_deref() {
+        None | Some("") => 0,
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            ApiError::bad_field(
+                "pull_cursor",
+                format!("pull_cursor {text:?} is not a cursor this server gave"),
+            )
+        })?,
+    };
+    let limit = usize::try_from(request.pull_limit)
+        .unwrap_or(usize::MAX)
+        .min(app.limits.pull_limit);
+    let page = if limit == 0 {
+        crate::store::Page {
+            next_cursor: after,
+            has_more: false,
+            changes: Vec::new(),
+        }
+    } else {
+        app.store
+            .pull(scope, device.id, after, limit, app.limits.pull_bytes)
+            .await
+            .map_err(ApiError::internal)?
+    };
+    tracing::info!(
+        device = %device.id,
+        pushed = pushed_count,
+        accepted = pushed.accepted,
+        rejected = pushed.rejected.len(),
+        pulled = page.changes.len(),
+        "sync"
+    );
+    Ok(Json(SyncResponse {
+        last_applied_seq: pushed.last_applied_seq,
+        rejected: pushed.rejected,
+        restamped: pushed.restamped,
+        changes: WireChanges::encode(&page.changes),
+        next_cursor: page.next_cursor.to_string(),
+        has_more: page.has_more,
+        server_time: format_timestamp(Utc::now()),
+    }))
+}

@@ -1,0 +1,513 @@
+//! Deciding what a push does, as a pure function over what the store loaded.
+//!
+//! Every store (SQLite now, PostgreSQL later) runs a push the same way:
+//! inside one transaction it locks the device's row, loads the entities the
+//! batch touches or refers to ([`needs`]), calls [`plan`], writes the
+//! [`Plan`] (log entries, entity states, rejections, restamps, the device's
+//! new `last_applied_seq`) and commits. All rules live here, once:
+//!
+//! * **exactly once**: seqs at or below `last_applied_seq` are skipped; the
+//!   rest must follow on without a gap;
+//! * **scope**: a tablet may only write households, people, visits, runs and
+//!   step events of its own commune; anything else refuses the whole batch;
+//! * **never blocking the queue**: a change that can never apply (invalid,
+//!   unknown parent) is rejected with a reason and the counter moves past it;
+//! * **clocks**: a stamp too far ahead of the server's clock is replaced by
+//!   the server's, and later bases that named the old stamp are translated.
+
+use std::collections::HashMap;
+
+use doorstep_core::change::{Change, ChangeOp, Version};
+use doorstep_core::hlc::{Hlc, HlcClock};
+use doorstep_core::ids::{ChangeId, DeviceId};
+use doorstep_core::merge::{ChangeEffect, EntityState};
+use doorstep_core::protocol::{Rejected, Restamp};
+use doorstep_core::schema::{EntityKind, FieldValue};
+use uuid::Uuid;
+
+/// The scope of records every device sees (campaigns, members).
+pub const CAMPAIGN_WIDE: &str = "*";
+
+/// How far ahead of the server's clock a stamp may be before it is replaced.
+pub const MAX_AHEAD_MS: u64 = HlcClock::DEFAULT_MAX_AHEAD_MS;
+
+/// Who is pushing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pusher {
+    /// The device.
+    pub device: DeviceId,
+    /// Its commune; `None` for the office (the server's own writes), which
+    /// may write places, campaigns and members anywhere.
+    pub scope: Option<String>,
+    /// The highest seq already applied from it.
+    pub last_applied: u64,
+}
+
+/// An entity as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    /// Its kind.
+    pub kind: EntityKind,
+    /// Its commune id, or [`CAMPAIGN_WIDE`].
+    pub scope: String,
+    /// Its merged state.
+    pub state: EntityState,
+}
+
+/// What the store must load before planning a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Entities the batch changes or refers to.
+    pub entities: Vec<Uuid>,
+    /// Stamps of the pusher's own earlier writes named as bases: the store
+    /// looks them up among the pusher's restamps (only if it has any).
+    pub own_bases: Vec<Hlc>,
+}
+
+/// What the store loaded.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// Entities by id (absent: unknown to the server).
+    pub entities: HashMap<Uuid, Known>,
+    /// The pusher's restamps: stamp it wrote -> stamp in use.
+    pub restamps: HashMap<Hlc, Hlc>,
+}
+
+/// A batch the server refuses as a whole; nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The device may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The batch does not start where the server is, or skips a seq.
+    #[error("{message}")]
+    SeqGap {
+        /// The seq the server needs next.
+        expected: u64,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// One accepted change, as it goes into the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The change (restamped and with translated bases where needed).
+    pub change: Change,
+    /// Its scope.
+    pub scope: String,
+}
+
+/// What a push does.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Changes to append to the log, in order.
+    pub accepted: Vec<Accepted>,
+    /// Changes refused for good.
+    pub rejected: Vec<Rejected>,
+    /// Stamps replaced.
+    pub restamped: Vec<Restamp>,
+    /// Entities whose state changed: id -> new state.
+    pub entities: HashMap<Uuid, Known>,
+    /// The device's position after this batch.
+    pub last_applied: u64,
+    /// Changes skipped because they were applied before.
+    pub skipped: usize,
+}
+
+/// The field whose entity decides the scope of a new entity of this kind.
+fn parent_field(kind: EntityKind) -> Option<(&'static str, EntityKind)> {
+    match kind {
+        EntityKind::Village => Some(("commune_id", EntityKind::Commune)),
+        EntityKind::Household => Some(("village_id", EntityKind::Village)),
+        EntityKind::Person | EntityKind::Visit => Some(("household_id", EntityKind::Household)),
+        EntityKind::ChecklistRun => Some(("person_id", EntityKind::Person)),
+        EntityKind::StepEvent => Some(("run_id", EntityKind::ChecklistRun)),
+        EntityKind::Commune | EntityKind::Campaign | EntityKind::Member => None,
+    }
+}
+
+/// Kinds only the office writes.
+fn office_only(kind: EntityKind) -> bool {
+    matches!(
+        kind,
+        EntityKind::Commune | EntityKind::Village | EntityKind::Campaign | EntityKind::Member
+    )
+}
+
+fn ref_id(change: &Change, field: &str) -> Option<Uuid> {
+    match change.get(field) {
+        Some(FieldValue::Text(t)) => Uuid::parse_str(t).ok(),
+        _ => None,
+    }
+}
+
+/// The entities and own bases a batch needs loaded.
+pub fn needs(pusher: &Pusher, changes: &[Change]) -> Needs {
+    let mut out = Needs::default();
+    for change in changes {
+        out.entities.push(change.entity_id);
+        if let Some((field, _)) = parent_field(change.entity) {
+            out.entities.extend(ref_id(change, field));
+        }
+        for write in &change.fields {
+            for v in write.base.iter().chain(&write.resolves) {
+                if v.device == pusher.device {
+                    out.own_bases.push(v.hlc);
+                }
+            }
+        }
+    }
+    out.entities.sort_unstable();
+    out.entities.dedup();
+    out.own_bases.sort_unstable();
+    out.own_bases.dedup();
+    out
+}
+
+/// Plans a push. `clock` is the server's clock (it moves only forward);
+/// `wall_ms` the server's wall time.
+pub fn plan(
+    pusher: &Pusher,
+    changes: Vec<Change>,
+    mut loaded: Loaded,
+    clock: &mut HlcClock,
+    wall_ms: u64,
+) -> Result<Plan, Refusal> {
+    let mut plan = Plan {
+        last_applied: pusher.last_applied,
+        ..Plan::default()
+    };
+    let mut expected = pusher.last_applied + 1;
+    for (n, mut change) in changes.into_iter().enumerate() {
+        if change.device != pusher.device {
+            return Err(Refusal::Forbidden(format!(
+                "change {n} (seq {}) claims device {}, but this token belongs to device {}",
+                change.seq, change.device, pusher.device
+            )));
+        }
+        if change.seq < expected {
+            plan.skipped += 1;
+            continue;
+        }
+        if change.seq > expected {
+            return Err(Refusal::SeqGap {
+                expected: pusher.last_applied + 1,
+                message: format!(
+                    "pushed seq {} but the server needs seq {expected} next; send the outbox from seq {}",
+                    change.seq,
+                    pusher.last_applied + 1
+                ),
+            });
+        }
+        expected += 1;
+        plan.last_applied = change.seq;
+        let seq = change.seq;
+        if change.id != ChangeId::derive(change.device, change.seq) {
+            plan.rejected.push(Rejected {
+                seq,
+                reason: format!("change id {} is not the one derived from its device and seq", change.id),
+            });
+            continue;
+        }
+        // Bases naming this device's own restamped writes use the new stamp.
+        for write in &mut change.fields {
+            for v in write.base.iter_mut().chain(write.resolves.iter_mut()) {
+                if v.device == pusher.device
+                    && let Some(new) = loaded.restamps.get(&v.hlc)
+                {
+                    v.hlc = *new;
+                }
+            }
+        }
+        if let Err(problems) = change.validate() {
+            plan.rejected.push(Rejected {
+                seq,
+                reason: problems.to_string(),
+            });
+            continue;
+        }
+        if pusher.scope.is_some() && office_only(change.entity) {
+            return Err(Refusal::Forbidden(format!(
+                "seq {seq}: a tablet cannot change a {}; places, campaigns and members are managed at the office",
+                change.entity
+            )));
+        }
+        let scope = match scope_of(pusher, &change, &loaded)? {
+            Ok(scope) => scope,
+            Err(reason) => {
+                plan.rejected.push(Rejected { seq, reason });
+                continue;
+            }
+        };
+        if change.hlc.millis() > wall_ms.saturating_add(MAX_AHEAD_MS) {
+            let was = change.hlc;
+            change.hlc = clock.tick(wall_ms);
+            loaded.restamps.insert(was, change.hlc);
+            plan.restamped.push(Restamp {
+                seq,
+                was,
+                hlc: change.hlc,
+            });
+        } else {
+            clock.observe_trusted(change.hlc);
+        }
+        let known = loaded.entities.entry(change.entity_id).or_insert_with(|| Known {
+            kind: change.entity,
+            scope: scope.clone(),
+            state: EntityState::default(),
+        });
+        if known.kind != change.entity {
+            plan.rejected.push(Rejected {
+                seq,
+                reason: format!(
+                    "{} {} is already known as a {}",
+                    change.entity, change.entity_id, known.kind
+                ),
+            });
+            continue;
+        }
+        match known.state.merge(&change) {
+            ChangeEffect::AwaitsCreate => {
+                plan.rejected.push(Rejected {
+                    seq,
+                    reason: format!(
+                        "updates {} {}, which the server has never seen created",
+                        change.entity, change.entity_id
+                    ),
+                });
+                continue;
+            }
+            ChangeEffect::AlreadyPresent | ChangeEffect::Merged { .. } => {}
+        }
+        if change.op == ChangeOp::Update {
+            // A household moved to another village stays in its commune.
+            known.scope = scope.clone();
+        }
+        plan.entities.insert(change.entity_id, known.clone());
+        plan.accepted.push(Accepted { change, scope });
+    }
+    Ok(plan)
+}
+
+/// The scope of a change: `Err` refuses the batch (another commune),
+/// `Ok(Err)` rejects the change (it can never apply).
+fn scope_of(pusher: &Pusher, change: &Change, loaded: &Loaded) -> Result<Result<String, String>, Refusal> {
+    let own = |scope: &str| -> Result<(), Refusal> {
+        match &pusher.scope {
+            Some(mine) if scope != mine && scope != CAMPAIGN_WIDE => Err(Refusal::Forbidden(format!(
+                "seq {}: {} {} belongs to another commune than this device's",
+                change.seq, change.entity, change.entity_id
+            ))),
+            _ => Ok(()),
+        }
+    };
+    let existing = loaded.entities.get(&change.entity_id);
+    if let Some(known) = existing {
+        own(&known.scope)?;
+    }
+    let scope = match (change.entity, parent_field(change.entity)) {
+        (EntityKind::Commune, _) => change.entity_id.hyphenated().to_string(),
+        (EntityKind::Campaign | EntityKind::Member, _) => CAMPAIGN_WIDE.to_owned(),
+        (_, Some((field, parent_kind))) => match ref_id(change, field) {
+            // Updates that do not move the entity keep its scope.
+            None => match existing {
+                Some(known) => known.scope.clone(),
+                None => {
+                    return Ok(Err(format!(
+                        "{} {} is unknown to the server",
+                        change.entity, change.entity_id
+                    )));
+                }
+            },
+            Some(parent) => match loaded.entities.get(&parent) {
+                Some(p) if p.kind == parent_kind && p.state.exists => {
+                    if change.entity == EntityKind::Village {
+                        parent.hyphenated().to_string()
+                    } else {
+                        p.scope.clone()
+                    }
+                }
+                _ => {
+                    return Ok(Err(format!(
+                        "{field} names {parent_kind} {parent}, which the server does not know"
+                    )));
+                }
+            },
+        },
+        (_, None) => CAMPAIGN_WIDE.to_owned(),
+    };
+    own(&scope)?;
+    if let Some(known) = existing
+        && known.scope != scope
+        && pusher.scope.is_some()
+    {
+        return Err(Refusal::Forbidden(format!(
+            "seq {}: {} {} cannot move to another commune",
+            change.seq, change.entity, change.entity_id
+        )));
+    }
+    Ok(Ok(scope))
+}
+
+/// The version a new write replaces in `state`'s `field`.
+pub fn current_version(state: &EntityState, field: &str) -> Option<Version> {
+    state
+        .fields
+        .get(field)
+        .and_then(|f| f.winner.as_ref())
+        .map(|w| w.version)
+}
+
+/// Builds the office's change records: the next seqs from `next_seq`, the
+/// server clock's stamps, and as base of each field the version the office
+/// sees in `loaded`. The records then go through [`plan`] like any push.
+pub fn office_changes(
+    device: DeviceId,
+    next_seq: u64,
+    writes: Vec<crate::store::OfficeWrite>,
+    loaded: &Loaded,
+    clock: &mut HlcClock,
+    wall_ms: u64,
+) -> Vec<Change> {
+    writes
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let seq = next_seq + i as u64;
+            let state = loaded.entities.get(&w.id).map(|k| &k.state);
+            Change {
+                id: ChangeId::derive(device, seq),
+                device,
+                seq,
+                hlc: clock.tick(wall_ms),
+                entity: w.kind,
+                entity_id: w.id,
+                op: if w.create { ChangeOp::Create } else { ChangeOp::Update },
+                fields: w
+                    .fields
+                    .into_iter()
+                    .map(|(field, value)| doorstep_core::change::FieldWrite {
+                        base: state.and_then(|s| current_version(s, &field)),
+                        field,
+                        value,
+                        resolves: Vec::new(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use doorstep_core::change::FieldWrite;
+
+    fn device() -> DeviceId {
+        DeviceId::new()
+    }
+
+    fn commune_state() -> Known {
+        Known {
+            kind: EntityKind::Village,
+            scope: "c1".into(),
+            state: EntityState {
+                exists: true,
+                ..EntityState::default()
+            },
+        }
+    }
+
+    fn household(dev: DeviceId, seq: u64, village: Uuid, hlc: Hlc) -> Change {
+        let fields = [
+            ("village_id", FieldValue::Text(village.hyphenated().to_string())),
+            ("head_name", FieldValue::from("Lò Văn Pắn")),
+            ("created_at", FieldValue::from("2026-06-01T08:00:00.000Z")),
+        ];
+        Change {
+            id: ChangeId::derive(dev, seq),
+            device: dev,
+            seq,
+            hlc,
+            entity: EntityKind::Household,
+            entity_id: Uuid::now_v7(),
+            op: ChangeOp::Create,
+            fields: fields
+                .into_iter()
+                .map(|(f, v)| FieldWrite {
+                    field: f.into(),
+                    value: v,
+                    base: None,
+                    resolves: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn setup() -> (Pusher, Uuid, Loaded) {
+        let village = Uuid::now_v7();
+        let mut loaded = Loaded::default();
+        loaded.entities.insert(village, commune_state());
+        let pusher = Pusher {
+            device: device(),
+            scope: Some("c1".into()),
+            last_applied: 0,
+        };
+        (pusher, village, loaded)
+    }
+
+    const NOW: u64 = 1_780_000_000_000;
+
+    #[test]
+    fn a_gap_names_the_expected_seq() {
+        let (pusher, village, loaded) = setup();
+        let c = household(pusher.device, 2, village, Hlc::new(NOW, 0));
+        let err = plan(&pusher, vec![c], loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect_err("gap");
+        assert!(matches!(err, Refusal::SeqGap { expected: 1, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn applied_seqs_are_skipped_and_the_rest_applies() {
+        let (mut pusher, village, loaded) = setup();
+        pusher.last_applied = 1;
+        let a = household(pusher.device, 1, village, Hlc::new(NOW, 0));
+        let b = household(pusher.device, 2, village, Hlc::new(NOW, 1));
+        let p = plan(&pusher, vec![a, b], loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect("plan");
+        assert_eq!((p.skipped, p.accepted.len(), p.last_applied), (1, 1, 2));
+        assert_eq!(p.accepted[0].scope, "c1");
+    }
+
+    #[test]
+    fn another_commune_refuses_the_batch() {
+        let (mut pusher, village, loaded) = setup();
+        pusher.scope = Some("c2".into());
+        let c = household(pusher.device, 1, village, Hlc::new(NOW, 0));
+        let err = plan(&pusher, vec![c], loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect_err("scope");
+        assert!(matches!(err, Refusal::Forbidden(_)));
+    }
+
+    #[test]
+    fn an_unknown_parent_is_rejected_and_the_queue_moves_on() {
+        let (pusher, village, loaded) = setup();
+        let a = household(pusher.device, 1, Uuid::now_v7(), Hlc::new(NOW, 0));
+        let b = household(pusher.device, 2, village, Hlc::new(NOW, 1));
+        let p = plan(&pusher, vec![a, b], loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect("plan");
+        assert_eq!(p.rejected.len(), 1);
+        assert!(p.rejected[0].reason.contains("village_id"), "{}", p.rejected[0].reason);
+        assert_eq!((p.accepted.len(), p.last_applied), (1, 2));
+    }
+
+    #[test]
+    fn stamps_far_ahead_are_replaced_in_order() {
+        let (pusher, village, loaded) = setup();
+        let ahead = NOW + 2 * 24 * 3600 * 1000;
+        let a = household(pusher.device, 1, village, Hlc::new(ahead, 0));
+        let b = household(pusher.device, 2, village, Hlc::new(ahead, 1));
+        let mut clock = HlcClock::resume(Hlc::ZERO);
+        let p = plan(&pusher, vec![a, b], loaded, &mut clock, NOW).expect("plan");
+        assert_eq!(p.restamped.len(), 2);
+        let (x, y) = (p.accepted[0].change.hlc, p.accepted[1].change.hlc);
+        assert!(x < y && y.millis() <= NOW + 1, "{x:?} {y:?}");
+    }
+}

@@ -1,0 +1,23 @@
+//! `doorstep-server`: the central endpoint of a Doorstep campaign.
+//!
+//! Tablets enrol with a one-time code, then sync: each round trip pushes a
+//! batch of their outbox (applied exactly once, in seq order) and pulls a
+//! page of their commune's changes (from a cursor). The office's own writes
+//! (campaigns, places, members, imported households) are changes too,
+//! written under the server's own device id, so everything reaches the
+//! tablets the same way.
+//!
+//! **Architecture invariants**
+//! - All push rules live in [`ingest`] (pure); a [`store::Store`] only
+//!   loads and writes, in one transaction per request.
+//! - Merging uses `doorstep-core`'s rules, the same as the tablets.
+//! - Tokens and enrolment codes are stored only as keyed hashes ([`auth`]).
+//! - Logs carry ids and counts, never names, phones or tokens.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod entity_state;
+pub mod ingest;
+pub mod serve;
+pub mod store;

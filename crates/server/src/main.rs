@@ -1,0 +1,448 @@
+//! `doorstep-server`: serve the sync API, and the office's admin commands.
+//!
+//! Exit codes: 0 done, 2 bad input (nothing was written), 1 the database
+//! or the network failed.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{Duration, NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+use doorstep_core::schema::EntityKind;
+use doorstep_server::admin::{self, AdminError, CampaignSpec, MemberSpec, PlaceSpec};
+use doorstep_server::api::Limits;
+use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::store::{Store, StoreError};
+use qrcode::QrCode;
+use qrcode::render::unicode;
+
+/// The central Doorstep server: tablets enrol and sync here; the commune
+/// office manages the campaign with the subcommands.
+#[derive(Debug, Parser)]
+#[command(name = "doorstep-server", version, about, max_term_width = 100)]
+struct Cli {
+    /// The database: a SQLite file (created if missing). `postgres://...`
+    /// URLs are for a later release.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "doorstep-server.db")]
+    db: String,
+
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API for tablets until Ctrl-C.
+    Serve {
+        /// Address and port to listen on (port 0 picks a free one and prints it).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Largest request on the wire, in bytes.
+        #[arg(long, default_value_t = 2 * 1024 * 1024)]
+        max_request_bytes: usize,
+    },
+    /// Campaigns.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+    /// Campaign members (volunteers, leads).
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// One-time codes that enrol a tablet.
+    #[command(name = "enrol-code", subcommand)]
+    EnrolCode(CodeCommand),
+    /// Enrolled tablets.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Current records of one kind as CSV (UTF-8 with BOM, for spreadsheets).
+    Export {
+        /// What to export: commune, village, campaign, member, household,
+        /// person, visit, checklist_run, step_event.
+        kind: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CampaignCommand {
+    /// Create a campaign with its communes and villages.
+    Create {
+        /// Campaign name.
+        #[arg(long)]
+        name: String,
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        starts_on: NaiveDate,
+        /// Last day (YYYY-MM-DD).
+        #[arg(long)]
+        ends_on: Option<NaiveDate>,
+        /// A commune and its villages: "Muong Lan=Bun,Ba Nam,Khin". Repeat for more.
+        #[arg(long = "commune", required = true)]
+        communes: Vec<String>,
+        /// Province of the communes.
+        #[arg(long)]
+        province: Option<String>,
+        /// Checklist packs in use (comma-separated keys).
+        #[arg(long, value_delimiter = ',', default_value = "vneid")]
+        packs: Vec<String>,
+    },
+    /// List campaigns.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum MemberCommand {
+    /// Add a member.
+    Add {
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// volunteer, lead or admin.
+        #[arg(long, default_value = "volunteer")]
+        role: String,
+        /// youth_union, police, social_insurance, telecom, commune_staff, school, other.
+        #[arg(long, default_value = "youth_union")]
+        unit: String,
+        /// Phone number.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Villages walked (names or ids); repeat.
+        #[arg(long = "village")]
+        villages: Vec<String>,
+        /// Campaign (name or id) if there are several.
+        #[arg(long)]
+        campaign: Option<String>,
+    },
+    /// List members.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum CodeCommand {
+    /// Make a one-time code (and QR code) for a member's tablet.
+    New {
+        /// Member (name or id).
+        #[arg(long)]
+        member: String,
+        /// Commune (name or id) the tablet will see.
+        #[arg(long)]
+        commune: String,
+        /// Days until the code stops working.
+        #[arg(long, default_value_t = 7)]
+        days: u16,
+        /// Server address to put in the QR code (the tablet reads it with the code).
+        #[arg(long)]
+        server_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// List enrolled tablets.
+    List,
+    /// Revoke a tablet: its token stops working at once.
+    Revoke {
+        /// Device id (or 6+ characters of it).
+        device: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DOORSTEP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("doorstep_server=info,tower_http=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::System(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+enum Failure {
+    Input(String),
+    System(String),
+}
+
+impl From<AdminError> for Failure {
+    fn from(e: AdminError) -> Failure {
+        match e {
+            AdminError::Input(m) => Failure::Input(m),
+            AdminError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        match e {
+            StoreError::Refused(m) => Failure::Input(m),
+            other => Failure::System(other.to_string()),
+        }
+    }
+}
+
+fn open(db: &str) -> Result<SqliteStore, Failure> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        return Err(Failure::Input(
+            "PostgreSQL is not supported by this build yet; give a SQLite file path as --db".into(),
+        ));
+    }
+    let path = db.strip_prefix("sqlite://").unwrap_or(db);
+    Ok(SqliteStore::open(std::path::Path::new(path))?)
+}
+
+fn out(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::System(format!("writing output: {e}"))),
+        _ => Ok(()),
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    out(&serde_json::to_string_pretty(value).map_err(|e| Failure::System(e.to_string()))?)
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let store = open(&cli.db)?;
+    let now = Utc::now();
+    match cli.command {
+        Command::Serve {
+            listen,
+            max_request_bytes,
+        } => {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| Failure::System(format!("cannot listen on {listen}: {e}")))?;
+            let addr = listener
+                .local_addr()
+                .map_err(|e| Failure::System(format!("listening address: {e}")))?;
+            // Tests and scripts read this line to find the port.
+            out(&format!("listening on http://{addr}"))?;
+            let limits = Limits {
+                wire_bytes: max_request_bytes,
+                ..Limits::default()
+            };
+            doorstep_server::serve::serve(store, listener, limits)
+                .await
+                .map_err(|e| Failure::System(format!("server stopped: {e}")))
+        }
+        Command::Campaign(CampaignCommand::Create {
+            name,
+            starts_on,
+            ends_on,
+            communes,
+            province,
+            packs,
+        }) => {
+            let places = communes
+                .iter()
+                .map(|c| {
+                    let (commune, villages) = c.split_once('=').ok_or_else(|| {
+                        Failure::Input(format!(
+                            "--commune {c:?}: write the commune, '=' and its villages: \"Muong Lan=Bun,Ba Nam\""
+                        ))
+                    })?;
+                    Ok(PlaceSpec {
+                        commune: commune.trim().to_owned(),
+                        province: province.clone(),
+                        villages: villages
+                            .split(',')
+                            .map(|v| v.trim().to_owned())
+                            .filter(|v| !v.is_empty())
+                            .collect(),
+                    })
+                })
+                .collect::<Result<Vec<_>, Failure>>()?;
+            let created = admin::create_campaign(
+                &store,
+                CampaignSpec {
+                    name,
+                    starts_on,
+                    ends_on,
+                    places,
+                    packs,
+                },
+                now,
+            )
+            .await?;
+            if cli.json {
+                return json(&created);
+            }
+            out(&format!("campaign {}", created.campaign_id))?;
+            for (id, name, villages) in &created.communes {
+                out(&format!("  commune {name} {id}"))?;
+                for (vid, vname) in villages {
+                    out(&format!("    village {vname} {vid}"))?;
+                }
+            }
+            Ok(())
+        }
+        Command::Campaign(CampaignCommand::List) => list(&store, EntityKind::Campaign, cli.json).await,
+        Command::Member(MemberCommand::Add {
+            name,
+            role,
+            unit,
+            phone,
+            villages,
+            campaign,
+        }) => {
+            let id = admin::add_member(
+                &store,
+                MemberSpec {
+                    campaign,
+                    name,
+                    role,
+                    unit,
+                    phone,
+                    villages,
+                },
+                now,
+            )
+            .await?;
+            if cli.json {
+                return json(&serde_json::json!({ "member_id": id }));
+            }
+            out(&format!("member {id}"))
+        }
+        Command::Member(MemberCommand::List) => list(&store, EntityKind::Member, cli.json).await,
+        Command::EnrolCode(CodeCommand::New {
+            member,
+            commune,
+            days,
+            server_url,
+        }) => {
+            let issued = admin::new_enrol_code(&store, &member, &commune, Duration::days(i64::from(days)), now).await?;
+            if cli.json {
+                return json(&issued);
+            }
+            out(&format!(
+                "Enrolment code for {} ({}), commune {}:\n\n    {}\n\nValid until {} (UTC), once.",
+                issued.member_name,
+                issued.member_id,
+                issued.commune_name,
+                issued.code,
+                issued.expires_at.format("%Y-%m-%d %H:%M")
+            ))?;
+            let payload = match &server_url {
+                Some(url) => format!("doorstep:enrol?server={url}&code={}", issued.code),
+                None => issued.code.clone(),
+            };
+            if let Ok(qr) = QrCode::new(payload.as_bytes()) {
+                out(&qr.render::<unicode::Dense1x2>().quiet_zone(true).build())?;
+            }
+            out(&format!(
+                "On the tablet: doorstep enroll --server {} --code {}",
+                server_url.as_deref().unwrap_or("http://SERVER:8080"),
+                issued.code
+            ))
+        }
+        Command::Device(DeviceCommand::List) => {
+            let devices = store.devices().await?;
+            if cli.json {
+                return json(&devices);
+            }
+            let communes = admin::names(&store, EntityKind::Commune).await?;
+            let members = admin::names(&store, EntityKind::Member).await?;
+            if devices.is_empty() {
+                return out("no tablet is enrolled yet");
+            }
+            for d in devices {
+                let commune = d
+                    .commune_id
+                    .as_deref()
+                    .and_then(|c| uuid::Uuid::parse_str(c).ok())
+                    .and_then(|c| communes.get(&c).cloned())
+                    .unwrap_or_default();
+                let member = d.member_id.and_then(|m| members.get(&m).cloned()).unwrap_or_default();
+                out(&format!(
+                    "{}  {:<12} {:<20} {:<16} last sync {:<24} seq {}{}",
+                    d.id,
+                    d.label.as_deref().unwrap_or("-"),
+                    member,
+                    commune,
+                    d.last_seen_at.as_deref().unwrap_or("never"),
+                    d.last_applied_seq,
+                    if d.revoked_at.is_some() { "  REVOKED" } else { "" }
+                ))?;
+            }
+            Ok(())
+        }
+        Command::Device(DeviceCommand::Revoke { device }) => {
+            let id = admin::revoke_device(&store, &device, now).await?;
+            out(&format!("device {id} revoked: its token no longer works"))
+        }
+        Command::Export { kind, out: path } => {
+            let kind: EntityKind = kind.parse().map_err(|e| Failure::Input(format!("{e}")))?;
+            let (header, rows) = admin::table(&store, kind).await?;
+            let mut buf = Vec::from(*b"\xEF\xBB\xBF");
+            {
+                let mut w = csv::Writer::from_writer(&mut buf);
+                let fail = |e: csv::Error| Failure::System(format!("writing CSV: {e}"));
+                w.write_record(&header).map_err(fail)?;
+                for row in rows {
+                    w.write_record(&row).map_err(fail)?;
+                }
+                w.flush().map_err(|e| Failure::System(format!("writing CSV: {e}")))?;
+            }
+            match path {
+                Some(p) => {
+                    std::fs::write(&p, &buf).map_err(|e| Failure::System(format!("cannot write {}: {e}", p.display())))
+                }
+                None => std::io::stdout()
+                    .lock()
+                    .write_all(&buf)
+                    .map_err(|e| Failure::System(format!("writing output: {e}"))),
+            }
+        }
+    }
+}
+
+async fn list(store: &SqliteStore, kind: EntityKind, as_json: bool) -> Result<(), Failure> {
+    let (header, rows) = admin::table(store, kind).await?;
+    if as_json {
+        let objects: Vec<serde_json::Map<String, serde_json::Value>> = rows
+            .iter()
+            .map(|r| {
+                header
+                    .iter()
+                    .cloned()
+                    .zip(r.iter().map(|v| serde_json::Value::String(v.clone())))
+                    .collect()
+            })
+            .collect();
+        return json(&objects);
+    }
+    if rows.is_empty() {
+        return out(&format!("no {kind} yet"));
+    }
+    for r in rows {
+        out(&r.join("  "))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! The server's storage, behind one trait so a PostgreSQL store can take
+//! SQLite's place (chosen by the `--db` / `DATABASE_URL` scheme).
+//!
+//! A store keeps no rules of its own: pushes are decided by
+//! [`crate::ingest::plan`], office writes are built by
+//! [`crate::ingest::office_changes`]; a store loads what those need, writes
+//! what they return, and does both in one transaction.
+
+pub mod sqlite;
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use doorstep_core::change::Change;
+use doorstep_core::ids::DeviceId;
+use doorstep_core::protocol::{Rejected, Restamp};
+use doorstep_core::schema::{EntityKind, FieldValue};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::auth::TokenKey;
+use crate::ingest::{Known, Refusal};
+
+/// A failure of the database itself (not of the request).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Migrations failed.
+    #[error("database schema: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// Stored data does not read back.
+    #[error("stored data is damaged: {0}")]
+    Damaged(String),
+    /// The file is not a Doorstep server database, or is newer than this build.
+    #[error("{0}")]
+    Refused(String),
+    /// A background task failed.
+    #[error("internal: {0}")]
+    Task(String),
+}
+
+/// An enrolled device, as authentication finds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceRecord {
+    /// Its id.
+    pub id: DeviceId,
+    /// Its label.
+    pub label: Option<String>,
+    /// Its member.
+    pub member_id: Option<Uuid>,
+    /// Its commune (`None` only for the office itself).
+    pub commune_id: Option<String>,
+    /// When it enrolled.
+    pub enrolled_at: String,
+    /// When it last synced.
+    pub last_seen_at: Option<String>,
+    /// Highest seq applied from it.
+    pub last_applied_seq: u64,
+    /// When a lead revoked it.
+    pub revoked_at: Option<String>,
+}
+
+/// A new enrolment code, stored hashed.
+#[derive(Debug, Clone)]
+pub struct NewCode {
+    /// The code's hash.
+    pub code_hash: String,
+    /// The member the device will belong to.
+    pub member_id: Uuid,
+    /// The commune the device will see.
+    pub commune_id: Uuid,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why an enrolment failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrollError {
+    /// Unknown, used or expired code.
+    #[error("this enrolment code is unknown, already used or expired; ask the team lead for a new one")]
+    BadCode,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A device made by an enrolment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolled {
+    /// The new device's id.
+    pub device_id: DeviceId,
+    /// Its member.
+    pub member_id: Uuid,
+    /// Its commune.
+    pub commune_id: Uuid,
+    /// The commune's name.
+    pub commune_name: String,
+}
+
+/// The answer to a push, covering every seq above the device's `acked_seq`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pushed {
+    /// Every seq up to here is applied or rejected.
+    pub last_applied_seq: u64,
+    /// Rejections above `acked_seq`.
+    pub rejected: Vec<Rejected>,
+    /// Restamps above `acked_seq`.
+    pub restamped: Vec<Restamp>,
+    /// Changes accepted by this request.
+    pub accepted: usize,
+}
+
+/// A pulled page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// Changes in server order.
+    pub changes: Vec<Change>,
+    /// The position after the page.
+    pub next_cursor: u64,
+    /// More wait after it.
+    pub has_more: bool,
+}
+
+/// One write the office makes (campaign, member, place, household import):
+/// the store gives it the office's next seq, stamp and the bases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficeWrite {
+    /// Entity kind.
+    pub kind: EntityKind,
+    /// Entity id.
+    pub id: Uuid,
+    /// A create (every field given) or an update.
+    pub create: bool,
+    /// The fields to set.
+    pub fields: Vec<(String, FieldValue)>,
+}
+
+/// Why an office write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OfficeError {
+    /// The write breaks a rule; names the record and field.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a server store does. Every method is one transaction.
+pub trait Store: Send + Sync + 'static {
+    /// The key token and code hashes are made with.
+    fn token_key(&self) -> &TokenKey;
+
+    /// The office's own device id (it writes the office's changes).
+    fn office_device(&self) -> DeviceId;
+
+    /// Uses a code (once) and creates the device with its token hash.
+    fn enroll(
+        &self,
+        code_hash: String,
+        token_hash: String,
+        label: Option<String>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Enrolled, EnrollError>> + Send;
+
+    /// The device a token belongs to.
+    fn device_by_token(
+        &self,
+        token_hash: String,
+    ) -> impl Future<Output = Result<Option<DeviceRecord>, StoreError>> + Send;
+
+    /// Applies a device's pushed changes exactly once (see `ingest`), and
+    /// reports what happened to every seq above `acked_seq`.
+    fn push(
+        &self,
+        device: DeviceId,
+        acked_seq: u64,
+        changes: Vec<Change>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Result<Pushed, Refusal>, StoreError>> + Send;
+
+    /// The next page of changes in `scope` (and campaign-wide ones) after
+    /// `after`, leaving out `device`'s own, at most `limit` changes and
+    /// about `max_bytes` of records.
+    fn pull(
+        &self,
+        scope: String,
+        device: DeviceId,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send;
+
+    /// Writes the office's changes (one transaction; all or nothing).
+    fn office_write(
+        &self,
+        writes: Vec<OfficeWrite>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Change>, OfficeError>> + Send;
+
+    /// Stores a new enrolment code.
+    fn add_enrol_code(&self, code: NewCode, now: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every enrolled device.
+    fn devices(&self) -> impl Future<Output = Result<Vec<DeviceRecord>, StoreError>> + Send;
+
+    /// Revokes a device; false if there is no such device.
+    fn revoke(&self, device: DeviceId, now: DateTime<Utc>) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every entity of a kind, with its state.
+    fn entities(&self, kind: EntityKind) -> impl Future<Output = Result<Vec<(Uuid, Known)>, StoreError>> + Send;
+
+    /// Number of changes in the log.
+    fn change_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}

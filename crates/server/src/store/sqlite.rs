@@ -1,0 +1,718 @@
+//! The SQLite store: the zero-setup default for a commune office.
+//!
+//! One writer connection behind a mutex (SQLite has one writer at a time
+//! anyway) and a few reader connections; WAL lets pulls read while a push
+//! writes. `synchronous = FULL`: once the server has answered a push, the
+//! device forgets nothing it could resend, so an acknowledged change must
+//! survive a power cut. Blocking work runs on tokio's blocking pool.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use doorstep_core::change::Change;
+use doorstep_core::hlc::{Hlc, HlcClock, wall_millis};
+use doorstep_core::ids::DeviceId;
+use doorstep_core::protocol::{Rejected, Restamp};
+use doorstep_core::schema::{EntityKind, FieldValue, format_timestamp};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params_from_iter};
+use rusqlite_migration::{M, Migrations};
+use uuid::Uuid;
+
+use super::{DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWrite, Page, Pushed, Store, StoreError};
+use crate::auth::TokenKey;
+use crate::entity_state;
+use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
+
+/// Marks a Doorstep server database (`PRAGMA application_id`, "DSRV").
+const APPLICATION_ID: i64 = 0x4453_5256;
+
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../migrations/sqlite/0001_initial.sql"))];
+
+/// How many `?` a statement gets at most when loading by id.
+const CHUNK: usize = 400;
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    key: TokenKey,
+    office: DeviceId,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock left SQLite's own state consistent
+    // (the transaction rolled back when dropped); carry on.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(())
+}
+
+fn text_id(id: Uuid) -> String {
+    id.hyphenated().to_string()
+}
+
+fn u64_of(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn i64_of(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn damaged(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Damaged(format!("{what}: {e}"))
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it (with a new office identity
+    /// and token key) if there is none. A file that is not a Doorstep
+    /// server database, or one from a newer server, is refused untouched.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let existed = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
+        let mut conn = Connection::open(path)?;
+        if existed {
+            let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+            let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if app != APPLICATION_ID {
+                return Err(StoreError::Refused(format!(
+                    "{} is not a Doorstep server database; give another --db",
+                    path.display()
+                )));
+            }
+            if version > MIGRATIONS.len() {
+                return Err(StoreError::Refused(format!(
+                    "{} was written by a newer doorstep-server (schema {version}, this one knows {}); update the server",
+                    path.display(),
+                    MIGRATIONS.len()
+                )));
+            }
+        }
+        configure(&conn)?;
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        let (key, office) = identity(&mut conn)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(conn),
+                readers: Mutex::new(Vec::new()),
+                key,
+                office,
+            }),
+        })
+    }
+
+    /// Runs `f` on the writer connection, off the async runtime.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection, &Inner) -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = lock(&inner.writer);
+            f(&mut conn, &inner)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))
+    }
+
+    /// Runs `f` on a reader connection, off the async runtime.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let taken = lock(&inner.readers).pop();
+            let mut conn = match taken {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    c.busy_timeout(std::time::Duration::from_secs(30))?;
+                    c
+                }
+            };
+            let out = f(&mut conn);
+            lock(&inner.readers).push(conn);
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// Reads (or on first start makes) the office's device id and token key.
+fn identity(conn: &mut Connection) -> Result<(TokenKey, DeviceId), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let get = |key: &str| -> rusqlite::Result<Option<String>> {
+        tx.query_row("SELECT value FROM server_meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+    };
+    let key = match get("token_key")? {
+        Some(hex) => TokenKey::from_hex(&hex).ok_or_else(|| damaged("server_meta.token_key", "not 64 hex digits"))?,
+        None => {
+            let key = TokenKey::generate().map_err(|e| StoreError::Task(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO server_meta (key, value) VALUES ('token_key', ?1)",
+                [key.to_hex()],
+            )?;
+            key
+        }
+    };
+    let office = match get("office_device")? {
+        Some(id) => id.parse().map_err(|e| damaged("server_meta.office_device", e))?,
+        None => {
+            let id = DeviceId::new();
+            tx.execute(
+                "INSERT INTO server_meta (key, value) VALUES ('office_device', ?1)",
+                [id.to_string()],
+            )?;
+            tx.execute(
+                "INSERT INTO device (id, label, enrolled_at) VALUES (?1, 'office', ?2)",
+                (id.to_string(), format_timestamp(Utc::now())),
+            )?;
+            id
+        }
+    };
+    tx.commit()?;
+    Ok((key, office))
+}
+
+fn clock(tx: &Transaction<'_>) -> rusqlite::Result<HlcClock> {
+    let last: Option<String> = tx
+        .query_row("SELECT value FROM server_meta WHERE key = 'hlc_last'", [], |r| r.get(0))
+        .optional()?;
+    let last = last.and_then(|t| t.parse::<Hlc>().ok()).unwrap_or(Hlc::ZERO);
+    Ok(HlcClock::resume(last))
+}
+
+fn save_clock(tx: &Transaction<'_>, clock: &HlcClock) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO server_meta (key, value) VALUES ('hlc_last', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [clock.last().to_string()],
+    )?;
+    Ok(())
+}
+
+/// Loads the entities and restamps a batch needs.
+fn load(
+    tx: &Transaction<'_>,
+    pusher: &Pusher,
+    needs: &ingest::Needs,
+    has_restamps: bool,
+) -> Result<Loaded, StoreError> {
+    let mut loaded = Loaded::default();
+    for chunk in needs.entities.chunks(CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT id, kind, scope, state FROM entity WHERE id IN ({marks})"
+        ))?;
+        let ids = chunk.iter().map(|id| text_id(*id));
+        let mut rows = stmt.query(params_from_iter(ids))?;
+        while let Some(row) = rows.next()? {
+            let (id, known) = known_row(row)?;
+            loaded.entities.insert(id, known);
+        }
+    }
+    if has_restamps {
+        for chunk in needs.own_bases.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT was, hlc FROM restamp WHERE device_id = ?1 AND was IN ({marks})"
+            ))?;
+            // Stamps are compared as integers: bind them as such.
+            let mut values = vec![rusqlite::types::Value::Text(pusher.device.to_string())];
+            values.extend(
+                chunk
+                    .iter()
+                    .map(|h| rusqlite::types::Value::Integer(i64_of(h.as_u64()))),
+            );
+            let mut rows = stmt.query(params_from_iter(values))?;
+            while let Some(row) = rows.next()? {
+                let was: i64 = row.get(0)?;
+                let hlc: i64 = row.get(1)?;
+                loaded
+                    .restamps
+                    .insert(Hlc::from_u64(u64_of(was)), Hlc::from_u64(u64_of(hlc)));
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+fn known_row(row: &rusqlite::Row<'_>) -> Result<(Uuid, Known), StoreError> {
+    let id: String = row.get(0)?;
+    let kind: String = row.get(1)?;
+    let scope: String = row.get(2)?;
+    let state: String = row.get(3)?;
+    let id = Uuid::parse_str(&id).map_err(|e| damaged("entity.id", e))?;
+    let kind = kind.parse::<EntityKind>().map_err(|e| damaged("entity.kind", e))?;
+    let state = entity_state::from_json(&state).map_err(|e| damaged(&format!("entity {id}"), e))?;
+    Ok((id, Known { kind, scope, state }))
+}
+
+/// Writes a plan: log entries, entity states, rejections, restamps and the
+/// device's position.
+fn write_plan(tx: &Transaction<'_>, device: DeviceId, plan: &Plan, now: &str) -> Result<(), StoreError> {
+    let dev = device.to_string();
+    {
+        let mut log = tx.prepare_cached(
+            "INSERT INTO change_log (change_id, device_id, seq, scope, entity, entity_id, body, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for a in &plan.accepted {
+            let body = serde_json::to_string(&a.change).map_err(|e| StoreError::Task(e.to_string()))?;
+            log.execute((
+                a.change.id.to_string(),
+                &dev,
+                i64_of(a.change.seq),
+                &a.scope,
+                a.change.entity.as_str(),
+                text_id(a.change.entity_id),
+                body,
+                now,
+            ))?;
+        }
+        let mut put = tx.prepare_cached(
+            "INSERT INTO entity (id, kind, scope, state) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET scope = excluded.scope, state = excluded.state",
+        )?;
+        for (id, known) in &plan.entities {
+            put.execute((
+                text_id(*id),
+                known.kind.as_str(),
+                &known.scope,
+                entity_state::to_json(&known.state),
+            ))?;
+        }
+        let mut reject =
+            tx.prepare_cached("INSERT OR REPLACE INTO rejected (device_id, seq, reason, at) VALUES (?1, ?2, ?3, ?4)")?;
+        for r in &plan.rejected {
+            reject.execute((&dev, i64_of(r.seq), &r.reason, now))?;
+        }
+        let mut restamp =
+            tx.prepare_cached("INSERT OR REPLACE INTO restamp (device_id, seq, was, hlc) VALUES (?1, ?2, ?3, ?4)")?;
+        for r in &plan.restamped {
+            restamp.execute((&dev, i64_of(r.seq), i64_of(r.was.as_u64()), i64_of(r.hlc.as_u64())))?;
+        }
+    }
+    tx.execute(
+        "UPDATE device SET last_applied_seq = ?1, last_seen_at = ?2, restamps = restamps + ?3 WHERE id = ?4",
+        (i64_of(plan.last_applied), now, plan.restamped.len(), &dev),
+    )?;
+    Ok(())
+}
+
+struct DeviceRow {
+    last_applied: u64,
+    commune: Option<String>,
+    restamps: i64,
+}
+
+fn device_row(tx: &Transaction<'_>, device: DeviceId) -> Result<Option<DeviceRow>, StoreError> {
+    Ok(tx
+        .query_row(
+            "SELECT last_applied_seq, commune_id, restamps FROM device WHERE id = ?1",
+            [device.to_string()],
+            |r| {
+                Ok(DeviceRow {
+                    last_applied: u64_of(r.get(0)?),
+                    commune: r.get(1)?,
+                    restamps: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Everything that happened to the device's seqs above `acked`.
+fn outcomes_since(
+    tx: &Transaction<'_>,
+    device: DeviceId,
+    acked: u64,
+    with_restamps: bool,
+) -> Result<(Vec<Rejected>, Vec<Restamp>), StoreError> {
+    let dev = device.to_string();
+    let rejected = tx
+        .prepare_cached("SELECT seq, reason FROM rejected WHERE device_id = ?1 AND seq > ?2 ORDER BY seq")?
+        .query_map((&dev, i64_of(acked)), |r| {
+            Ok(Rejected {
+                seq: u64_of(r.get(0)?),
+                reason: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let restamped = if with_restamps {
+        tx.prepare_cached("SELECT seq, was, hlc FROM restamp WHERE device_id = ?1 AND seq > ?2 ORDER BY seq")?
+            .query_map((&dev, i64_of(acked)), |r| {
+                Ok(Restamp {
+                    seq: u64_of(r.get(0)?),
+                    was: Hlc::from_u64(u64_of(r.get(1)?)),
+                    hlc: Hlc::from_u64(u64_of(r.get(2)?)),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
+    Ok((rejected, restamped))
+}
+
+fn device_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DeviceRecord)> {
+    let id: String = r.get(0)?;
+    let member: Option<String> = r.get(2)?;
+    Ok((
+        id.clone(),
+        DeviceRecord {
+            id: id.parse().unwrap_or_default(),
+            label: r.get(1)?,
+            member_id: member.and_then(|m| Uuid::parse_str(&m).ok()),
+            commune_id: r.get(3)?,
+            enrolled_at: r.get(4)?,
+            last_seen_at: r.get(5)?,
+            last_applied_seq: u64_of(r.get(6)?),
+            revoked_at: r.get(7)?,
+        },
+    ))
+}
+
+const DEVICE_COLUMNS: &str =
+    "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, revoked_at";
+
+fn pull_page(
+    conn: &mut Connection,
+    scope: &str,
+    device: DeviceId,
+    after: u64,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<Page, StoreError> {
+    let tx = conn.transaction()?;
+    let high: i64 = tx.query_row("SELECT coalesce(max(server_seq), 0) FROM change_log", [], |r| r.get(0))?;
+    let dev = device.to_string();
+    // Two index range scans (the commune, then campaign-wide records),
+    // merged here: cost follows the page, not the history.
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    let mut full = false;
+    for s in [scope, ingest::CAMPAIGN_WIDE] {
+        let mut stmt = tx.prepare_cached(
+            "SELECT server_seq, body FROM change_log
+             WHERE scope = ?1 AND server_seq > ?2 AND device_id != ?3
+             ORDER BY server_seq LIMIT ?4",
+        )?;
+        let got = stmt
+            .query_map((s, i64_of(after), &dev, i64_of(limit as u64 + 1)), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(i64, String)>>>()?;
+        full |= got.len() > limit;
+        rows.extend(got);
+    }
+    rows.sort_by_key(|r| r.0);
+    let mut page = Page::default();
+    let mut bytes = 0usize;
+    let mut last = None;
+    for (seq, body) in &rows {
+        if page.changes.len() >= limit || (bytes > 0 && bytes + body.len() > max_bytes) {
+            break;
+        }
+        bytes += body.len();
+        let change: Change = serde_json::from_str(body).map_err(|e| damaged(&format!("change_log {seq}"), e))?;
+        page.changes.push(change);
+        last = Some(*seq);
+    }
+    page.has_more = full || page.changes.len() < rows.len();
+    page.next_cursor = match (page.has_more, last) {
+        (true, Some(seq)) => u64_of(seq),
+        (true, None) => after,
+        // Nothing left for this device: jump to the end of the whole log,
+        // so the next pull starts there instead of rescanning others' rows.
+        (false, _) => u64_of(high).max(after),
+    };
+    tx.commit()?;
+    Ok(page)
+}
+
+impl Store for SqliteStore {
+    fn token_key(&self) -> &TokenKey {
+        &self.inner.key
+    }
+
+    fn office_device(&self) -> DeviceId {
+        self.inner.office
+    }
+
+    async fn enroll(
+        &self,
+        code_hash: String,
+        token_hash: String,
+        label: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Enrolled, EnrollError> {
+        self.write(move |conn, _| -> Result<Enrolled, EnrollError> {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+            let now_text = format_timestamp(now);
+            let code: Option<(String, String, String, Option<String>)> = tx
+                .query_row(
+                    "SELECT member_id, commune_id, expires_at, used_at FROM enrol_code WHERE code_hash = ?1",
+                    [&code_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(StoreError::from)?;
+            let Some((member, commune, expires, None)) = code else {
+                return Err(EnrollError::BadCode);
+            };
+            if expires <= now_text {
+                return Err(EnrollError::BadCode);
+            }
+            let device = DeviceId::new();
+            tx.execute(
+                "INSERT INTO device (id, label, member_id, commune_id, token_hash, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                (device.to_string(), &label, &member, &commune, &token_hash, &now_text),
+            )
+            .map_err(StoreError::from)?;
+            tx.execute(
+                "UPDATE enrol_code SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
+                (&now_text, device.to_string(), &code_hash),
+            )
+            .map_err(StoreError::from)?;
+            let state: Option<String> = tx
+                .query_row("SELECT state FROM entity WHERE id = ?1", [&commune], |r| r.get(0))
+                .optional()
+                .map_err(StoreError::from)?;
+            let commune_name = state
+                .and_then(|s| entity_state::from_json(&s).ok())
+                .and_then(|s| match s.value("name") {
+                    Some(FieldValue::Text(t)) => Some(t.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            tx.commit().map_err(StoreError::from)?;
+            Ok(Enrolled {
+                device_id: device,
+                member_id: Uuid::parse_str(&member)
+                    .map_err(|e| damaged("enrol_code.member_id", e))?,
+                commune_id: Uuid::parse_str(&commune)
+                    .map_err(|e| damaged("enrol_code.commune_id", e))?,
+                commune_name,
+            })
+        })
+        .await?
+    }
+
+    async fn device_by_token(&self, token_hash: String) -> Result<Option<DeviceRecord>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM device WHERE token_hash = ?1"))?
+                .query_row([token_hash], device_record)
+                .optional()?
+                .map(|(_, d)| d))
+        })
+        .await
+    }
+
+    async fn push(
+        &self,
+        device: DeviceId,
+        acked_seq: u64,
+        changes: Vec<Change>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, Refusal>, StoreError> {
+        self.write(move |conn, _| -> Result<Result<Pushed, Refusal>, StoreError> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let Some(row) = device_row(&tx, device)? else {
+                return Ok(Err(Refusal::Forbidden(format!("device {device} is not enrolled"))));
+            };
+            let pusher = Pusher {
+                device,
+                scope: row.commune.clone(),
+                last_applied: row.last_applied,
+            };
+            let now_text = format_timestamp(now);
+            let accepted = if changes.is_empty() {
+                tx.execute(
+                    "UPDATE device SET last_seen_at = ?1 WHERE id = ?2",
+                    (&now_text, device.to_string()),
+                )?;
+                0
+            } else {
+                let needs = ingest::needs(&pusher, &changes);
+                let loaded = load(&tx, &pusher, &needs, row.restamps > 0)?;
+                let mut clock = clock(&tx)?;
+                let plan = match ingest::plan(&pusher, changes, loaded, &mut clock, wall_millis(now)) {
+                    Ok(plan) => plan,
+                    Err(refusal) => return Ok(Err(refusal)),
+                };
+                write_plan(&tx, device, &plan, &now_text)?;
+                save_clock(&tx, &clock)?;
+                plan.accepted.len()
+            };
+            let last_applied: i64 = tx.query_row(
+                "SELECT last_applied_seq FROM device WHERE id = ?1",
+                [device.to_string()],
+                |r| r.get(0),
+            )?;
+            let restamps: i64 =
+                tx.query_row("SELECT restamps FROM device WHERE id = ?1", [device.to_string()], |r| {
+                    r.get(0)
+                })?;
+            let (rejected, restamped) = outcomes_since(&tx, device, acked_seq, restamps > 0)?;
+            tx.commit()?;
+            Ok(Ok(Pushed {
+                last_applied_seq: u64_of(last_applied),
+                rejected,
+                restamped,
+                accepted,
+            }))
+        })
+        .await?
+    }
+
+    async fn pull(
+        &self,
+        scope: String,
+        device: DeviceId,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Page, StoreError> {
+        self.read(move |conn| pull_page(conn, &scope, device, after, limit, max_bytes))
+            .await
+    }
+
+    async fn office_write(&self, writes: Vec<OfficeWrite>, now: DateTime<Utc>) -> Result<Vec<Change>, OfficeError> {
+        self.write(move |conn, inner| -> Result<Vec<Change>, OfficeError> {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+            let office = inner.office;
+            let row = device_row(&tx, office)?.ok_or_else(|| damaged("device", "the office device is missing"))?;
+            let pusher = Pusher {
+                device: office,
+                scope: None,
+                last_applied: row.last_applied,
+            };
+            let mut ids: Vec<Uuid> = writes.iter().map(|w| w.id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let preload = load(
+                &tx,
+                &pusher,
+                &ingest::Needs {
+                    entities: ids,
+                    own_bases: Vec::new(),
+                },
+                false,
+            )?;
+            let mut clock = clock(&tx).map_err(StoreError::from)?;
+            let wall = wall_millis(now);
+            let changes = ingest::office_changes(office, row.last_applied + 1, writes, &preload, &mut clock, wall);
+            let needs = ingest::needs(&pusher, &changes);
+            let loaded = load(&tx, &pusher, &needs, false)?;
+            let plan = ingest::plan(&pusher, changes, loaded, &mut clock, wall)
+                .map_err(|refusal| OfficeError::Invalid(refusal.to_string()))?;
+            if !plan.rejected.is_empty() {
+                let reasons: Vec<String> = plan.rejected.iter().map(|r| r.reason.clone()).collect();
+                return Err(OfficeError::Invalid(reasons.join("; ")));
+            }
+            write_plan(&tx, office, &plan, &format_timestamp(now))?;
+            save_clock(&tx, &clock).map_err(StoreError::from)?;
+            tx.commit().map_err(StoreError::from)?;
+            Ok(plan.accepted.into_iter().map(|a| a.change).collect())
+        })
+        .await?
+    }
+
+    async fn add_enrol_code(&self, code: NewCode, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(move |conn, _| -> Result<(), StoreError> {
+            conn.execute(
+                "INSERT INTO enrol_code (code_hash, member_id, commune_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (
+                    code.code_hash,
+                    text_id(code.member_id),
+                    text_id(code.commune_id),
+                    format_timestamp(now),
+                    format_timestamp(code.expires_at),
+                ),
+            )?;
+            Ok(())
+        })
+        .await?
+    }
+
+    async fn devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {DEVICE_COLUMNS} FROM device WHERE commune_id IS NOT NULL ORDER BY enrolled_at"
+                ))?
+                .query_map([], device_record)?
+                .map(|r| r.map(|(_, d)| d))
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn revoke(&self, device: DeviceId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.write(move |conn, _| -> Result<bool, StoreError> {
+            let n = conn.execute(
+                "UPDATE device SET revoked_at = coalesce(revoked_at, ?1) WHERE id = ?2 AND commune_id IS NOT NULL",
+                (format_timestamp(now), device.to_string()),
+            )?;
+            Ok(n > 0)
+        })
+        .await?
+    }
+
+    async fn entities(&self, kind: EntityKind) -> Result<Vec<(Uuid, Known)>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, kind, scope, state FROM entity WHERE kind = ?1 ORDER BY id")?;
+            let mut rows = stmt.query([kind.as_str()])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(known_row(row)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn change_count(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            Ok(u64_of(
+                conn.query_row("SELECT count(*) FROM change_log", [], |r| r.get(0))?,
+            ))
+        })
+        .await
+    }
+}
+
+/// Entities by id, for callers that need a few.
+pub fn index(entities: Vec<(Uuid, Known)>) -> HashMap<Uuid, Known> {
+    entities.into_iter().collect()
+}
