@@ -27,10 +27,17 @@ A first session:
   doorstep checklist step 7a8b9c done --db /tmp/d.db
   doorstep status --db /tmp/d.db
 
+With a server (the team lead gives the enrolment code):
+  doorstep enroll --server https://doorstep.example.org --code K7Q-4M2 --db t.db
+  doorstep sync --db t.db
+
 Every command takes --json for scripting. Errors are one line naming the bad
-value, and change nothing. The exit code is 2 for bad input (a value, a CSV
-file, a damaged, foreign or newer database file) and 1 when SQLite or the disk
-fails while working. Set DOORSTEP_DB instead of repeating --db.";
+value, and change nothing. The exit code is 2 for bad input or a refusal (a
+value, a CSV file, a damaged, foreign or newer database file, a revoked
+device, an app too old for the server), 3 when the server could not be
+reached or its answer could not be read (nothing is lost: sync again later),
+and 1 when SQLite or the disk fails while working. Set DOORSTEP_DB instead of
+repeating --db.";
 
 /// The `doorstep` command.
 #[derive(Debug, Parser)]
@@ -115,7 +122,29 @@ pub(crate) enum Command {
     /// Fields edited on two devices at once, kept for a team lead to review.
     Conflicts,
 
-    /// The device at a glance: outbox, last sync, conflicts, counts.
+    /// Enrol this device with a server, using a team lead's one-time code.
+    #[command(
+        long_about = "Enrol this device with a Doorstep server, using the one-time code a team lead\n\
+        handed out. The server assigns the device's id and the commune it syncs. The database at\n\
+        --db is created if there is none; an existing one must be empty (changes written before\n\
+        enrolment can never sync), not a practice database, and not enrolled already.\n\n\
+        Exit code 3 when the server cannot be reached, 2 when it refuses the code."
+    )]
+    Enroll(EnrollArgs),
+
+    /// Send this device's changes to the server and fetch the commune's.
+    #[command(
+        long_about = "Send the changes waiting on this device to its server and fetch the commune's\n\
+        changes and checklist packs, in batches, until both sides agree. Progress goes to standard\n\
+        error, the summary to standard output. A broken connection is retried with growing pauses;\n\
+        an interrupted sync loses nothing and the next one resumes where it stopped.\n\n\
+        Exit codes: 0 done; 3 the server could not be reached or its answer not read (try again\n\
+        later: the changes stay on the device); 2 the server refused (device removed, app too old,\n\
+        not enrolled, practice database); 1 the database failed."
+    )]
+    Sync(SyncArgs),
+
+    /// The device at a glance: outbox, last sync, server, conflicts, counts.
     Status,
 
     /// Export households, people, visits, checklist runs or steps as CSV.
@@ -136,6 +165,32 @@ pub(crate) struct InitArgs {
     /// A trainee's practice database: same screens and data, never syncs.
     #[arg(long)]
     pub practice: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EnrollArgs {
+    /// The server's address, e.g. https://doorstep.example.org
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    /// The one-time enrolment code from the team lead.
+    #[arg(long)]
+    pub code: String,
+    /// A name for this device in the team lead's list ("tablet 3").
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Largest request body in bytes after compression (tests).
+    #[arg(long, hide = true)]
+    pub batch_bytes: Option<usize>,
+    /// Consecutive failed attempts before giving up (tests).
+    #[arg(long, hide = true)]
+    pub max_attempts: Option<u32>,
+    /// First retry pause in milliseconds; the longest is 60 times it (tests).
+    #[arg(long, hide = true)]
+    pub backoff_ms: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

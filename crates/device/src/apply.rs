@@ -200,6 +200,30 @@ impl Dirty {
         self.runs.insert(id);
     }
 
+    /// Marks what a change to this entity affects: a run's progress, or
+    /// the derived columns of the household a visit, person or run belongs to.
+    pub(crate) fn touched(&mut self, conn: &Connection, kind: EntityKind, id: &str) -> Result<()> {
+        match kind {
+            EntityKind::StepEvent => {
+                let run: Option<String> = conn
+                    .prepare_cached("SELECT run_id FROM step_event WHERE id = ?1")?
+                    .query_row([id], |r| r.get(0))
+                    .optional()?;
+                if let Some(run) = run {
+                    self.run(run);
+                }
+            }
+            EntityKind::ChecklistRun => self.run(id.to_owned()),
+            EntityKind::Visit | EntityKind::Person => {
+                if let Some(household) = household_of(conn, kind, id)? {
+                    self.households.insert(household);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Recomputes what was marked: runs first (their status feeds the
     /// households' counts), then households.
     pub(crate) fn flush(&mut self, conn: &Connection, packs: &PackCache) -> Result<()> {
@@ -282,19 +306,9 @@ pub(crate) fn merge_change(conn: &Connection, change: &Change, now: &str, dirty:
         conflicts += sync_losers(conn, entity, &id, spec.name, old, new, now)?;
         sync_pending(conn, entity, &id, spec.name, old, new)?;
     }
-    match kind {
-        EntityKind::StepEvent => {
-            if let Some(FieldValue::Text(run)) = change.get("run_id") {
-                dirty.run(run.clone());
-            }
-        }
-        EntityKind::ChecklistRun => dirty.run(id),
-        EntityKind::Visit | EntityKind::Person => {
-            if let Some(household) = household_of(conn, kind, &id)? {
-                dirty.households.insert(household);
-            }
-        }
-        _ => {}
+    match (kind, change.get("run_id")) {
+        (EntityKind::StepEvent, Some(FieldValue::Text(run))) => dirty.run(run.clone()),
+        _ => dirty.touched(conn, kind, &id)?,
     }
     Ok(Applied::Merged {
         won: won.len(),

@@ -10,9 +10,11 @@
 //!   and the outbox entry (with the next gap-free `seq`) commit together.
 //! - Pulled changes are merged by `doorstep-core`'s rules in one transaction
 //!   with the pull cursor ([`Store::apply_pulled`]).
-//! - Nothing here knows HTTP; the sync client (a later issue) only moves
-//!   change records between [`Store::outbox_after`] and the server.
-//! - Personal data (names, phones) never goes to logs.
+//! - Only [`sync`]'s `http` module knows HTTP; the rest of the sync client
+//!   moves change records between the outbox, the store and the wire types
+//!   of `doorstep_core::protocol`, and applies each answer in one
+//!   transaction.
+//! - Personal data (names, phones) and the device token never go to logs.
 
 mod apply;
 pub mod checklist;
@@ -26,6 +28,7 @@ pub mod packs;
 pub mod pull;
 pub mod queries;
 mod store;
+pub mod sync;
 mod write;
 
 pub use error::{Result, StoreError};

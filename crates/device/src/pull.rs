@@ -7,6 +7,7 @@
 
 use doorstep_core::change::Change;
 use doorstep_core::hlc::{Hlc, HlcClock};
+use doorstep_core::ids::DeviceId;
 use doorstep_core::schema::{EntityKind, format_timestamp};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -39,50 +40,71 @@ impl Store {
         let now = format_timestamp(self.now());
         let own_device = self.device_id();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let hlc_last: i64 = tx.query_row("SELECT hlc_last FROM device_state WHERE id = 1", [], |r| r.get(0))?;
-        let mut clock = HlcClock::resume(Hlc::from_u64(u64::try_from(hlc_last).unwrap_or(0)));
-        let mut report = PullReport::default();
         let mut dirty = Dirty::default();
-        for change in changes {
-            if change.device == own_device {
-                report.own += 1;
-                continue;
-            }
-            let id = change.id.to_string();
-            let seen = tx
-                .prepare_cached("SELECT 1 FROM applied_change WHERE change_id = ?1")?
-                .query_row([&id], |_| Ok(()))
-                .optional()?;
-            let parked = tx
-                .prepare_cached("SELECT 1 FROM parked_change WHERE change_id = ?1")?
-                .query_row([&id], |_| Ok(()))
-                .optional()?;
-            if seen.is_some() || parked.is_some() {
-                report.duplicates += 1;
-                continue;
-            }
-            // Later local writes must sort after everything this device saw.
-            clock.observe_trusted(change.hlc);
-            if let Err(problems) = change.validate() {
-                park(&tx, change, None, &format!("invalid: {problems}"), &now)?;
-                report.invalid += 1;
-                continue;
-            }
-            apply_and_unpark(&tx, change, &now, &mut report, &mut dirty)?;
-        }
-        tx.execute(
-            "UPDATE device_state SET hlc_last = max(hlc_last, ?1), pull_cursor = coalesce(?2, pull_cursor) WHERE id = 1",
-            (i64::try_from(clock.last().as_u64()).unwrap_or(i64::MAX), cursor),
-        )?;
+        let mut report = merge_page(&tx, own_device, changes, cursor, &now, &mut dirty)?;
         dirty.flush(&tx, &self.packs)?;
-        report.waiting = tx.query_row(
-            "SELECT count(*) FROM parked_change WHERE awaits_kind IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )?;
+        report.waiting = count_waiting(&tx)?;
         tx.commit()?;
         Ok(report)
     }
+}
+
+/// Merges a pulled page and stores its cursor, inside the caller's
+/// transaction (a plain pull, or a whole sync answer). Derived columns are
+/// marked in `dirty`; the caller flushes them and fills `waiting` before it
+/// commits.
+pub(crate) fn merge_page(
+    conn: &Connection,
+    own_device: DeviceId,
+    changes: &[Change],
+    cursor: Option<&str>,
+    now: &str,
+    dirty: &mut Dirty,
+) -> Result<PullReport> {
+    let hlc_last: i64 = conn.query_row("SELECT hlc_last FROM device_state WHERE id = 1", [], |r| r.get(0))?;
+    let mut clock = HlcClock::resume(Hlc::from_u64(u64::try_from(hlc_last).unwrap_or(0)));
+    let mut report = PullReport::default();
+    for change in changes {
+        if change.device == own_device {
+            report.own += 1;
+            continue;
+        }
+        let id = change.id.to_string();
+        let seen = conn
+            .prepare_cached("SELECT 1 FROM applied_change WHERE change_id = ?1")?
+            .query_row([&id], |_| Ok(()))
+            .optional()?;
+        let parked = conn
+            .prepare_cached("SELECT 1 FROM parked_change WHERE change_id = ?1")?
+            .query_row([&id], |_| Ok(()))
+            .optional()?;
+        if seen.is_some() || parked.is_some() {
+            report.duplicates += 1;
+            continue;
+        }
+        // Later local writes must sort after everything this device saw.
+        clock.observe_trusted(change.hlc);
+        if let Err(problems) = change.validate() {
+            park(conn, change, None, &format!("invalid: {problems}"), now)?;
+            report.invalid += 1;
+            continue;
+        }
+        apply_and_unpark(conn, change, now, &mut report, dirty)?;
+    }
+    conn.execute(
+        "UPDATE device_state SET hlc_last = max(hlc_last, ?1), pull_cursor = coalesce(?2, pull_cursor) WHERE id = 1",
+        (i64::try_from(clock.last().as_u64()).unwrap_or(i64::MAX), cursor),
+    )?;
+    Ok(report)
+}
+
+/// Pulled changes still waiting for an entity to arrive.
+pub(crate) fn count_waiting(conn: &Connection) -> Result<usize> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM parked_change WHERE awaits_kind IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Merges a change, or parks it; when it merges, retries whatever was

@@ -340,6 +340,8 @@ pub struct DeviceStatus {
     pub households: u64,
     /// Visits on this device.
     pub visits: u64,
+    /// Enrolment, last sync and its error, refused pushes.
+    pub sync: crate::sync::SyncStatus,
 }
 
 /// Picks one village by id or name (ignoring case and diacritics), within a
@@ -716,6 +718,7 @@ impl Store {
             invalid_changes: count("SELECT count(*) FROM parked_change WHERE awaits_kind IS NULL")?,
             households: count("SELECT count(*) FROM household WHERE deleted = 0")?,
             visits: count("SELECT count(*) FROM visit WHERE deleted = 0")?,
+            sync: self.sync_status()?,
         })
     }
 }

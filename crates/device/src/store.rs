@@ -18,14 +18,18 @@ use crate::error::{Result, StoreError};
 use crate::packs::PackCache;
 
 /// The embedded migrations, in order. Never edit a released one.
-const MIGRATION_LIST: &[M<'static>] = &[M::up(include_str!("../migrations/0001_initial.sql"))];
+const MIGRATION_LIST: &[M<'static>] = &[
+    M::up(include_str!("../migrations/0001_initial.sql")),
+    M::up(include_str!("../migrations/0002_sync.sql")),
+];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_LIST);
 
 /// The newest database schema this build knows.
 pub const SCHEMA_VERSION: usize = MIGRATION_LIST.len();
 
 /// Where the store reads the time. Tests and the CLI's `--now` replace it
-/// to play a tablet whose clock is wrong.
+/// to play a tablet whose clock is wrong. The store adds the offset to the
+/// server's clock measured at the last sync (see [`Store::now`]).
 pub type WallClock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// How to create a new store.
@@ -44,6 +48,8 @@ pub struct Store {
     device_id: DeviceId,
     practice: bool,
     pub(crate) wall: WallClock,
+    /// Server clock minus wall clock, from the last sync (0 before one).
+    clock_offset_ms: i64,
     pub(crate) packs: PackCache,
 }
 
@@ -53,6 +59,7 @@ impl std::fmt::Debug for Store {
             .field("path", &self.path)
             .field("device_id", &self.device_id)
             .field("practice", &self.practice)
+            .field("clock_offset_ms", &self.clock_offset_ms)
             .finish_non_exhaustive()
     }
 }
@@ -94,6 +101,7 @@ impl Store {
             device_id,
             practice: options.practice,
             wall,
+            clock_offset_ms: 0,
             packs: PackCache::default(),
         };
         for pack in crate::packs::bundled()? {
@@ -138,16 +146,18 @@ impl Store {
         }
         configure(&conn, path)?;
         MIGRATIONS.to_latest(&mut conn).map_err(|e| migration_error(e, path))?;
-        let identity: Option<(String, bool)> = conn
-            .query_row("SELECT device_id, practice FROM device_state WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        let identity: Option<(String, bool, i64)> = conn
+            .query_row(
+                "SELECT device_id, practice, clock_offset_ms FROM device_state WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(..) => StoreError::from_sqlite_at(e, path),
                 other => StoreError::Sqlite(other),
             })?;
-        let Some((device_id, practice)) = identity else {
+        let Some((device_id, practice, clock_offset_ms)) = identity else {
             return Err(StoreError::NotDoorstep { path: path.to_owned() });
         };
         let device_id = device_id
@@ -159,6 +169,7 @@ impl Store {
             device_id,
             practice,
             wall: system_clock(),
+            clock_offset_ms,
             packs: PackCache::default(),
         })
     }
@@ -187,14 +198,44 @@ impl Store {
         &self.path
     }
 
-    /// Replaces the wall clock (tests; the CLI's `--now`).
+    /// Takes the id the server assigned at enrolment (the store row is
+    /// updated by the caller, in its transaction).
+    pub(crate) fn set_device_id(&mut self, device_id: DeviceId) {
+        self.device_id = device_id;
+    }
+
+    /// Replaces the wall clock (tests; the CLI's `--now`). The measured
+    /// offset to the server's clock still applies on top of it.
     pub fn set_wall_clock(&mut self, wall: WallClock) {
         self.wall = wall;
     }
 
-    /// The wall clock's reading.
+    /// The time: the wall clock corrected by the offset to the server's
+    /// clock measured at the last sync. A tablet whose battery died and
+    /// whose clock reads 2000-01-01 shows and records the right dates again
+    /// after one sync. (Ordering never depends on this: the HLC only moves
+    /// forward whatever the time reads.)
     pub fn now(&self) -> DateTime<Utc> {
+        let wall = self.wall_now();
+        chrono::TimeDelta::try_milliseconds(self.clock_offset_ms)
+            .and_then(|offset| wall.checked_add_signed(offset))
+            .unwrap_or(wall)
+    }
+
+    /// The wall clock's own reading, without the correction.
+    pub(crate) fn wall_now(&self) -> DateTime<Utc> {
         (self.wall)()
+    }
+
+    /// Server clock minus wall clock, in milliseconds, as measured at the
+    /// last sync (0 before the first).
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms
+    }
+
+    /// Takes a newly measured (and already stored) clock offset.
+    pub(crate) fn set_clock_offset_ms(&mut self, offset_ms: i64) {
+        self.clock_offset_ms = offset_ms;
     }
 
     /// Today's date where the device is (its local time zone): a visit at

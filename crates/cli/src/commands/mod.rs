@@ -6,6 +6,7 @@ mod fieldwork;
 mod households;
 mod reports;
 mod setup;
+mod sync;
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Init(args) => setup::init(&cli.db, &args, now, cli.json),
+        Command::Enroll(args) => sync::enrol(&cli.db, &args, now, cli.json),
         Command::Pack(crate::cli::PackCommand::Check { path, illustrations }) => {
             setup::pack_check(&path, illustrations.as_deref(), cli.json)
         }
@@ -58,7 +60,7 @@ fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         ChecklistCommand as C, HouseholdCommand as H, PackCommand as P, PersonCommand as Pe, VisitCommand as V,
     };
     match command {
-        Command::Init(_) | Command::Pack(P::Check { .. }) => {
+        Command::Init(_) | Command::Enroll(_) | Command::Pack(P::Check { .. }) => {
             unreachable!("handled before opening the store")
         }
         Command::Import(crate::cli::ImportCommand::Households(args)) => reports::import(ctx, &args),
@@ -77,6 +79,7 @@ fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::FollowUps(args) => reports::follow_ups(ctx, &args),
         Command::Coverage => reports::coverage(ctx),
         Command::Conflicts => reports::conflicts(ctx),
+        Command::Sync(args) => sync::run(ctx, &args),
         Command::Status => reports::status(ctx),
         Command::Export(args) => reports::export(ctx, &args),
         Command::Check => setup::check(ctx),

@@ -162,6 +162,7 @@ pub(crate) fn status(ctx: &mut Ctx) -> anyhow::Result<()> {
         s.outbox_pending, s.outbox_total
     ));
     output::line(format!("Last sync: {}", s.last_sync_at.as_deref().unwrap_or("never")));
+    super::sync::print_status(&s.sync, s.practice);
     output::line(format!("Conflicts to review: {}", s.conflicts));
     if s.waiting_changes + s.invalid_changes > 0 {
         output::line(format!(

@@ -1,0 +1,226 @@
+//! The push/pull loop of one sync.
+//!
+//! Each round sends one request (a batch of the outbox after the acked seq,
+//! and the pull cursor) and applies the answer in one transaction; rounds
+//! repeat until nothing is left to push and the server has nothing more to
+//! give. Every round is idempotent, so a failure at any byte is handled by
+//! doing the same round again:
+//! - link failures, 5xx and 429: the same round after a backoff with full
+//!   jitter, up to `max_attempts` consecutive failures;
+//! - 413: the same round with half the byte budget;
+//! - 409 seq gap: the server lost changes it had confirmed (restored from a
+//!   backup); the acked position moves back and the outbox is resent;
+//! - anything else (401, 403, 426, ...): stop and say why.
+
+use doorstep_core::protocol::{ErrorCode, PROTOCOL_VERSION, SCHEMA_VERSION, SyncRequest, WireChanges};
+use doorstep_core::schema::format_timestamp;
+
+use super::backoff::{Backoff, seed};
+use super::batch::{self, Estimate};
+use super::error::SyncError;
+use super::http::{ErrorAnswer, Http, HttpFailure};
+use super::packs::{PacksReport, update_packs};
+use super::{SyncOptions, SyncProgress, SyncReport};
+use crate::pull::PullReport;
+use crate::store::Store;
+
+/// The smallest byte budget a 413 can shrink a batch to.
+const MIN_BATCH_BYTES: usize = 512;
+
+/// Rounds in a row that move nothing before the answers count as broken.
+const MAX_IDLE_ROUNDS: u32 = 3;
+
+/// Runs the loop against `http` until the store and the server agree.
+pub(crate) fn run(
+    store: &mut Store,
+    http: &Http,
+    options: &SyncOptions,
+    progress: &mut dyn FnMut(&SyncProgress),
+) -> Result<SyncReport, SyncError> {
+    let own = store.device_id();
+    let mut backoff = Backoff::new(options.backoff_base, options.backoff_max, seed(&own));
+    let mut estimate = Estimate::default();
+    let mut budget = options.batch_bytes.max(MIN_BATCH_BYTES);
+    let start = store.sync_position()?;
+    let mut p = SyncProgress {
+        to_push: start.last_seq.saturating_sub(start.acked_seq),
+        ..SyncProgress::default()
+    };
+    let mut report = SyncReport::default();
+    let (mut failures, mut gaps, mut idle) = (0u32, 0u32, 0u32);
+    progress(&p);
+    loop {
+        let position = store.sync_position()?;
+        let acked = position.acked_seq;
+        // Changes written by the app while the sync runs join this sync.
+        p.to_push = p.to_push.max(p.pushed + position.last_seq.saturating_sub(acked));
+        let template = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            schema_version: SCHEMA_VERSION,
+            device_id: own,
+            acked_seq: acked,
+            pushes: WireChanges::default(),
+            pull_cursor: position.pull_cursor.clone(),
+            pull_limit: options.pull_limit,
+        };
+        let batch = batch::build(store, &template, acked, budget, &mut estimate)?;
+        let size = u64::try_from(batch.body.len()).unwrap_or(u64::MAX);
+        let _round =
+            tracing::debug_span!("round", n = p.round_trips + 1, pushes = batch.changes, bytes = size).entered();
+        let failure = match http.sync(batch.body) {
+            Ok(exchange) => {
+                failures = 0;
+                let received_at = store.wall_now();
+                p.bytes_sent += exchange.sent;
+                p.bytes_received += exchange.received;
+                p.round_trips += 1;
+                let answer = exchange.value;
+                let effect = store.apply_sync_answer(acked, &answer, received_at)?;
+                if effect.rewound {
+                    tracing::warn!(from = effect.acked_seq + 1, "the server lost changes; resending");
+                    report.resent_from = Some(effect.acked_seq + 1);
+                    p.to_push += acked - effect.acked_seq;
+                } else {
+                    p.pushed += effect.acked_seq.saturating_sub(acked);
+                }
+                let pulled = u64::try_from(answer.changes.len()).unwrap_or(u64::MAX);
+                p.pulled += pulled;
+                p.has_more = answer.has_more;
+                let moved = effect.acked_seq != acked
+                    || pulled > 0
+                    || position.pull_cursor.as_deref() != Some(answer.next_cursor.as_str());
+                report.rejected.extend(effect.rejected);
+                report.restamped += effect.restamped;
+                report.clock_offset_ms = effect.clock_offset_ms;
+                add_pulled(&mut report.pulled, &effect.pulled);
+                tracing::debug!(
+                    acked = effect.acked_seq,
+                    pulled,
+                    has_more = answer.has_more,
+                    "round applied"
+                );
+                progress(&p);
+                let now = store.sync_position()?;
+                if now.acked_seq >= now.last_seq && !answer.has_more {
+                    break;
+                }
+                idle = if moved { 0 } else { idle + 1 };
+                if idle >= MAX_IDLE_ROUNDS {
+                    return Err(SyncError::BadAnswer {
+                        detail: format!(
+                            "{idle} answers in a row neither confirmed a change nor gave one (the server confirms up to seq {})",
+                            answer.last_applied_seq
+                        ),
+                    });
+                }
+                continue;
+            }
+            Err(failure) => failure,
+        };
+        match failure {
+            HttpFailure::Status(answer) if is_seq_gap(&answer) => {
+                p.bytes_sent += size;
+                gaps += 1;
+                let resend_from = seq_gap_restart(&answer, acked, position.last_seq)?;
+                if gaps > options.max_attempts.max(1) {
+                    return Err(SyncError::BadAnswer {
+                        detail: format!("the server keeps asking for seq {resend_from} although it was sent"),
+                    });
+                }
+                tracing::warn!(from = resend_from, "seq gap: resending from the seq the server needs");
+                store.rewind_acked(resend_from - 1)?;
+                p.to_push += acked.saturating_sub(resend_from - 1);
+                report.resent_from = Some(resend_from);
+            }
+            HttpFailure::Status(answer) if answer.status == 413 => {
+                p.bytes_sent += size;
+                if batch.changes <= 1 || budget <= MIN_BATCH_BYTES {
+                    return Err(SyncError::Refused {
+                        status: 413,
+                        message: format!(
+                            "even a request of {size} bytes with {} change(s) is too large for the server",
+                            batch.changes
+                        ),
+                        field: None,
+                    });
+                }
+                budget = (budget / 2).max(MIN_BATCH_BYTES);
+                tracing::info!(budget, "request too large; halving the batch");
+            }
+            other => {
+                let (error, asked_wait) = match other {
+                    HttpFailure::Link(e) => (e, None),
+                    HttpFailure::Status(answer) => {
+                        p.bytes_sent += size;
+                        p.bytes_received += answer.received;
+                        (answer.to_error(), answer.retry_after)
+                    }
+                };
+                failures += 1;
+                if !error.is_transient() || failures >= options.max_attempts {
+                    return Err(error);
+                }
+                p.retries += 1;
+                progress(&p);
+                let wait = backoff.delay(failures, asked_wait);
+                tracing::info!(
+                    failures,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    error = error.kind(),
+                    "round failed; retrying"
+                );
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    store.mark_synced()?;
+    report.packs = if options.fetch_packs {
+        update_packs(store, http)?
+    } else {
+        PacksReport::default()
+    };
+    p.bytes_received += report.packs.bytes_received;
+    report.progress = p;
+    report.finished_at = format_timestamp(store.now());
+    Ok(report)
+}
+
+fn is_seq_gap(answer: &ErrorAnswer) -> bool {
+    answer.status == 409 && answer.body.as_ref().is_some_and(|b| b.error == ErrorCode::SeqGap)
+}
+
+/// The seq to resend from after a seq-gap answer, checked against the
+/// outbox: the server may need changes it had confirmed (restored from a
+/// backup), never ones this device has not written.
+fn seq_gap_restart(answer: &ErrorAnswer, acked: u64, last_seq: u64) -> Result<u64, SyncError> {
+    let expected = answer.body.as_ref().and_then(|b| b.expected_seq).unwrap_or(0);
+    if expected == 0 {
+        return Err(SyncError::BadAnswer {
+            detail: "a seq-gap answer without a valid expected_seq".to_owned(),
+        });
+    }
+    if expected - 1 > last_seq {
+        return Err(SyncError::Diverged {
+            server_seq: expected - 1,
+            device_seq: last_seq,
+        });
+    }
+    if expected > acked + 1 {
+        return Err(SyncError::BadAnswer {
+            detail: format!(
+                "the server asks for seq {expected} but this device sent from {}, which it had not confirmed",
+                acked + 1
+            ),
+        });
+    }
+    Ok(expected)
+}
+
+fn add_pulled(total: &mut PullReport, page: &PullReport) {
+    total.merged += page.merged;
+    total.duplicates += page.duplicates;
+    total.own += page.own;
+    total.invalid += page.invalid;
+    total.conflicts += page.conflicts;
+    total.waiting = page.waiting;
+}
