@@ -74,17 +74,21 @@ enum Command {
 enum CampaignCommand {
     /// Create a campaign with its communes and villages.
     Create {
+        /// The demo campaign of assets/demo/campaign.toml (communes Muong Lan
+        /// and Chieng Sinh, their villages and members) instead of the flags.
+        #[arg(long, conflicts_with_all = ["name", "starts_on", "communes"])]
+        demo: bool,
         /// Campaign name.
-        #[arg(long)]
-        name: String,
+        #[arg(long, required_unless_present = "demo")]
+        name: Option<String>,
         /// First day (YYYY-MM-DD).
-        #[arg(long)]
-        starts_on: NaiveDate,
+        #[arg(long, required_unless_present = "demo")]
+        starts_on: Option<NaiveDate>,
         /// Last day (YYYY-MM-DD).
         #[arg(long)]
         ends_on: Option<NaiveDate>,
         /// A commune and its villages: "Muong Lan=Bun,Ba Nam,Khin". Repeat for more.
-        #[arg(long = "commune", required = true)]
+        #[arg(long = "commune", required_unless_present = "demo")]
         communes: Vec<String>,
         /// Province of the communes.
         #[arg(long)]
@@ -253,6 +257,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| Failure::System(format!("server stopped: {e}")))
         }
         Command::Campaign(CampaignCommand::Create {
+            demo,
             name,
             starts_on,
             ends_on,
@@ -260,37 +265,41 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             province,
             packs,
         }) => {
-            let places = communes
-                .iter()
-                .map(|c| {
-                    let (commune, villages) = c.split_once('=').ok_or_else(|| {
-                        Failure::Input(format!(
-                            "--commune {c:?}: write the commune, '=' and its villages: \"Muong Lan=Bun,Ba Nam\""
-                        ))
-                    })?;
-                    Ok(PlaceSpec {
-                        commune: commune.trim().to_owned(),
-                        province: province.clone(),
-                        villages: villages
-                            .split(',')
-                            .map(|v| v.trim().to_owned())
-                            .filter(|v| !v.is_empty())
-                            .collect(),
+            let created = if demo {
+                admin::create_demo_campaign(&store, now).await?
+            } else {
+                let places = communes
+                    .iter()
+                    .map(|c| {
+                        let (commune, villages) = c.split_once('=').ok_or_else(|| {
+                            Failure::Input(format!(
+                                "--commune {c:?}: write the commune, '=' and its villages: \"Muong Lan=Bun,Ba Nam\""
+                            ))
+                        })?;
+                        Ok(PlaceSpec {
+                            commune: commune.trim().to_owned(),
+                            province: province.clone(),
+                            villages: villages
+                                .split(',')
+                                .map(|v| v.trim().to_owned())
+                                .filter(|v| !v.is_empty())
+                                .collect(),
+                        })
                     })
-                })
-                .collect::<Result<Vec<_>, Failure>>()?;
-            let created = admin::create_campaign(
-                &store,
-                CampaignSpec {
-                    name,
-                    starts_on,
-                    ends_on,
-                    places,
-                    packs,
-                },
-                now,
-            )
-            .await?;
+                    .collect::<Result<Vec<_>, Failure>>()?;
+                admin::create_campaign(
+                    &store,
+                    CampaignSpec {
+                        name: name.unwrap_or_default(),
+                        starts_on: starts_on.unwrap_or_else(|| now.date_naive()),
+                        ends_on,
+                        places,
+                        packs,
+                    },
+                    now,
+                )
+                .await?
+            };
             if cli.json {
                 return json(&created);
             }

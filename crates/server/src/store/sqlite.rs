@@ -408,6 +408,9 @@ fn pull_page(
 ) -> Result<Page, StoreError> {
     let tx = conn.transaction()?;
     let high: i64 = tx.query_row("SELECT coalesce(max(server_seq), 0) FROM change_log", [], |r| r.get(0))?;
+    // A cursor beyond the log's end comes from before a restore from
+    // backup: start again (the device drops what it already has).
+    let after = if after > u64_of(high) { 0 } else { after };
     let dev = device.to_string();
     // Two index range scans (the commune, then campaign-wide records),
     // merged here: cost follows the page, not the history.
@@ -513,10 +516,8 @@ impl Store for SqliteStore {
             tx.commit().map_err(StoreError::from)?;
             Ok(Enrolled {
                 device_id: device,
-                member_id: Uuid::parse_str(&member)
-                    .map_err(|e| damaged("enrol_code.member_id", e))?,
-                commune_id: Uuid::parse_str(&commune)
-                    .map_err(|e| damaged("enrol_code.commune_id", e))?,
+                member_id: Uuid::parse_str(&member).map_err(|e| damaged("enrol_code.member_id", e))?,
+                commune_id: Uuid::parse_str(&commune).map_err(|e| damaged("enrol_code.commune_id", e))?,
                 commune_name,
             })
         })

@@ -1,0 +1,396 @@
+//! Sync benchmarks: a volunteer's day over loopback and over an emulated 2G
+//! link, 200 tablets syncing at once, and pull cost against history size.
+//!
+//! `cargo bench -p doorstep-e2e --bench sync` runs them all;
+//! `cargo bench -p doorstep-e2e --bench sync -- day` (or `2g`, `ingest`,
+//! `pull`) runs one. Figures go to `docs/benchmarks.md`.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use doorstep_core::ids::{DeviceId, VillageId};
+use doorstep_core::protocol::{PROTOCOL_VERSION, SCHEMA_VERSION, SyncRequest, SyncResponse, WireChanges};
+use doorstep_core::schema::EntityKind;
+use doorstep_device::sync::{SyncOptions, enroll, sync};
+use doorstep_device::{CreateOptions, Store as DeviceStore};
+use doorstep_e2e::day::{day_changes, record_day};
+use doorstep_netsim::{Proxy, Toxics};
+use doorstep_server::admin::{self, CampaignSpec, MemberSpec, PlaceSpec};
+use doorstep_server::api::Limits;
+use doorstep_server::store::Store;
+use doorstep_server::store::sqlite::SqliteStore;
+
+/// A server running in this process on a loopback port.
+struct Running {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(store: SqliteStore) -> Running {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let stop = async move {
+                    let _ = rx.await;
+                };
+                doorstep_server::serve::serve_until(store, listener, Limits::default(), stop)
+                    .await
+                    .unwrap();
+            });
+        });
+        Running {
+            addr: addr_rx.recv().unwrap(),
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// A server database with a campaign of `communes` communes of 6 villages
+/// and one member; returns the store, the first commune's id and villages.
+fn campaign(path: &Path, communes: usize) -> (SqliteStore, Vec<(String, Vec<VillageId>)>, String) {
+    let store = SqliteStore::open(path).unwrap();
+    let places = (0..communes)
+        .map(|c| PlaceSpec {
+            commune: format!("Xa {c}"),
+            province: Some("Dien Bien".into()),
+            villages: (0..6).map(|v| format!("Ban {c}-{v}")).collect(),
+        })
+        .collect();
+    let created = block_on(admin::create_campaign(
+        &store,
+        CampaignSpec {
+            name: "Bench campaign".into(),
+            starts_on: Utc::now().date_naive(),
+            ends_on: None,
+            places,
+            packs: vec!["vneid".into()],
+        },
+        Utc::now(),
+    ))
+    .unwrap();
+    let member = block_on(admin::add_member(
+        &store,
+        MemberSpec {
+            campaign: None,
+            name: "Lò Văn Minh".into(),
+            role: "volunteer".into(),
+            unit: "youth_union".into(),
+            phone: None,
+            villages: Vec::new(),
+        },
+        Utc::now(),
+    ))
+    .unwrap();
+    let communes = created
+        .communes
+        .into_iter()
+        .map(|(id, _, villages)| (id.to_string(), villages.into_iter().map(|v| v.0).collect()))
+        .collect();
+    (store, communes, member.to_string())
+}
+
+fn code(store: &SqliteStore, member: &str, commune: &str) -> String {
+    block_on(admin::new_enrol_code(
+        store,
+        member,
+        commune,
+        chrono::Duration::days(1),
+        Utc::now(),
+    ))
+    .unwrap()
+    .code
+}
+
+fn tablet(dir: &Path, name: &str, url: &str, code: &str) -> DeviceStore {
+    let mut store = DeviceStore::create(&dir.join(name), CreateOptions::default()).unwrap();
+    enroll(&mut store, url, code, Some(name), &SyncOptions::default()).unwrap();
+    store
+}
+
+fn kib(n: u64) -> String {
+    format!("{:.1} KB", n as f64 / 1000.0)
+}
+
+/// A volunteer's day: tablet A records 50 households and syncs (push),
+/// tablet B syncs (pull), through `toxics`.
+fn day(label: &str, toxics: Toxics) {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, communes, member) = campaign(&dir.path().join("server.db"), 1);
+    let (commune, villages) = communes[0].clone();
+    let c1 = code(&store, &member, &commune);
+    let c2 = code(&store, &member, &commune);
+    let server = Running::start(store);
+    let mut a = tablet(dir.path(), "a.db", &server.url(), &c1);
+    let mut b = tablet(dir.path(), "b.db", &server.url(), &c2);
+    let options = SyncOptions {
+        fetch_packs: false,
+        ..SyncOptions::default()
+    };
+    sync(&mut a, &options, &mut |_| {}).unwrap();
+    sync(&mut b, &options, &mut |_| {}).unwrap();
+    let written = record_day(&mut a, &villages, 50);
+
+    let proxy = Proxy::start(server.addr, toxics, 42).unwrap();
+    let via = format!("http://{}", proxy.addr());
+    a.set_server_url(&via).unwrap();
+    b.set_server_url(&via).unwrap();
+    let t = Instant::now();
+    let pushed = sync(&mut a, &options, &mut |_| {}).unwrap();
+    let push_time = t.elapsed();
+    let push_stats = proxy.stats();
+    proxy.reset_stats();
+    let t = Instant::now();
+    let pulled = sync(&mut b, &options, &mut |_| {}).unwrap();
+    let pull_time = t.elapsed();
+    let pull_stats = proxy.stats();
+    println!(
+        "{label}: {written} changes | push {:.2} s, {} up / {} down, {} round trips, {} cuts | pull {:.2} s, {} up / {} down, {} round trips, {} cuts, {} merged",
+        push_time.as_secs_f64(),
+        kib(push_stats.up_bytes),
+        kib(push_stats.down_bytes),
+        pushed.progress.round_trips,
+        push_stats.connections_cut,
+        pull_time.as_secs_f64(),
+        kib(pull_stats.up_bytes),
+        kib(pull_stats.down_bytes),
+        pulled.progress.round_trips,
+        pull_stats.connections_cut,
+        pulled.pulled.merged,
+    );
+    assert_eq!(
+        a.state_digest().unwrap(),
+        b.state_digest().unwrap(),
+        "the day arrived whole"
+    );
+}
+
+/// Pushes `changes` as one device would, in batches of about 64 KiB
+/// gzipped; returns the latency of each request.
+fn push_all(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    token: &str,
+    device: DeviceId,
+    changes: &[doorstep_core::change::Change],
+) -> Vec<Duration> {
+    let mut latencies = Vec::new();
+    let mut acked = 0u64;
+    for chunk in changes.chunks(700) {
+        let request = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            schema_version: SCHEMA_VERSION,
+            device_id: device,
+            acked_seq: acked,
+            pushes: WireChanges::encode(chunk),
+            pull_cursor: None,
+            pull_limit: 0,
+        };
+        let json = serde_json::to_vec(&request).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut enc, &json).unwrap();
+        let body = enc.finish().unwrap();
+        let t = Instant::now();
+        let resp = http
+            .post(format!("{url}/api/v1/sync"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(body)
+            .send()
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let answer: SyncResponse = resp.json().unwrap();
+        latencies.push(t.elapsed());
+        acked = answer.last_applied_seq;
+    }
+    latencies
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// 200 tablets push their day at once.
+fn ingest(devices: usize, households: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, communes, member) = campaign(&dir.path().join("server.db"), 4);
+    let codes: Vec<(String, Vec<VillageId>)> = (0..devices)
+        .map(|i| {
+            let (commune, villages) = &communes[i % communes.len()];
+            (code(&store, &member, commune), villages.clone())
+        })
+        .collect();
+    let server = Running::start(store);
+    let url = server.url();
+    let http = reqwest::blocking::Client::new();
+    let enrolled: Vec<(String, DeviceId, Vec<VillageId>)> = codes
+        .into_iter()
+        .map(|(code, villages)| {
+            let r: doorstep_core::protocol::EnrollResponse = http
+                .post(format!("{url}/api/v1/enroll"))
+                .json(&serde_json::json!({"protocol": 1, "schema_version": 1, "code": code}))
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            (r.token, r.device_id, villages)
+        })
+        .collect();
+    let barrier = Arc::new(Barrier::new(devices + 1));
+    let threads: Vec<_> = enrolled
+        .into_iter()
+        .map(|(token, device, villages)| {
+            let (barrier, url) = (Arc::clone(&barrier), url.clone());
+            std::thread::spawn(move || {
+                let changes = day_changes(device, 1, &villages, households, Utc::now());
+                let http = reqwest::blocking::Client::new();
+                barrier.wait();
+                let t = Instant::now();
+                let latencies = push_all(&http, &url, &token, device, &changes);
+                (changes.len(), t.elapsed(), latencies)
+            })
+        })
+        .collect();
+    barrier.wait();
+    let t = Instant::now();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let wall = t.elapsed();
+    let total: usize = results.iter().map(|r| r.0).sum();
+    let mut per_device: Vec<Duration> = results.iter().map(|r| r.1).collect();
+    let mut per_request: Vec<Duration> = results.iter().flat_map(|r| r.2.clone()).collect();
+    per_device.sort();
+    per_request.sort();
+    println!(
+        "ingest: {devices} devices x {} changes = {total} changes in {:.2} s = {:.0} changes/s | request p50 {:.0} ms, p99 {:.0} ms ({} requests) | whole-device sync p50 {:.2} s, p99 {:.2} s",
+        total / devices,
+        wall.as_secs_f64(),
+        total as f64 / wall.as_secs_f64(),
+        percentile(&per_request, 0.5).as_secs_f64() * 1000.0,
+        percentile(&per_request, 0.99).as_secs_f64() * 1000.0,
+        per_request.len(),
+        percentile(&per_device, 0.5).as_secs_f64(),
+        percentile(&per_device, 0.99).as_secs_f64(),
+    );
+}
+
+/// Pulling the newest 500 changes of a commune from a server holding
+/// `history` changes in all.
+fn pull_cost(history: usize) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, communes, member) = campaign(&dir.path().join("server.db"), 20);
+    let enrol = |commune: &str| -> DeviceId {
+        let code = code(&store, &member, commune);
+        let key = store.token_key();
+        block_on(store.enroll(
+            key.hash(&doorstep_server::auth::normalise_code(&code)),
+            key.hash(&format!("token-{code}")),
+            None,
+            Utc::now(),
+        ))
+        .unwrap()
+        .device_id
+    };
+    // History: writers in every commune, 2,000-change pushes.
+    let per_writer = 19_000.min(history);
+    let mut written = 0;
+    let mut writer = 0;
+    while written < history {
+        let (commune, villages) = &communes[writer % communes.len()];
+        let device = enrol(commune);
+        let n = per_writer.min(history - written);
+        let changes = day_changes(device, 1, villages, n / 38 + 1, Utc::now());
+        let changes = &changes[..n.min(changes.len())];
+        for chunk in changes.chunks(2_000) {
+            block_on(store.push(device, 0, chunk.to_vec(), Utc::now()))
+                .unwrap()
+                .unwrap();
+        }
+        written += changes.len();
+        writer += 1;
+    }
+    let reader = enrol(&communes[0].0);
+    let (commune, villages) = &communes[0];
+    let fresh = enrol(commune);
+    let total = block_on(store.change_count()).unwrap();
+    let cursor = total; // server_seq of the last change so far
+    let changes = day_changes(fresh, 1, villages, 14, Utc::now());
+    block_on(store.push(fresh, 0, changes[..500].to_vec(), Utc::now()))
+        .unwrap()
+        .unwrap();
+    let rounds = 200;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        let page = block_on(store.pull(commune.clone(), reader, cursor, 500, 10 << 20)).unwrap();
+        assert_eq!(page.changes.len(), 500);
+    }
+    t.elapsed() / rounds
+}
+
+fn main() {
+    let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wants = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
+    if wants("day") {
+        day("day over loopback", Toxics::default());
+    }
+    if wants("2g") {
+        day(
+            "day over 2G (64 kbit/s each way, 400 ms RTT, a cut per ~100 KB)",
+            Toxics {
+                cut_every_bytes: Some(100_000),
+                ..Toxics::two_g()
+            },
+        );
+    }
+    if wants("ingest") {
+        ingest(200, 10);
+    }
+    if wants("pull") {
+        let small = pull_cost(10_000);
+        let large = pull_cost(1_000_000);
+        println!(
+            "pull 500 changes: history 10,000 -> {:.2} ms; history 1,000,000 -> {:.2} ms; ratio {:.2}",
+            small.as_secs_f64() * 1000.0,
+            large.as_secs_f64() * 1000.0,
+            large.as_secs_f64() / small.as_secs_f64()
+        );
+    }
+    let _ = EntityKind::Household;
+}
