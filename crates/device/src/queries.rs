@@ -6,9 +6,10 @@
 //! need judgement ("follow-up due") are derived here in one place.
 
 use chrono::NaiveDate;
-use doorstep_core::ids::{HouseholdId, VillageId};
+use doorstep_core::ids::{BadId, HouseholdId, VillageId};
 use doorstep_core::schema::EntityKind;
 use doorstep_core::text::match_key;
+use doorstep_register::{KnownVillage, VillageError, Villages};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
@@ -344,32 +345,41 @@ pub struct DeviceStatus {
     pub sync: crate::sync::SyncStatus,
 }
 
+impl VillageRow {
+    /// The village as `doorstep-register` knows villages.
+    pub(crate) fn known(&self) -> Result<KnownVillage> {
+        let stored = |what: &str, e: BadId| StoreError::Stored(format!("{what} of village {}: {e}", self.id));
+        Ok(KnownVillage {
+            id: self.id.parse().map_err(|e| stored("id", e))?,
+            name: self.name.clone(),
+            commune_id: self.commune_id.parse().map_err(|e| stored("commune id", e))?,
+            commune: self.commune.clone(),
+        })
+    }
+}
+
 /// Picks one village by id or name (ignoring case and diacritics), within a
-/// commune (by name or id) when one is given.
+/// commune (by name or id) when one is given: `doorstep-register`'s
+/// matching, the same as a register import's.
 pub(crate) fn pick_village<'a>(
     villages: &'a [VillageRow],
     name_or_id: &str,
     commune: Option<&str>,
 ) -> Result<&'a VillageRow> {
-    let in_commune =
-        |v: &&VillageRow| commune.is_none_or(|c| match_key(&v.commune) == match_key(c) || v.commune_id == c.trim());
-    let wanted = match_key(name_or_id);
-    let matches: Vec<&VillageRow> = villages
-        .iter()
-        .filter(in_commune)
-        .filter(|v| v.id == name_or_id.trim() || match_key(&v.name) == wanted)
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok(one),
-        [] => Err(StoreError::UnknownName {
+    let known = villages.iter().map(VillageRow::known).collect::<Result<Vec<_>>>()?;
+    match Villages::new(&known).position(name_or_id, commune) {
+        Ok(i) => villages
+            .get(i)
+            .ok_or_else(|| StoreError::Stored(format!("village {i} of {} picked", villages.len()))),
+        Err(VillageError::Unknown { name, known }) => Err(StoreError::UnknownName {
             what: "village",
-            name: name_or_id.to_owned(),
-            known: villages.iter().filter(in_commune).map(|v| v.name.clone()).collect(),
+            name,
+            known,
         }),
-        many => Err(StoreError::AmbiguousName {
+        Err(VillageError::Ambiguous { name, count }) => Err(StoreError::AmbiguousName {
             what: "village",
-            name: name_or_id.to_owned(),
-            count: many.len(),
+            name,
+            count,
         }),
     }
 }

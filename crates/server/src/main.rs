@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use chrono::{Duration, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use doorstep_core::schema::EntityKind;
+use doorstep_register::{ImportOptions, RegisterError};
 use doorstep_server::admin::{self, AdminError, CampaignSpec, MemberSpec, PlaceSpec};
 use doorstep_server::api::Limits;
 use doorstep_server::store::sqlite::SqliteStore;
@@ -59,6 +60,9 @@ enum Command {
     /// Enrolled tablets.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Import records from a file.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Current records of one kind as CSV (UTF-8 with BOM, for spreadsheets).
     Export {
         /// What to export: commune, village, campaign, member, household,
@@ -148,6 +152,39 @@ enum CodeCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import a commune's households from a CSV file (as `doorstep import households`).
+    #[command(
+        long_about = "Import households from a CSV file saved as UTF-8 (\"CSV UTF-8\" in spreadsheet programs).\n\n\
+        Columns (header names in Vietnamese or English, any case, with or without diacritics):\n\
+        \x20 village / Thôn / Bản          required\n\
+        \x20 head of household / Chủ hộ    required\n\
+        \x20 phone / Số điện thoại, address / Địa chỉ, members / Số nhân khẩu,\n\
+        \x20 language / Ngôn ngữ, notes / Ghi chú, latitude / Vĩ độ, longitude / Kinh độ, commune / Xã\n\n\
+        The whole file is checked first. Every bad row is reported with its line and column, and a file\n\
+        with errors imports nothing (exit code 2) unless --skip-bad-rows is given. Rows already on the\n\
+        register (same village, head, phone and address) are reported as duplicates. The households are\n\
+        written in one transaction and reach the tablets of their commune at their next sync."
+    )]
+    Households(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// The CSV file.
+    file: PathBuf,
+    /// Commune of the villages named in the file (when it has no commune column).
+    #[arg(long)]
+    commune: Option<String>,
+    /// Import the good rows even if some rows are bad.
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// Check the file and report, but write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
 enum DeviceCommand {
     /// List enrolled tablets.
     List,
@@ -197,6 +234,7 @@ impl From<AdminError> for Failure {
         match e {
             AdminError::Input(m) => Failure::Input(m),
             AdminError::Store(s) => s.into(),
+            AdminError::Register(r) => Failure::Input(r.to_string()),
         }
     }
 }
@@ -406,6 +444,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let id = admin::revoke_device(&store, &device, now).await?;
             out(&format!("device {id} revoked: its token no longer works"))
         }
+        Command::Import(ImportCommand::Households(args)) => import_households(&store, &args, cli.json, now).await,
         Command::Export { kind, out: path } => {
             let kind: EntityKind = kind.parse().map_err(|e| Failure::Input(format!("{e}")))?;
             let (header, rows) = admin::table(&store, kind).await?;
@@ -429,6 +468,55 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     .map_err(|e| Failure::System(format!("writing output: {e}"))),
             }
         }
+    }
+}
+
+/// `import households`: per-row problems on standard error, the summary
+/// (or the report as JSON) on standard output, exit code 2 when the file is
+/// refused.
+async fn import_households(
+    store: &SqliteStore,
+    args: &ImportArgs,
+    as_json: bool,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), Failure> {
+    let file = args.file.display();
+    let bytes = std::fs::read(&args.file).map_err(|e| Failure::Input(format!("cannot read {file}: {e}")))?;
+    let options = ImportOptions {
+        commune: args.commune.clone(),
+        skip_bad_rows: args.skip_bad_rows,
+        dry_run: args.dry_run,
+    };
+    let result = admin::import_households(store, &bytes, &options, now).await;
+    let report = match &result {
+        Ok(r) | Err(AdminError::Register(RegisterError::BadRows(r))) => r,
+        Err(AdminError::Register(e)) => return Err(Failure::Input(format!("{file}: {e}"))),
+        Err(_) => return result.map(drop).map_err(Failure::from),
+    };
+    if as_json {
+        json(report)?;
+    } else {
+        for p in &report.problems {
+            eprintln!("{file}: {p}");
+        }
+        if !report.ignored_columns.is_empty() {
+            eprintln!("{file}: ignored columns: {}", report.ignored_columns.join(", "));
+        }
+    }
+    match result {
+        Ok(r) if !as_json => {
+            let (verb, count) = if r.dry_run {
+                ("would import", r.rows.saturating_sub(r.skipped))
+            } else {
+                ("imported", r.imported)
+            };
+            out(&format!(
+                "{file}: {verb} {count} households ({} rows read, {} skipped).",
+                r.rows, r.skipped
+            ))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(Failure::Input(format!("{file}: {e}"))),
     }
 }
 
