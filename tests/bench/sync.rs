@@ -213,7 +213,7 @@ fn push_all(
 ) -> Vec<Duration> {
     let mut latencies = Vec::new();
     let mut acked = 0u64;
-    for chunk in changes.chunks(700) {
+    for chunk in changes.chunks(2_000) {
         let request = SyncRequest {
             protocol: PROTOCOL_VERSION,
             schema_version: SCHEMA_VERSION,
@@ -313,7 +313,7 @@ fn ingest(devices: usize, households: usize) {
 
 /// Pulling the newest 500 changes of a commune from a server holding
 /// `history` changes in all.
-fn pull_cost(history: usize) -> Duration {
+fn pull_cost(history: usize) -> (u64, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let (store, communes, member) = campaign(&dir.path().join("server.db"), 20);
     let enrol = |commune: &str| -> DeviceId {
@@ -361,7 +361,7 @@ fn pull_cost(history: usize) -> Duration {
         let page = block_on(store.pull(commune.clone(), reader, cursor, 500, 10 << 20)).unwrap();
         assert_eq!(page.changes.len(), 500);
     }
-    t.elapsed() / rounds
+    (total, t.elapsed() / rounds)
 }
 
 fn main() {
@@ -380,13 +380,13 @@ fn main() {
         );
     }
     if wants("ingest") {
-        ingest(200, 10);
+        ingest(200, 50);
     }
     if wants("pull") {
-        let small = pull_cost(10_000);
-        let large = pull_cost(1_000_000);
+        let (n_small, small) = pull_cost(10_000);
+        let (n_large, large) = pull_cost(1_000_000);
         println!(
-            "pull 500 changes: history 10,000 -> {:.2} ms; history 1,000,000 -> {:.2} ms; ratio {:.2}",
+            "pull 500 changes: history {n_small} -> {:.2} ms; history {n_large} -> {:.2} ms; ratio {:.2}",
             small.as_secs_f64() * 1000.0,
             large.as_secs_f64() * 1000.0,
             large.as_secs_f64() / small.as_secs_f64()

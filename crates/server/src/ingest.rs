@@ -146,7 +146,11 @@ fn ref_id(change: &Change, field: &str) -> Option<Uuid> {
 pub fn needs(pusher: &Pusher, changes: &[Change]) -> Needs {
     let mut out = Needs::default();
     for change in changes {
-        out.entities.push(change.entity_id);
+        // Step events are never looked up: nothing refers to them and their
+        // ids are their change ids, unique by (device, seq).
+        if change.entity != EntityKind::StepEvent {
+            out.entities.push(change.entity_id);
+        }
         if let Some((field, _)) = parent_field(change.entity) {
             out.entities.extend(ref_id(change, field));
         }
@@ -251,6 +255,23 @@ pub fn plan(
             });
         } else {
             clock.observe_trusted(change.hlc);
+        }
+        if change.entity == EntityKind::StepEvent {
+            // Grow-only and owned by its device: its id is the id of the
+            // change that creates it, so the log's (device, seq) key is all
+            // the deduplication it needs and no entity state is kept.
+            if change.op != ChangeOp::Create || change.entity_id != change.id.as_uuid() {
+                plan.rejected.push(Rejected {
+                    seq,
+                    reason: format!(
+                        "step event {}: a step event is created once, with the id of the change that creates it",
+                        change.entity_id
+                    ),
+                });
+                continue;
+            }
+            plan.accepted.push(Accepted { change, scope });
+            continue;
         }
         let known = loaded.entities.entry(change.entity_id).or_insert_with(|| Known {
             kind: change.entity,

@@ -38,7 +38,7 @@ CREATE TABLE enrol_code (
 -- records (campaigns, members) that every device sees.
 CREATE TABLE change_log (
     server_seq   INTEGER PRIMARY KEY,
-    change_id    TEXT NOT NULL UNIQUE,
+    change_id    TEXT NOT NULL,          -- derived from (device_id, seq)
     device_id    TEXT NOT NULL,
     seq          INTEGER NOT NULL,
     scope        TEXT NOT NULL,

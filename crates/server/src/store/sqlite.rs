@@ -86,8 +86,18 @@ impl SqliteStore {
         let existed = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
         let mut conn = Connection::open(path)?;
         if existed {
-            let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-            let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let unreadable = |e: rusqlite::Error| {
+                StoreError::Refused(format!(
+                    "{} is damaged or not a SQLite database ({e}); give another --db or restore a backup",
+                    path.display()
+                ))
+            };
+            let app: i64 = conn
+                .query_row("PRAGMA application_id", [], |r| r.get(0))
+                .map_err(unreadable)?;
+            let version: usize = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(unreadable)?;
             if app != APPLICATION_ID {
                 return Err(StoreError::Refused(format!(
                     "{} is not a Doorstep server database; give another --db",
