@@ -27,6 +27,12 @@ use crate::store::Store;
 /// The smallest byte budget a 413 can shrink a batch to.
 const MIN_BATCH_BYTES: usize = 512;
 
+/// The smallest byte budget a cut link shrinks a batch to.
+const MIN_LINK_BATCH_BYTES: usize = 8 * 1024;
+
+/// The smallest pull page a cut link shrinks the page to.
+const MIN_LINK_PULL_LIMIT: u32 = 200;
+
 /// Rounds in a row that move nothing before the answers count as broken.
 const MAX_IDLE_ROUNDS: u32 = 3;
 
@@ -41,6 +47,10 @@ pub(crate) fn run(
     let mut backoff = Backoff::new(options.backoff_base, options.backoff_max, seed(&own));
     let mut estimate = Estimate::default();
     let mut budget = options.batch_bytes.max(MIN_BATCH_BYTES);
+    // A cut link loses the whole round in flight: after a cut, rounds get
+    // smaller (so one gets through before the next cut) and grow back after
+    // each success.
+    let mut pull_limit = options.pull_limit;
     let start = store.sync_position()?;
     let mut p = SyncProgress {
         to_push: start.last_seq.saturating_sub(start.acked_seq),
@@ -61,7 +71,7 @@ pub(crate) fn run(
             acked_seq: acked,
             pushes: WireChanges::default(),
             pull_cursor: position.pull_cursor.clone(),
-            pull_limit: options.pull_limit,
+            pull_limit,
         };
         let batch = batch::build(store, &template, acked, budget, &mut estimate)?;
         let size = u64::try_from(batch.body.len()).unwrap_or(u64::MAX);
@@ -70,6 +80,8 @@ pub(crate) fn run(
         let failure = match http.sync(batch.body) {
             Ok(exchange) => {
                 failures = 0;
+                budget = budget.saturating_mul(2).min(options.batch_bytes.max(MIN_BATCH_BYTES));
+                pull_limit = pull_limit.saturating_mul(2).min(options.pull_limit);
                 let received_at = store.wall_now();
                 p.bytes_sent += exchange.sent;
                 p.bytes_received += exchange.received;
@@ -149,7 +161,13 @@ pub(crate) fn run(
             }
             other => {
                 let (error, asked_wait) = match other {
-                    HttpFailure::Link(e) => (e, None),
+                    HttpFailure::Link(e) => {
+                        if batch.changes > 1 {
+                            budget = (budget / 2).max(MIN_LINK_BATCH_BYTES.min(budget));
+                        }
+                        pull_limit = (pull_limit / 2).max(MIN_LINK_PULL_LIMIT.min(pull_limit));
+                        (e, None)
+                    }
                     HttpFailure::Status(answer) => {
                         p.bytes_sent += size;
                         p.bytes_received += answer.received;
