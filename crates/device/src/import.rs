@@ -10,9 +10,9 @@
 //! file with errors imports nothing unless the caller asks to skip bad rows.
 
 use doorstep_core::ids::{BadId, HouseholdId, VillageId};
-use doorstep_register::{ExistingHousehold, HouseholdKey, RegisterError, read_register};
+use doorstep_register::{ExistingHousehold, HouseholdKey, read_register};
 
-pub use doorstep_register::{ImportOptions, ImportReport, RowProblem};
+pub use doorstep_register::{ImportOptions, ImportReport, RegisterError, RowProblem};
 
 use crate::error::{Result, StoreError};
 use crate::queries::VillageRow;
@@ -21,39 +21,12 @@ use crate::store::Store;
 /// Why a file could not be imported at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    /// Not UTF-8 text.
-    #[error("{0}")]
-    Encoding(String),
-    /// A header without the columns we need.
-    #[error(
-        "the header (line 1) has no {missing} column; found: {found}. Expected e.g. \"village\" / \"Thôn\" and \"head of household\" / \"Chủ hộ\""
-    )]
-    MissingColumns {
-        /// Missing columns.
-        missing: String,
-        /// Columns found.
-        found: String,
-    },
-    /// Empty file.
-    #[error("the file is empty")]
-    Empty,
-    /// Bad rows and no permission to skip them: nothing was imported.
-    #[error("{} of {} rows have problems; nothing was imported (fix them, or pass --skip-bad-rows to import the {} good rows)", .0.skipped, .0.rows, .0.rows.saturating_sub(.0.skipped))]
-    BadRows(ImportReport),
+    /// The file itself: its encoding, header or rows (see [`RegisterError`]).
+    #[error(transparent)]
+    Register(#[from] RegisterError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<RegisterError> for ImportError {
-    fn from(e: RegisterError) -> ImportError {
-        match e {
-            RegisterError::Encoding(m) => ImportError::Encoding(m),
-            RegisterError::MissingColumns { missing, found } => ImportError::MissingColumns { missing, found },
-            RegisterError::Empty => ImportError::Empty,
-            RegisterError::BadRows(report) => ImportError::BadRows(report),
-        }
-    }
 }
 
 impl Store {

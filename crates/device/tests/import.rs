@@ -4,7 +4,7 @@
 mod common;
 
 use common::TempStore;
-use doorstep_device::import::{ImportError, ImportOptions};
+use doorstep_device::import::{ImportError, ImportOptions, RegisterError};
 
 fn import(
     t: &mut TempStore,
@@ -46,7 +46,7 @@ fn every_bad_row_is_reported_and_nothing_is_imported() {
                Tam Tu,Lò Văn D,,,21.3,\n\
                Tam Tu,Lò Văn Hùng,0912345678,4,,\n";
     let err = import(&mut t, csv.as_bytes(), &ImportOptions::default()).expect_err("bad rows");
-    let ImportError::BadRows(report) = &err else {
+    let ImportError::Register(RegisterError::BadRows(report)) = &err else {
         panic!("{err}")
     };
     let found: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
@@ -109,7 +109,7 @@ fn missing_columns_and_empty_files_are_named() {
         "{text}"
     );
     let err = import(&mut t, b"  \n", &ImportOptions::default()).expect_err("empty");
-    assert!(matches!(err, ImportError::Empty));
+    assert!(matches!(err, ImportError::Register(RegisterError::Empty)));
 }
 
 #[test]
@@ -121,7 +121,7 @@ fn a_row_with_too_many_fields_is_named() {
         &ImportOptions::default(),
     )
     .expect_err("extra");
-    let ImportError::BadRows(report) = err else {
+    let ImportError::Register(RegisterError::BadRows(report)) = err else {
         panic!("expected bad rows")
     };
     assert!(
@@ -198,7 +198,7 @@ fn a_latitude_without_a_longitude_column_is_a_row_problem_not_a_crash() {
         &ImportOptions::default(),
     )
     .expect_err("half a location");
-    let ImportError::BadRows(report) = err else {
+    let ImportError::Register(RegisterError::BadRows(report)) = err else {
         panic!("expected bad rows")
     };
     assert_eq!(

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use doorstep_device::export::ExportTable;
-use doorstep_device::import::{ImportError, ImportOptions};
+use doorstep_device::import::{ImportError, ImportOptions, RegisterError};
 
 use super::Ctx;
 use crate::cli::{ExportArgs, FollowUpArgs, ImportArgs};
@@ -19,7 +19,7 @@ pub(crate) fn import(ctx: &mut Ctx, a: &ImportArgs) -> anyhow::Result<()> {
     let result = ctx.store.import_households(&bytes, &options);
     let report = match &result {
         Ok(r) => r,
-        Err(ImportError::BadRows(r)) => r,
+        Err(ImportError::Register(RegisterError::BadRows(r))) => r,
         Err(_) => {
             return result
                 .map(drop)
