@@ -174,6 +174,19 @@ mod tests {
     }
 
     #[test]
+    fn change_ids_are_derived_from_device_and_seq() {
+        let (a, b) = (DeviceId::from_parts(1, [1; 10]), DeviceId::from_parts(1, [2; 10]));
+        assert_eq!(
+            ChangeId::derive(a, 7),
+            ChangeId::derive(a, 7),
+            "the receiver recomputes it"
+        );
+        assert_ne!(ChangeId::derive(a, 7), ChangeId::derive(a, 8));
+        assert_ne!(ChangeId::derive(a, 7), ChangeId::derive(b, 7));
+        assert_eq!(ChangeId::derive(a, 7).as_uuid().get_version_num(), 5);
+    }
+
+    #[test]
     fn a_bad_id_names_the_value_and_the_kind() {
         let err = "12-34".parse::<PersonId>().expect_err("not a uuid");
         let msg = err.to_string();
