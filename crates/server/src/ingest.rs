@@ -127,6 +127,22 @@ fn parent_field(kind: EntityKind) -> Option<(&'static str, EntityKind)> {
     }
 }
 
+/// The required references a change sets (its parent among them): each
+/// must name a known entity of the same commune.
+fn required_refs(change: &Change) -> Vec<(&str, EntityKind)> {
+    change
+        .fields
+        .iter()
+        .filter_map(|w| match change.entity.field(&w.field) {
+            Some(spec) if spec.required => match spec.ty {
+                doorstep_core::schema::FieldType::Ref(target) => Some((w.field.as_str(), target)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 /// Kinds only the office writes.
 fn office_only(kind: EntityKind) -> bool {
     matches!(
@@ -151,7 +167,7 @@ pub fn needs(pusher: &Pusher, changes: &[Change]) -> Needs {
         if change.entity != EntityKind::StepEvent {
             out.entities.push(change.entity_id);
         }
-        if let Some((field, _)) = parent_field(change.entity) {
+        for (field, _) in required_refs(change) {
             out.entities.extend(ref_id(change, field));
         }
         for write in &change.fields {
@@ -224,6 +240,22 @@ pub fn plan(
                 }
             }
         }
+        // Replace a stamp too far ahead before anything can reject the
+        // change: the device adopts every restamp, rejected changes too, so
+        // a later write naming this one as its base names the same stamp
+        // on every replica. Validation then sees the stamps replicas keep.
+        if change.hlc.millis() > wall_ms.saturating_add(MAX_AHEAD_MS) {
+            let was = change.hlc;
+            change.hlc = clock.tick(wall_ms);
+            loaded.restamps.insert(was, change.hlc);
+            plan.restamped.push(Restamp {
+                seq,
+                was,
+                hlc: change.hlc,
+            });
+        } else {
+            clock.observe_trusted(change.hlc);
+        }
         if let Err(problems) = change.validate() {
             plan.rejected.push(Rejected {
                 seq,
@@ -244,18 +276,6 @@ pub fn plan(
                 continue;
             }
         };
-        if change.hlc.millis() > wall_ms.saturating_add(MAX_AHEAD_MS) {
-            let was = change.hlc;
-            change.hlc = clock.tick(wall_ms);
-            loaded.restamps.insert(was, change.hlc);
-            plan.restamped.push(Restamp {
-                seq,
-                was,
-                hlc: change.hlc,
-            });
-        } else {
-            clock.observe_trusted(change.hlc);
-        }
         if change.entity == EntityKind::StepEvent {
             // Grow-only and owned by its device: its id is the id of the
             // change that creates it, so the log's (device, seq) key is all
@@ -278,6 +298,16 @@ pub fn plan(
             scope: scope.clone(),
             state: EntityState::default(),
         });
+        if change.op == ChangeOp::Create && known.state.exists {
+            plan.rejected.push(Rejected {
+                seq,
+                reason: format!(
+                    "{} {} already exists; a change to it must be an update",
+                    change.entity, change.entity_id
+                ),
+            });
+            continue;
+        }
         if known.kind != change.entity {
             plan.rejected.push(Rejected {
                 seq,
@@ -359,6 +389,30 @@ fn scope_of(pusher: &Pusher, change: &Change, loaded: &Loaded) -> Result<Result<
         (_, None) => CAMPAIGN_WIDE.to_owned(),
     };
     own(&scope)?;
+    // The other required references (a run's visit and household) must be
+    // known records of the same commune.
+    let parent = parent_field(change.entity).map(|p| p.0);
+    for (field, target) in required_refs(change) {
+        if Some(field) == parent {
+            continue;
+        }
+        let Some(id) = ref_id(change, field) else { continue };
+        match loaded.entities.get(&id) {
+            Some(r) if r.kind == target && r.state.exists => {
+                if pusher.scope.is_some() && r.scope != scope && r.scope != CAMPAIGN_WIDE {
+                    return Err(Refusal::Forbidden(format!(
+                        "seq {}: {field} names {target} {id} of another commune",
+                        change.seq
+                    )));
+                }
+            }
+            _ => {
+                return Ok(Err(format!(
+                    "{field} names {target} {id}, which the server does not know"
+                )));
+            }
+        }
+    }
     if let Some(known) = existing
         && known.scope != scope
         && pusher.scope.is_some()
@@ -517,6 +571,137 @@ mod tests {
         assert_eq!(p.rejected.len(), 1);
         assert!(p.rejected[0].reason.contains("village_id"), "{}", p.rejected[0].reason);
         assert_eq!((p.accepted.len(), p.last_applied), (1, 2));
+    }
+
+    #[test]
+    fn a_second_create_is_rejected() {
+        let (pusher, village, loaded) = setup();
+        let a = household(pusher.device, 1, village, Hlc::new(NOW, 0));
+        let mut b = household(pusher.device, 2, village, Hlc::new(NOW, 1));
+        b.entity_id = a.entity_id;
+        let p = plan(&pusher, vec![a, b], loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect("plan");
+        assert_eq!((p.accepted.len(), p.rejected.len()), (1, 1));
+        assert!(
+            p.rejected[0].reason.contains("already exists"),
+            "{}",
+            p.rejected[0].reason
+        );
+    }
+
+    #[test]
+    fn a_rejected_change_far_ahead_is_restamped_so_later_bases_agree() {
+        let (pusher, village, loaded) = setup();
+        let ahead = NOW + 3 * 24 * 3600 * 1000;
+        // Rejected (unknown village), but its stamp is replaced all the same.
+        let lost = household(pusher.device, 1, Uuid::now_v7(), Hlc::new(ahead, 0));
+        let created = household(pusher.device, 2, village, Hlc::new(ahead, 1));
+        let mut edit = household(pusher.device, 3, village, Hlc::new(ahead, 2));
+        edit.op = ChangeOp::Update;
+        edit.entity_id = created.entity_id;
+        edit.fields = vec![FieldWrite {
+            field: "head_name".into(),
+            value: FieldValue::from("Lò Văn B"),
+            base: Some(created.version()),
+            resolves: Vec::new(),
+        }];
+        let p = plan(
+            &pusher,
+            vec![lost, created, edit],
+            loaded,
+            &mut HlcClock::resume(Hlc::ZERO),
+            NOW,
+        )
+        .expect("plan");
+        assert_eq!(
+            p.restamped.len(),
+            3,
+            "every stamp far ahead is replaced, the rejected one too"
+        );
+        assert_eq!((p.accepted.len(), p.rejected.len()), (2, 1));
+        let base = p.accepted[1].change.fields[0].base.expect("base");
+        assert_eq!(base.hlc, p.accepted[0].change.hlc, "the base names the new stamp");
+        assert!(p.accepted[1].change.validate().is_ok());
+    }
+
+    #[test]
+    fn a_base_from_the_future_the_server_never_saw_is_rejected_after_the_restamp() {
+        let (pusher, village, loaded) = setup();
+        let created = household(pusher.device, 1, village, Hlc::new(NOW, 0));
+        let ahead = NOW + 3 * 24 * 3600 * 1000;
+        let mut edit = household(pusher.device, 2, village, Hlc::new(ahead, 5));
+        edit.op = ChangeOp::Update;
+        edit.entity_id = created.entity_id;
+        edit.fields = vec![FieldWrite {
+            field: "head_name".into(),
+            value: FieldValue::from("Lò Văn B"),
+            base: Some(Version {
+                hlc: Hlc::new(ahead, 1),
+                device: pusher.device,
+            }),
+            resolves: Vec::new(),
+        }];
+        let p = plan(
+            &pusher,
+            vec![created, edit],
+            loaded,
+            &mut HlcClock::resume(Hlc::ZERO),
+            NOW,
+        )
+        .expect("plan");
+        assert_eq!((p.accepted.len(), p.rejected.len()), (1, 1), "{:?}", p.rejected);
+    }
+
+    #[test]
+    fn a_run_naming_another_communes_visit_refuses_the_batch() {
+        use doorstep_core::entities::{ChecklistRun, Entity};
+        use doorstep_core::ids::{ChecklistRunId, HouseholdId, PersonId, VisitId};
+        let (pusher, _, mut loaded) = setup();
+        let known = |kind, scope: &str| Known {
+            kind,
+            scope: scope.into(),
+            state: EntityState {
+                exists: true,
+                ..EntityState::default()
+            },
+        };
+        let (person, household, visit) = (PersonId::new(), HouseholdId::new(), VisitId::new());
+        loaded
+            .entities
+            .insert(person.as_uuid(), known(EntityKind::Person, "c1"));
+        loaded
+            .entities
+            .insert(household.as_uuid(), known(EntityKind::Household, "c1"));
+        loaded.entities.insert(visit.as_uuid(), known(EntityKind::Visit, "c2"));
+        let run = ChecklistRun {
+            id: ChecklistRunId::new(),
+            visit_id: visit,
+            person_id: person,
+            household_id: household,
+            pack_key: doorstep_core::text::Key::parse("vneid").expect("key"),
+            pack_version: 1,
+            started_at: chrono::DateTime::from_timestamp_millis(NOW as i64).expect("time"),
+        };
+        let change = Change {
+            id: ChangeId::derive(pusher.device, 1),
+            device: pusher.device,
+            seq: 1,
+            hlc: Hlc::new(NOW, 0),
+            entity: EntityKind::ChecklistRun,
+            entity_id: run.id.as_uuid(),
+            op: ChangeOp::Create,
+            fields: run
+                .fields()
+                .into_iter()
+                .map(|(f, v)| FieldWrite {
+                    field: f.into(),
+                    value: v,
+                    base: None,
+                    resolves: Vec::new(),
+                })
+                .collect(),
+        };
+        let err = plan(&pusher, vec![change], loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect_err("scope");
+        assert!(err.to_string().contains("visit_id"), "{err}");
     }
 
     #[test]

@@ -32,9 +32,19 @@ impl Guard {
         map.get(&ip).is_some_and(|(n, _)| *n >= max)
     }
 
-    fn failed(&self, ip: IpAddr) {
+    /// Counts an attempt before the code is looked up, so parallel
+    /// guesses cannot slip past the limit.
+    fn attempt(&self, ip: IpAddr) {
         let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(ip).or_insert((0, Instant::now())).0 += 1;
+    }
+
+    /// Takes back the attempt of a code that worked.
+    fn succeeded(&self, ip: IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = map.get_mut(&ip) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
     }
 }
 
@@ -59,6 +69,7 @@ pub(super) async fn enroll<S: Store>(
     if request.label.as_ref().is_some_and(|l| l.chars().count() > 80) {
         return Err(ApiError::bad_field("label", "label is longer than 80 characters"));
     }
+    app.enroll_guard.attempt(ip);
     let code = auth::normalise_code(&request.code);
     let bad_code = || {
         ApiError::new(
@@ -68,7 +79,6 @@ pub(super) async fn enroll<S: Store>(
         )
     };
     if !auth::looks_like_code(&code) {
-        app.enroll_guard.failed(ip);
         return Err(bad_code());
     }
     let token = auth::new_token().map_err(ApiError::internal)?;
@@ -79,12 +89,10 @@ pub(super) async fn enroll<S: Store>(
         .await
     {
         Ok(e) => e,
-        Err(EnrollError::BadCode) => {
-            app.enroll_guard.failed(ip);
-            return Err(bad_code());
-        }
+        Err(EnrollError::BadCode) => return Err(bad_code()),
         Err(EnrollError::Store(e)) => return Err(ApiError::internal(e)),
     };
+    app.enroll_guard.succeeded(ip);
     tracing::info!(device = %enrolled.device_id, commune = %enrolled.commune_id, "device enrolled");
     Ok(Json(EnrollResponse {
         device_id: enrolled.device_id,

@@ -42,6 +42,16 @@ pub(super) async fn sync<S: Store>(
             c.seq, c.device
         )));
     }
+    // Check the whole request before anything is written.
+    let after = match request.pull_cursor.as_deref() {
+        None | Some("") => 0,
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            ApiError::bad_field(
+                "pull_cursor",
+                format!("pull_cursor {text:?} is not a cursor this server gave"),
+            )
+        })?,
+    };
     let pushed_count = changes.len();
     let pushed = app
         .store
@@ -52,15 +62,6 @@ pub(super) async fn sync<S: Store>(
             Refusal::Forbidden(m) => ApiError::forbidden(m),
             Refusal::SeqGap { expected, message } => ApiError::seq_gap(expected, message),
         })?;
-    let after = match request.pull_cursor.as_deref() {
-        None | Some("") => 0,
-        Some(text) => text.parse::<u64>().map_err(|_| {
-            ApiError::bad_field(
-                "pull_cursor",
-                format!("pull_cursor {text:?} is not a cursor this server gave"),
-            )
-        })?,
-    };
     let limit = usize::try_from(request.pull_limit)
         .unwrap_or(usize::MAX)
         .min(app.limits.pull_limit);
