@@ -143,6 +143,38 @@ fn required_refs(change: &Change) -> Vec<(&str, EntityKind)> {
         .collect()
 }
 
+/// The villages a member's change assigns (its `village_ids` list).
+fn member_villages(change: &Change) -> Vec<Uuid> {
+    if change.entity != EntityKind::Member {
+        return Vec::new();
+    }
+    match change.get("village_ids") {
+        Some(FieldValue::Text(list)) => serde_json::from_str::<Vec<String>>(list)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| Uuid::parse_str(v).ok())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A member's scope: the commune of its villages when they are all in one
+/// commune (so its name and phone stay within that commune's tablets), the
+/// whole campaign otherwise.
+fn member_scope(change: &Change, loaded: &Loaded, existing: Option<&Known>) -> String {
+    let villages = member_villages(change);
+    if change.get("village_ids").is_none() {
+        return existing.map_or_else(|| CAMPAIGN_WIDE.to_owned(), |k| k.scope.clone());
+    }
+    let mut communes = villages
+        .iter()
+        .map(|v| loaded.entities.get(v).map(|k| k.scope.as_str()));
+    match communes.next() {
+        Some(Some(first)) if communes.all(|c| c == Some(first)) => first.to_owned(),
+        _ => CAMPAIGN_WIDE.to_owned(),
+    }
+}
+
 /// Kinds only the office writes.
 fn office_only(kind: EntityKind) -> bool {
     matches!(
@@ -170,6 +202,7 @@ pub fn needs(pusher: &Pusher, changes: &[Change]) -> Needs {
         for (field, _) in required_refs(change) {
             out.entities.extend(ref_id(change, field));
         }
+        out.entities.extend(member_villages(change));
         for write in &change.fields {
             for v in write.base.iter().chain(&write.resolves) {
                 if v.device == pusher.device {
@@ -359,7 +392,8 @@ fn scope_of(pusher: &Pusher, change: &Change, loaded: &Loaded) -> Result<Result<
     }
     let scope = match (change.entity, parent_field(change.entity)) {
         (EntityKind::Commune, _) => change.entity_id.hyphenated().to_string(),
-        (EntityKind::Campaign | EntityKind::Member, _) => CAMPAIGN_WIDE.to_owned(),
+        (EntityKind::Member, _) => member_scope(change, loaded, existing),
+        (EntityKind::Campaign, _) => CAMPAIGN_WIDE.to_owned(),
         (_, Some((field, parent_kind))) => match ref_id(change, field) {
             // Updates that do not move the entity keep its scope.
             None => match existing {
@@ -702,6 +736,68 @@ mod tests {
         };
         let err = plan(&pusher, vec![change], loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect_err("scope");
         assert!(err.to_string().contains("visit_id"), "{err}");
+    }
+
+    #[test]
+    fn members_stay_within_the_commune_of_their_villages() {
+        use doorstep_core::entities::{Entity, Member};
+        use doorstep_core::ids::{CampaignId, MemberId, VillageId};
+        let office = Pusher {
+            device: DeviceId::new(),
+            scope: None,
+            last_applied: 0,
+        };
+        let place = |kind, scope: &str| Known {
+            kind,
+            scope: scope.into(),
+            state: EntityState {
+                exists: true,
+                ..EntityState::default()
+            },
+        };
+        let campaign = CampaignId::new();
+        let (v1, v2, v3) = (VillageId::new(), VillageId::new(), VillageId::new());
+        let mut loaded = Loaded::default();
+        loaded
+            .entities
+            .insert(campaign.as_uuid(), place(EntityKind::Campaign, CAMPAIGN_WIDE));
+        loaded.entities.insert(v1.as_uuid(), place(EntityKind::Village, "c1"));
+        loaded.entities.insert(v2.as_uuid(), place(EntityKind::Village, "c1"));
+        loaded.entities.insert(v3.as_uuid(), place(EntityKind::Village, "c2"));
+        let member = |seq: u64, villages: Vec<VillageId>| {
+            let m = Member {
+                id: MemberId::new(),
+                campaign_id: campaign,
+                name: doorstep_core::text::PersonName::parse("Quàng Thị Hoa").expect("name"),
+                role: doorstep_core::vocab::Role::Volunteer,
+                unit: doorstep_core::vocab::Unit::YouthUnion,
+                phone: None,
+                village_ids: villages,
+            };
+            Change {
+                id: ChangeId::derive(office.device, seq),
+                device: office.device,
+                seq,
+                hlc: Hlc::new(NOW, seq as u16),
+                entity: EntityKind::Member,
+                entity_id: m.id.as_uuid(),
+                op: ChangeOp::Create,
+                fields: m
+                    .fields()
+                    .into_iter()
+                    .map(|(f, v)| FieldWrite {
+                        field: f.into(),
+                        value: v,
+                        base: None,
+                        resolves: Vec::new(),
+                    })
+                    .collect(),
+            }
+        };
+        let changes = vec![member(1, vec![v1, v2]), member(2, vec![v1, v3]), member(3, Vec::new())];
+        let p = plan(&office, changes, loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect("plan");
+        let scopes: Vec<&str> = p.accepted.iter().map(|a| a.scope.as_str()).collect();
+        assert_eq!(scopes, vec!["c1", CAMPAIGN_WIDE, CAMPAIGN_WIDE], "{:?}", p.rejected);
     }
 
     #[test]

@@ -35,7 +35,7 @@ CREATE TABLE enrol_code (
 
 -- Every accepted change, in the order the server accepted it. server_seq
 -- is the pull cursor; scope is the commune id, or '*' for campaign-wide
--- records (campaigns, members) that every device sees.
+-- records (campaigns, members of several communes) that every device sees.
 CREATE TABLE change_log (
     server_seq   INTEGER PRIMARY KEY,
     change_id    TEXT NOT NULL,          -- derived from (device_id, seq)
