@@ -517,10 +517,11 @@ mod tests {
         DeviceId::new()
     }
 
-    fn commune_state() -> Known {
+    /// An existing entity the server knows, in `scope`.
+    fn known(kind: EntityKind, scope: &str) -> Known {
         Known {
-            kind: EntityKind::Village,
-            scope: "c1".into(),
+            kind,
+            scope: scope.into(),
             state: EntityState {
                 exists: true,
                 ..EntityState::default()
@@ -528,19 +529,22 @@ mod tests {
         }
     }
 
-    fn household(dev: DeviceId, seq: u64, village: Uuid, hlc: Hlc) -> Change {
-        let fields = [
-            ("village_id", FieldValue::Text(village.hyphenated().to_string())),
-            ("head_name", FieldValue::from("Lò Văn Pắn")),
-            ("created_at", FieldValue::from("2026-06-01T08:00:00.000Z")),
-        ];
+    /// The create change of an entity with these fields, no bases.
+    fn create<'a>(
+        dev: DeviceId,
+        seq: u64,
+        hlc: Hlc,
+        kind: EntityKind,
+        id: Uuid,
+        fields: impl IntoIterator<Item = (&'a str, FieldValue)>,
+    ) -> Change {
         Change {
             id: ChangeId::derive(dev, seq),
             device: dev,
             seq,
             hlc,
-            entity: EntityKind::Household,
-            entity_id: Uuid::now_v7(),
+            entity: kind,
+            entity_id: id,
             op: ChangeOp::Create,
             fields: fields
                 .into_iter()
@@ -554,10 +558,19 @@ mod tests {
         }
     }
 
+    fn household(dev: DeviceId, seq: u64, village: Uuid, hlc: Hlc) -> Change {
+        let fields = [
+            ("village_id", FieldValue::Text(village.hyphenated().to_string())),
+            ("head_name", FieldValue::from("Lò Văn Pắn")),
+            ("created_at", FieldValue::from("2026-06-01T08:00:00.000Z")),
+        ];
+        create(dev, seq, hlc, EntityKind::Household, Uuid::now_v7(), fields)
+    }
+
     fn setup() -> (Pusher, Uuid, Loaded) {
         let village = Uuid::now_v7();
         let mut loaded = Loaded::default();
-        loaded.entities.insert(village, commune_state());
+        loaded.entities.insert(village, known(EntityKind::Village, "c1"));
         let pusher = Pusher {
             device: device(),
             scope: Some("c1".into()),
@@ -690,14 +703,6 @@ mod tests {
         use doorstep_core::entities::{ChecklistRun, Entity};
         use doorstep_core::ids::{ChecklistRunId, HouseholdId, PersonId, VisitId};
         let (pusher, _, mut loaded) = setup();
-        let known = |kind, scope: &str| Known {
-            kind,
-            scope: scope.into(),
-            state: EntityState {
-                exists: true,
-                ..EntityState::default()
-            },
-        };
         let (person, household, visit) = (PersonId::new(), HouseholdId::new(), VisitId::new());
         loaded
             .entities
@@ -715,25 +720,14 @@ mod tests {
             pack_version: 1,
             started_at: chrono::DateTime::from_timestamp_millis(NOW as i64).expect("time"),
         };
-        let change = Change {
-            id: ChangeId::derive(pusher.device, 1),
-            device: pusher.device,
-            seq: 1,
-            hlc: Hlc::new(NOW, 0),
-            entity: EntityKind::ChecklistRun,
-            entity_id: run.id.as_uuid(),
-            op: ChangeOp::Create,
-            fields: run
-                .fields()
-                .into_iter()
-                .map(|(f, v)| FieldWrite {
-                    field: f.into(),
-                    value: v,
-                    base: None,
-                    resolves: Vec::new(),
-                })
-                .collect(),
-        };
+        let change = create(
+            pusher.device,
+            1,
+            Hlc::new(NOW, 0),
+            EntityKind::ChecklistRun,
+            run.id.as_uuid(),
+            run.fields(),
+        );
         let err = plan(&pusher, vec![change], loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect_err("scope");
         assert!(err.to_string().contains("visit_id"), "{err}");
     }
@@ -747,23 +741,15 @@ mod tests {
             scope: None,
             last_applied: 0,
         };
-        let place = |kind, scope: &str| Known {
-            kind,
-            scope: scope.into(),
-            state: EntityState {
-                exists: true,
-                ..EntityState::default()
-            },
-        };
         let campaign = CampaignId::new();
         let (v1, v2, v3) = (VillageId::new(), VillageId::new(), VillageId::new());
         let mut loaded = Loaded::default();
         loaded
             .entities
-            .insert(campaign.as_uuid(), place(EntityKind::Campaign, CAMPAIGN_WIDE));
-        loaded.entities.insert(v1.as_uuid(), place(EntityKind::Village, "c1"));
-        loaded.entities.insert(v2.as_uuid(), place(EntityKind::Village, "c1"));
-        loaded.entities.insert(v3.as_uuid(), place(EntityKind::Village, "c2"));
+            .insert(campaign.as_uuid(), known(EntityKind::Campaign, CAMPAIGN_WIDE));
+        loaded.entities.insert(v1.as_uuid(), known(EntityKind::Village, "c1"));
+        loaded.entities.insert(v2.as_uuid(), known(EntityKind::Village, "c1"));
+        loaded.entities.insert(v3.as_uuid(), known(EntityKind::Village, "c2"));
         let member = |seq: u64, villages: Vec<VillageId>| {
             let m = Member {
                 id: MemberId::new(),
@@ -774,25 +760,14 @@ mod tests {
                 phone: None,
                 village_ids: villages,
             };
-            Change {
-                id: ChangeId::derive(office.device, seq),
-                device: office.device,
+            create(
+                office.device,
                 seq,
-                hlc: Hlc::new(NOW, seq as u16),
-                entity: EntityKind::Member,
-                entity_id: m.id.as_uuid(),
-                op: ChangeOp::Create,
-                fields: m
-                    .fields()
-                    .into_iter()
-                    .map(|(f, v)| FieldWrite {
-                        field: f.into(),
-                        value: v,
-                        base: None,
-                        resolves: Vec::new(),
-                    })
-                    .collect(),
-            }
+                Hlc::new(NOW, seq as u16),
+                EntityKind::Member,
+                m.id.as_uuid(),
+                m.fields(),
+            )
         };
         let changes = vec![member(1, vec![v1, v2]), member(2, vec![v1, v3]), member(3, Vec::new())];
         let p = plan(&office, changes, loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect("plan");
