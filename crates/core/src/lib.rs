@@ -16,6 +16,7 @@ pub mod change;
 pub mod entities;
 pub mod hlc;
 pub mod ids;
+pub mod illustration;
 pub mod merge;
 pub mod pack;
 pub mod phone;

@@ -46,8 +46,49 @@ crate::macros::vocabulary!(
         BankOrWallet = "bank_or_wallet",
         /// A social-insurance or health-insurance number.
         InsuranceNumber = "insurance_number",
+        /// The customer code printed on an electricity or water bill.
+        BillCustomerCode = "bill_customer_code",
+        /// An e-mail address the resident can open.
+        Email = "email",
     }
 );
+
+crate::macros::vocabulary!(
+    /// A kind of smartphone a pack works on.
+    PhoneKind, "phone kind" {
+        /// An Android phone.
+        Android = "android",
+        /// An iPhone.
+        Iphone = "iphone",
+    }
+);
+
+crate::macros::vocabulary!(
+    /// How much a pack depends on the phone reading the chip ID card by NFC.
+    NfcUse, "NFC use" {
+        /// Without NFC the pack cannot be finished.
+        Needed = "needed",
+        /// NFC makes a step easier; there is another way without it.
+        Helps = "helps",
+    }
+);
+
+/// The smartphone a pack needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneNeeds {
+    /// Kinds of phone the apps exist for ([`PhoneKind`] codes).
+    pub kinds: Vec<String>,
+    /// Oldest Android version, where an official source states it ("8.0").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_android: Option<String>,
+    /// Oldest iOS version, where an official source states it ("13.0").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ios: Option<String>,
+    /// Whether reading the chip card by NFC is needed or helps ([`NfcUse`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nfc: Option<String>,
+}
 
 /// Where a pack's facts come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +141,9 @@ pub struct Pack {
     /// What the resident needs first.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// The smartphone it needs; required when `requires` has "smartphone".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneNeeds>,
     /// Who the pack is for when that is not every resident (e.g. trainees).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
@@ -228,6 +272,7 @@ impl Pack {
                 problem(format!("requires[{i}]"), e.to_string());
             }
         }
+        self.check_phone(&mut problem);
         if self.sources.is_empty() {
             problem(
                 "sources".into(),
@@ -235,10 +280,10 @@ impl Pack {
             );
         }
         for (i, s) in self.sources.iter().enumerate() {
-            if !s.url.starts_with("https://") {
+            if !(s.url.starts_with("https://") || s.url.starts_with("http://")) {
                 problem(
                     format!("sources[{i}] > url"),
-                    format!("{:?} is not an https:// address", s.url),
+                    format!("{:?} is not a web address (https:// or http://)", s.url),
                 );
             }
             if let Err(e) = parse_date(&s.checked_on) {
@@ -296,12 +341,62 @@ impl Pack {
                 } else if ctx.illustrations.is_some_and(|files| !files.contains(path)) {
                     problem(
                         format!("{at} > illustration"),
-                        format!("file {path:?} not found in assets/illustrations"),
+                        format!("file {path:?} not found in the illustrations directory"),
                     );
                 }
             }
         }
         out
+    }
+
+    fn check_phone(&self, problem: &mut impl FnMut(String, String)) {
+        let needs_phone = self.requires.iter().any(|r| r == Prerequisite::Smartphone.as_str());
+        let Some(phone) = &self.phone else {
+            if needs_phone {
+                problem(
+                    "phone".into(),
+                    "requires \"smartphone\": say which kinds in a [phone] table".into(),
+                );
+            }
+            return;
+        };
+        if !needs_phone {
+            problem(
+                "phone".into(),
+                "a [phone] table without \"smartphone\" in requires".into(),
+            );
+        }
+        if phone.kinds.is_empty() {
+            problem(
+                "phone > kinds".into(),
+                "name at least one kind (android, iphone)".into(),
+            );
+        }
+        for (i, kind) in phone.kinds.iter().enumerate() {
+            if let Err(e) = kind.parse::<PhoneKind>() {
+                problem(format!("phone > kinds[{i}]"), e.to_string());
+            }
+        }
+        for (field, version) in [("min_android", &phone.min_android), ("min_ios", &phone.min_ios)] {
+            if let Some(v) = version {
+                let parts: Vec<&str> = v.split('.').collect();
+                let ok = parts.len() <= 3
+                    && parts
+                        .iter()
+                        .all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()));
+                if !ok {
+                    problem(
+                        format!("phone > {field}"),
+                        format!("{v:?} is not a version number like \"8.0\""),
+                    );
+                }
+            }
+        }
+        if let Some(nfc) = &phone.nfc
+            && let Err(e) = nfc.parse::<NfcUse>()
+        {
+            problem("phone > nfc".into(), e.to_string());
+        }
     }
 
     /// Whether the steps (what a run depends on) differ from another pack's.
@@ -350,6 +445,19 @@ fn check_localized(
             Some(_) => {}
         }
     }
+    if let Some(reference) = text.get("vi") {
+        for (locale, s) in text {
+            if locale != "vi" && s == reference && s.split_whitespace().count() >= 4 {
+                problem(format!("{at} > {locale}"), "same text as vi: not translated".into());
+            }
+        }
+    }
+    if let Some(s) = text.get("ar")
+        && !s.trim().is_empty()
+        && !s.chars().any(is_arabic_letter)
+    {
+        problem(format!("{at} > ar"), "has no Arabic letters: not translated".into());
+    }
     for locale in text.keys() {
         let known =
             locale.len() >= 2 && locale.len() <= 8 && locale.chars().all(|c| c.is_ascii_lowercase() || c == '-');
@@ -357,6 +465,11 @@ fn check_localized(
             problem(format!("{at} > {locale}"), format!("{locale:?} is not a locale code"));
         }
     }
+}
+
+/// A letter of the Arabic script (the main block and its presentation forms).
+fn is_arabic_letter(c: char) -> bool {
+    matches!(c, '\u{0620}'..='\u{064A}' | '\u{066E}'..='\u{06D3}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -370,6 +483,7 @@ version = 1
 title = { vi = "Thử", en = "Try", ar = "تجربة" }
 summary = { vi = "Thử", en = "Try", ar = "تجربة" }
 requires = ["smartphone"]
+phone = { kinds = ["android", "iphone"], nfc = "helps" }
 
 [[sources]]
 title = "Cổng dịch vụ công quốc gia"
@@ -410,8 +524,8 @@ illustration = "demo/install.svg"
 [[steps]]
 id = "install"
 title = { vi = "Lại", en = "Again", ar = "مرة" }
-instruction = { vi = "x", en = "x", ar = "x" }
-verify = { vi = "x", en = "", ar = "x" }
+instruction = { vi = "x", en = "x", ar = "س" }
+verify = { vi = "x", en = "", ar = "س" }
 blockers = ["other"]
 "#;
         let found = problems(&broken);
@@ -433,6 +547,44 @@ blockers = ["other"]
         let err = Pack::from_toml(&GOOD.replace("version = 1", "version = 1\ncolour = \"red\"")).expect_err("unknown");
         assert!(err.location.starts_with("line "), "{err}");
         assert!(err.message.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn phone_needs_are_checked() {
+        let found = problems(&GOOD.replace(
+            r#"phone = { kinds = ["android", "iphone"], nfc = "helps" }"#,
+            r#"phone = { kinds = ["android", "nokia"], min_android = "eight", nfc = "maybe" }"#,
+        ));
+        let expected = [
+            r#"phone > kinds[1]: unknown phone kind "nokia""#,
+            r#"phone > min_android: "eight" is not a version number"#,
+            r#"phone > nfc: unknown NFC use "maybe""#,
+        ];
+        for e in expected {
+            assert!(found.iter().any(|f| f.starts_with(e)), "missing {e:?} in {found:#?}");
+        }
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
+        let missing = problems(&GOOD.replace(r#"phone = { kinds = ["android", "iphone"], nfc = "helps" }"#, ""));
+        assert_eq!(missing.len(), 1, "{missing:#?}");
+        assert!(missing[0].starts_with("phone: requires \"smartphone\""), "{missing:#?}");
+    }
+
+    #[test]
+    fn untranslated_text_is_found() {
+        let found = problems(
+            &GOOD
+                .replace(r#"en = "Open Play Store""#, r#"en = "Mở CH Play rồi tìm""#)
+                .replace(r#"vi = "Mở CH Play""#, r#"vi = "Mở CH Play rồi tìm""#)
+                .replace(r#"ar = "تظهر الأيقونة""#, r#"ar = "Icon shows""#),
+        );
+        let expected = [
+            r#"steps[0] "install" > instruction > en: same text as vi: not translated"#,
+            r#"steps[0] "install" > verify > ar: has no Arabic letters: not translated"#,
+        ];
+        for e in expected {
+            assert!(found.iter().any(|f| f.starts_with(e)), "missing {e:?} in {found:#?}");
+        }
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
     }
 
     #[test]
