@@ -162,7 +162,8 @@ pub(crate) struct InitArgs {
     /// With --demo: also add a week of visits and checklist runs before today.
     #[arg(long, requires = "demo")]
     pub history: bool,
-    /// A trainee's practice database: same screens and data, never syncs.
+    /// A trainee's practice database: the demo campaign's households to
+    /// practise on, the trainees' "guide a resident" pack, and it never syncs.
     #[arg(long)]
     pub practice: bool,
 }
@@ -470,7 +471,7 @@ pub(crate) enum PackCommand {
     Check {
         /// A pack file or a directory of them.
         path: PathBuf,
-        /// Illustrations directory (default: ../illustrations next to the packs).
+        /// Illustrations directory (default: `illustrations` next to the packs directory).
         #[arg(long)]
         illustrations: Option<PathBuf>,
     },

@@ -11,6 +11,7 @@
 mod cli;
 mod commands;
 mod output;
+mod pack_history;
 mod values;
 
 use std::process::ExitCode;

@@ -4,6 +4,7 @@
 
 mod fieldwork;
 mod households;
+mod packs;
 mod reports;
 mod setup;
 mod sync;
@@ -46,7 +47,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => setup::init(&cli.db, &args, now, cli.json),
         Command::Enroll(args) => sync::enrol(&cli.db, &args, now, cli.json),
         Command::Pack(crate::cli::PackCommand::Check { path, illustrations }) => {
-            setup::pack_check(&path, illustrations.as_deref(), cli.json)
+            packs::pack_check(&path, illustrations.as_deref(), cli.json)
         }
         command => {
             let mut ctx = open(Store::open(&cli.db)?);
@@ -75,7 +76,7 @@ fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Checklist(C::Start(args)) => fieldwork::start(ctx, &args),
         Command::Checklist(C::Step(args)) => fieldwork::step(ctx, &args),
         Command::Checklist(C::Show { run }) => fieldwork::show(ctx, &run),
-        Command::Pack(P::List) => setup::pack_list(ctx),
+        Command::Pack(P::List) => packs::pack_list(ctx),
         Command::FollowUps(args) => reports::follow_ups(ctx, &args),
         Command::Coverage => reports::coverage(ctx),
         Command::Conflicts => reports::conflicts(ctx),

@@ -1,0 +1,256 @@
+//! `pack check` and `pack list`.
+//!
+//! `pack check` is what CI and a translator run: every problem in every
+//! pack file - syntax, missing translations, unknown codes, pictures that
+//! are missing, unused or not plain drawings, and steps changed without a
+//! new version compared with git history - each with its file, step and
+//! field, all at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use doorstep_core::illustration::check_svg;
+use doorstep_core::pack::{Pack, PackContext, PackProblem};
+use serde::Serialize;
+
+use super::Ctx;
+use crate::output::{self, Table};
+use crate::pack_history::{HistoryError, Repo};
+
+pub(crate) fn pack_list(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let packs = ctx.store.installed_packs(&ctx.lang)?;
+    if ctx.json {
+        return output::json(&packs);
+    }
+    let mut table = Table::new(&["PACK", "VERSION", "STEPS", "TITLE"]);
+    for p in &packs {
+        let title = match &p.audience {
+            Some(a) => format!("{} ({a})", p.title),
+            None => p.title.clone(),
+        };
+        table.row(vec![p.key.clone(), p.version.to_string(), p.steps.to_string(), title]);
+    }
+    table.print();
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct PackCheck {
+    files: usize,
+    illustrations: usize,
+    /// Whether versions were compared with git history.
+    history_checked: bool,
+    problems: Vec<PackProblem>,
+}
+
+/// Checks every pack file under `path` and the pictures they use; lists
+/// every problem. A directory is checked as a whole: keys must be unique
+/// across it and every picture must be used by one of its packs.
+pub(crate) fn pack_check(path: &Path, illustrations: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    let whole_dir = path.is_dir();
+    let files: Vec<PathBuf> = if whole_dir {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        files
+    } else if path.is_file() {
+        vec![path.to_owned()]
+    } else {
+        bail!("{} is neither a pack file nor a directory", path.display());
+    };
+    if files.is_empty() {
+        bail!("no .toml pack files in {}", path.display());
+    }
+    let dir = if whole_dir {
+        path.to_owned()
+    } else {
+        path.parent().map(Path::to_owned).unwrap_or_default()
+    };
+    let pictures_dir = illustrations.map_or_else(|| beside(&dir, "illustrations"), Path::to_owned);
+    let pictures = list_files(&pictures_dir);
+    let ctx = PackContext {
+        illustrations: Some(&pictures),
+        ..PackContext::default()
+    };
+    let repo = Repo::containing(&dir);
+    let mut problems = Vec::new();
+    let mut keys: BTreeMap<String, String> = BTreeMap::new();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for file in &files {
+        let name = file.display().to_string();
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(problem(&name, "", format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        let pack = match Pack::from_toml(&text) {
+            Ok(pack) => pack,
+            Err(p) => {
+                problems.push(located(&name, p));
+                continue;
+            }
+        };
+        if let Some(other) = keys.insert(pack.key.clone(), name.clone()) {
+            problems.push(problem(
+                &name,
+                "key",
+                format!("key {:?} is also used by {other}", pack.key),
+            ));
+        }
+        problems.extend(pack.validate(&ctx).into_iter().map(|p| located(&name, p)));
+        used.extend(pack.steps.iter().filter_map(|s| s.illustration.clone()));
+        if let Ok(repo) = &repo {
+            problems.extend(
+                version_problems(repo, file, &pack)
+                    .into_iter()
+                    .map(|p| located(&name, p)),
+            );
+        }
+    }
+    for picture in used.iter().filter(|p| pictures.contains(*p)) {
+        let file = pictures_dir.join(picture);
+        let name = file.display().to_string();
+        match std::fs::read_to_string(&file) {
+            Ok(text) => problems.extend(check_svg(&text).into_iter().map(|m| problem(&name, "", m))),
+            Err(e) => problems.push(problem(&name, "", format!("cannot read: {e}"))),
+        }
+    }
+    if whole_dir {
+        for unused in pictures.difference(&used) {
+            let name = pictures_dir.join(unused).display().to_string();
+            problems.push(problem(
+                &name,
+                "",
+                "not used by any pack: remove it or refer to it".into(),
+            ));
+        }
+    }
+    let report = PackCheck {
+        files: files.len(),
+        illustrations: used.len(),
+        history_checked: repo.is_ok(),
+        problems,
+    };
+    if json {
+        output::json(&report)?;
+    } else {
+        for p in &report.problems {
+            output::note(p);
+        }
+    }
+    if let Err(HistoryError::Unavailable(why) | HistoryError::Git(why)) = &repo {
+        output::note(format!("warning: versions not compared with committed ones: {why}"));
+    }
+    if report.problems.is_empty() {
+        if !json {
+            output::line(format!(
+                "{} pack files and {} pictures checked{}: no problems.",
+                report.files,
+                report.illustrations,
+                if report.history_checked {
+                    ", versions compared with git"
+                } else {
+                    ""
+                }
+            ));
+        }
+        Ok(())
+    } else {
+        bail!("{} problems in {} pack files", report.problems.len(), report.files)
+    }
+}
+
+/// The version-bump rule against git history: steps that differ from an
+/// earlier committed version need a higher version, and a version never
+/// goes down.
+fn version_problems(repo: &Repo, file: &Path, pack: &Pack) -> Vec<PackProblem> {
+    let history = match repo.history(file, pack) {
+        Ok(h) => h,
+        Err(e) => {
+            return vec![problem(
+                "",
+                "version",
+                format!("cannot read the committed versions: {e}"),
+            )];
+        }
+    };
+    let mut out = Vec::new();
+    if let Some((commit, last)) = &history.last_committed
+        && pack.version < last.version
+    {
+        out.push(problem(
+            "",
+            "version",
+            format!(
+                "version {} is lower than the committed version {} (commit {commit})",
+                pack.version, last.version
+            ),
+        ));
+    }
+    if let Some((commit, earlier)) = &history.last_other_steps
+        && let Some(mut p) = pack.check_bump(earlier)
+    {
+        p.message = format!(
+            "steps differ from version {} committed in {commit}, but the version is still {}; bump it to {}",
+            earlier.version,
+            pack.version,
+            earlier.version + 1
+        );
+        out.push(p);
+    }
+    out
+}
+
+/// The directory `name` next to `dir` (`assets/packs` -> `assets/illustrations`).
+fn beside(dir: &Path, name: &str) -> PathBuf {
+    match dir.parent() {
+        Some(parent) if !dir.as_os_str().is_empty() && dir.file_name().is_some() => parent.join(name),
+        _ => dir.join("..").join(name),
+    }
+}
+
+fn problem(file: &str, location: &str, message: String) -> PackProblem {
+    PackProblem {
+        file: (!file.is_empty()).then(|| file.to_owned()),
+        location: location.to_owned(),
+        message,
+    }
+}
+
+fn located(file: &str, mut p: PackProblem) -> PackProblem {
+    if p.file.is_none() && !file.is_empty() {
+        p.file = Some(file.to_owned());
+    }
+    p
+}
+
+/// Every file under `dir`, as paths relative to it with `/` separators.
+fn list_files(dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(dir) {
+                out.insert(
+                    rel.components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                );
+            }
+        }
+    }
+    out
+}
