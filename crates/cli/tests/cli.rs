@@ -353,6 +353,44 @@ fn a_practice_database_says_it_never_syncs() {
 }
 
 #[test]
+fn trainees_practise_guiding_in_a_practice_database_only() {
+    let practice = Cli::new();
+    practice.ok(&["init", "--practice"]);
+    let packs = practice.json(&["pack", "list"]);
+    let keys: Vec<&str> = packs
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|p| p["key"].as_str())
+        .collect();
+    assert_eq!(
+        keys.len(),
+        8,
+        "seven packs for residents and the trainees' one: {keys:?}"
+    );
+    assert!(keys.contains(&"guide_resident"), "{keys:?}");
+    let household = first_household(&practice, "Bun");
+    let person = practice.json(&["person", "add", "--household", &household, "--name", "Lò Thị Ánh"]);
+    let person = person["person_id"].as_str().expect("id").to_owned();
+    practice.ok(&["visit", "record", "--household", &household, "--outcome", "helped"]);
+    let run = practice.json(&["checklist", "start", "--person", &person, "--pack", "guide_resident"]);
+    let run_id = run["id"].as_str().expect("id").to_owned();
+    let total = run["steps_total"].as_u64().expect("total");
+    for _ in 0..total {
+        practice.ok(&["checklist", "step", &run_id, "done"]);
+    }
+    assert_eq!(practice.json(&["checklist", "show", &run_id])["status"], "completed");
+
+    let campaign = Cli::demo();
+    let household = first_household(&campaign, "Bun");
+    let person = campaign.json(&["person", "add", "--household", &household, "--name", "Lò Thị Ánh"]);
+    let person = person["person_id"].as_str().expect("id").to_owned();
+    campaign.ok(&["visit", "record", "--household", &household, "--outcome", "helped"]);
+    let err = campaign.bad(&["checklist", "start", "--person", &person, "--pack", "guide_resident"]);
+    assert!(err.contains("practice database"), "{err}");
+}
+
+#[test]
 fn help_reads_like_a_manual() {
     let out = Command::new(env!("CARGO_BIN_EXE_doorstep"))
         .arg("--help")

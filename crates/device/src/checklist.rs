@@ -57,6 +57,9 @@ pub struct RunView {
     pub steps: Vec<RunStep>,
 }
 
+/// The audience of packs for new volunteers, run only in practice stores.
+pub const TRAINEE: &str = "trainee";
+
 impl Store {
     /// Starts a checklist for a person, in a visit to their household. With
     /// no visit given, the household's latest visit from today is used.
@@ -94,6 +97,13 @@ impl Store {
             None => self.todays_visit(household)?,
         };
         let pack = self.latest_pack(pack_key)?;
+        if pack.audience.as_deref() == Some(TRAINEE) && !self.is_practice() {
+            return Err(StoreError::Rule(format!(
+                "the {:?} pack is for trainees: run it in a practice database (doorstep init --practice), \
+                 so practice never counts as a resident helped",
+                pack.key
+            )));
+        }
         let run = ChecklistRun {
             id: ChecklistRunId::new(),
             visit_id,

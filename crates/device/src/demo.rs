@@ -183,7 +183,16 @@ pub fn load_demo(store: &mut Store, options: DemoOptions) -> Result<DemoSummary>
     let mut dice = Dice(ChaCha8Rng::seed_from_u64(file.seed));
     let start = at_noon(file.campaign.starts_on);
     let start_ms = u64::try_from(start.timestamp_millis()).unwrap_or(0);
-    let vneid = store.latest_pack("vneid").ok();
+    // Residents' packs for the history, VNeID first: the first person helped
+    // in a house does VNeID, the second one of the others.
+    let mut resident_packs: Vec<std::sync::Arc<Pack>> = packs
+        .iter()
+        .filter(|p| p.audience.is_none())
+        .filter_map(|p| store.latest_pack(&p.key).ok())
+        .collect();
+    resident_packs.sort_by_key(|p| p.key != "vneid");
+    // A practice store's campaign also offers the trainees' packs.
+    let practice = store.is_practice();
     store.write(|w| {
         let mut summary = DemoSummary::default();
         let mut commune_ids = Vec::new();
@@ -216,7 +225,7 @@ pub fn load_demo(store: &mut Store, options: DemoOptions) -> Result<DemoSummary>
             commune_ids,
             pack_keys: packs
                 .iter()
-                .filter(|p| p.audience.is_none())
+                .filter(|p| p.audience.is_none() || practice)
                 .map(|p| Key::parse(&p.key))
                 .collect::<Result<_, _>>()?,
         };
@@ -273,7 +282,7 @@ pub fn load_demo(store: &mut Store, options: DemoOptions) -> Result<DemoSummary>
                         &household,
                         &people,
                         members,
-                        vneid.as_deref(),
+                        &resident_packs,
                         options.today,
                         &mut summary,
                     )?;
@@ -385,7 +394,7 @@ fn add_history(
     household: &Household,
     people: &[Person],
     members: &[MemberId],
-    vneid: Option<&Pack>,
+    packs: &[std::sync::Arc<Pack>],
     today: NaiveDate,
     summary: &mut DemoSummary,
 ) -> Result<()> {
@@ -425,15 +434,16 @@ fn add_history(
     };
     w.create(&visit)?;
     summary.visits += 1;
-    let Some(pack) = vneid else { return Ok(()) };
-    if !matches!(outcome, VisitOutcome::Helped | VisitOutcome::Partial) {
+    if packs.is_empty() || !matches!(outcome, VisitOutcome::Helped | VisitOutcome::Partial) {
         return Ok(());
     }
-    for person in people
+    for (nth, person) in people
         .iter()
         .filter(|p| p.phone_kind.is_some_and(PhoneKind::is_smartphone))
         .take(2)
+        .enumerate()
     {
+        let pack = if nth == 0 { &packs[0] } else { dice.pick(packs) };
         let run = ChecklistRun {
             id: ChecklistRunId::from_parts(started_ms, dice.bytes()),
             visit_id: visit.id,

@@ -82,3 +82,101 @@ fn run_texts_fall_back_to_vietnamese() {
     let ar = t.store.run_view(run.id, "ar").expect("ar");
     assert_ne!(vi.steps[0].instruction, ar.steps[0].instruction);
 }
+
+#[test]
+fn every_bundled_resident_pack_runs_to_the_end_in_each_language() {
+    let mut t = TempStore::with_demo();
+    let village = village(&t.store, "Ba Nam");
+    let h = add_household(&mut t.store, village, "Lường Văn Pánh");
+    let p = add_person(&mut t.store, h, "Lường Thị Ún");
+    record_visit(&mut t.store, h, VisitOutcome::Helped);
+    let packs = t.store.installed_packs("vi").expect("packs");
+    let resident: Vec<_> = packs.iter().filter(|p| p.audience.is_none()).collect();
+    let keys: Vec<&str> = resident.iter().map(|p| p.key.as_str()).collect();
+    for key in [
+        "vneid",
+        "vssid",
+        "dienbien_smart",
+        "public_services",
+        "bill_payment",
+        "digital_signature",
+        "ecommerce",
+    ] {
+        assert!(keys.contains(&key), "{key} is bundled: {keys:?}");
+    }
+    for pack in resident {
+        let run = t.store.start_checklist(p, &pack.key, None).expect("start");
+        for locale in ["vi", "en", "ar"] {
+            let view = t.store.run_view(run.id, locale).expect("view");
+            assert!(!view.pack_title.is_empty());
+            for step in &view.steps {
+                assert!(
+                    !step.title.is_empty() && !step.instruction.is_empty() && !step.verify.is_empty(),
+                    "{} {} {locale}",
+                    pack.key,
+                    step.id
+                );
+            }
+        }
+        // The first step is blocked and then done on a second try; the
+        // others are done in order, each time on the current step.
+        let first = t.store.run_view(run.id, "vi").expect("view").steps[0].clone();
+        let blocker = *first.blockers.first().expect("every step has blockers");
+        t.store
+            .record_step(
+                run.id,
+                None,
+                StepStatus::Blocked(blocker),
+                Some(doorstep_core::text::Notes::parse("thử lại sau").expect("note")),
+            )
+            .expect("blocked");
+        for _ in 0..pack.steps {
+            t.store.record_step(run.id, None, StepStatus::Done, None).expect("done");
+        }
+        let view = t.store.run_view(run.id, "vi").expect("view");
+        assert_eq!(view.run.steps_done as usize, pack.steps, "{}", pack.key);
+        assert_eq!(view.run.status, "completed", "{}", pack.key);
+    }
+}
+
+#[test]
+fn the_trainee_pack_runs_only_in_a_practice_store() {
+    let mut t = TempStore::with_demo();
+    let village = village(&t.store, "Khin");
+    let h = add_household(&mut t.store, village, "Giàng A Dế");
+    let p = add_person(&mut t.store, h, "Giàng Thị Mỷ");
+    record_visit(&mut t.store, h, VisitOutcome::Helped);
+    let err = t
+        .store
+        .start_checklist(p, "guide_resident", None)
+        .expect_err("not in a campaign store");
+    assert!(
+        matches!(err, StoreError::Rule(_)) && err.to_string().contains("practice database"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().expect("dir");
+    let mut practice = doorstep_device::Store::create(
+        &dir.path().join("practice.db"),
+        doorstep_device::CreateOptions {
+            practice: true,
+            device_id: None,
+        },
+    )
+    .expect("practice store");
+    doorstep_device::demo::load_demo(
+        &mut practice,
+        doorstep_device::demo::DemoOptions {
+            history: false,
+            today: today(),
+        },
+    )
+    .expect("demo");
+    let village = common::village(&practice, "Khin");
+    let h = add_household(&mut practice, village, "Giàng A Dế");
+    let p = add_person(&mut practice, h, "Giàng Thị Mỷ");
+    record_visit(&mut practice, h, VisitOutcome::Helped);
+    let run = practice.start_checklist(p, "guide_resident", None).expect("practice");
+    let view = practice.run_view(run.id, "en").expect("view");
+    assert!(view.steps.len() >= 5, "a real guide: {} steps", view.steps.len());
+}

@@ -355,8 +355,10 @@ fn practice_and_unenrolled_stores_never_sync() {
 #[test]
 fn packs_arrive_with_their_etag_and_a_bad_one_is_refused() {
     let vneid = include_str!("../../../assets/packs/vneid.toml");
-    let v2 = vneid.replacen("version = 1", "version = 2", 1);
-    assert_ne!(v2, vneid, "the bundled pack declares version = 1");
+    let bundled = doorstep_core::pack::Pack::from_toml(vneid).expect("bundled").version;
+    let next = bundled + 1;
+    let newer = vneid.replacen(&format!("version = {bundled}"), &format!("version = {next}"), 1);
+    assert_ne!(newer, vneid, "the bundled pack declares its version");
     let broken = "key = \"broken\"\nversion = 1\n";
     let (peer, protocol) = protocol_peer(Protocol {
         packs: Some((
@@ -364,8 +366,8 @@ fn packs_arrive_with_their_etag_and_a_bad_one_is_refused() {
             vec![
                 PackFile {
                     key: "vneid".into(),
-                    version: 2,
-                    toml: v2,
+                    version: next,
+                    toml: newer,
                 },
                 PackFile {
                     key: "broken".into(),
@@ -378,14 +380,14 @@ fn packs_arrive_with_their_etag_and_a_bad_one_is_refused() {
     });
     let mut t = enrolled(&peer);
     let report = run(&mut t.store, &SyncOptions::fast_retries()).0.expect("sync");
-    assert_eq!(report.packs.installed, vec!["vneid v2".to_owned()]);
+    assert_eq!(report.packs.installed, vec![format!("vneid v{next}")]);
     assert_eq!(report.packs.refused.len(), 1, "{:?}", report.packs.refused);
     assert!(
         report.packs.refused[0].starts_with("broken v1"),
         "{:?}",
         report.packs.refused
     );
-    assert_eq!(t.store.latest_pack("vneid").expect("pack").version, 2);
+    assert_eq!(t.store.latest_pack("vneid").expect("pack").version, next);
 
     let report = run(&mut t.store, &SyncOptions::fast_retries()).0.expect("sync");
     assert!(report.packs.not_modified);
