@@ -47,7 +47,8 @@ impl Running {
                 let stop = async move {
                     let _ = rx.await;
                 };
-                doorstep_server::serve::serve_until(store, listener, Limits::default(), stop)
+                let packs = doorstep_server::api::PackBundle::from_files(doorstep_server::pack_catalog::bundled());
+                doorstep_server::serve::serve_until(store, listener, Limits::default(), packs, stop)
                     .await
                     .unwrap();
             });

@@ -52,8 +52,14 @@ impl Server {
 
     /// Starts it on a given address (a restart on the same port).
     pub fn start_on(db: &Path, listen: &str) -> Server {
+        Server::start_with(db, listen, &[])
+    }
+
+    /// Starts it with more `serve` arguments (`--packs DIR`).
+    pub fn start_with(db: &Path, listen: &str, serve_args: &[&str]) -> Server {
         let mut child = Command::new(bin("doorstep-server"))
             .args(["--db", db.to_str().unwrap(), "serve", "--listen", listen])
+            .args(serve_args)
             .env("DOORSTEP_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

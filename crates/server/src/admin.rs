@@ -390,7 +390,7 @@ pub async fn create_demo_campaign<S: Store>(store: &S, now: DateTime<Utc>) -> Re
                 villages: c.villages.into_iter().map(|v| v.name).collect(),
             })
             .collect(),
-        packs: vec!["vneid".into()],
+        packs: crate::pack_catalog::resident_keys(),
     };
     let created = create_campaign(store, spec, now).await?;
     for m in demo.members {

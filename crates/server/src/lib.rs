@@ -19,5 +19,6 @@ pub mod api;
 pub mod auth;
 pub mod entity_state;
 pub mod ingest;
+pub mod pack_catalog;
 pub mod serve;
 pub mod store;

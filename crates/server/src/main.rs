@@ -47,6 +47,11 @@ enum Command {
         /// Largest request on the wire, in bytes.
         #[arg(long, default_value_t = 2 * 1024 * 1024)]
         max_request_bytes: usize,
+        /// Hand out the checklist packs in this directory instead of those
+        /// built in (a corrected pack reaches tablets without a new build).
+        /// Every version ever handed out is still served.
+        #[arg(long, value_name = "DIR")]
+        packs: Option<std::path::PathBuf>,
     },
     /// Campaigns.
     #[command(subcommand)]
@@ -97,8 +102,9 @@ enum CampaignCommand {
         /// Province of the communes.
         #[arg(long)]
         province: Option<String>,
-        /// Checklist packs in use (comma-separated keys).
-        #[arg(long, value_delimiter = ',', default_value = "vneid")]
+        /// Checklist packs in use (comma-separated keys; default: every
+        /// built-in pack for residents).
+        #[arg(long, value_delimiter = ',')]
         packs: Vec<String>,
     },
     /// List campaigns.
@@ -277,7 +283,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve {
             listen,
             max_request_bytes,
+            packs,
         } => {
+            let files = match &packs {
+                None => doorstep_server::pack_catalog::bundled(),
+                Some(dir) => doorstep_server::pack_catalog::from_dir(dir).map_err(|problems| {
+                    Failure::Input(format!("checklist packs not served: {}", problems.join("; ")))
+                })?,
+            };
+            let bundle = doorstep_server::serve::pack_bundle(&store, files)
+                .await
+                .map_err(|e| match e {
+                    doorstep_server::serve::PackError::Refused(m) => Failure::Input(m),
+                    doorstep_server::serve::PackError::Store(e) => Failure::from(e),
+                })?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| Failure::System(format!("cannot listen on {listen}: {e}")))?;
@@ -290,7 +309,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 wire_bytes: max_request_bytes,
                 ..Limits::default()
             };
-            doorstep_server::serve::serve(store, listener, limits)
+            doorstep_server::serve::serve(store, listener, limits, bundle)
                 .await
                 .map_err(|e| Failure::System(format!("server stopped: {e}")))
         }
@@ -332,7 +351,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         starts_on: starts_on.unwrap_or_else(|| now.date_naive()),
                         ends_on,
                         places,
-                        packs,
+                        packs: if packs.is_empty() {
+                            doorstep_server::pack_catalog::resident_keys()
+                        } else {
+                            packs
+                        },
                     },
                     now,
                 )

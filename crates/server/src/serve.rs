@@ -3,14 +3,42 @@
 
 use std::net::SocketAddr;
 
+use chrono::Utc;
+use doorstep_core::protocol::PackFile;
 use tokio::net::TcpListener;
 
 use crate::api::{self, Limits, PackBundle};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+
+/// Why the server cannot start serving packs.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    /// A pack changes a version already handed out.
+    #[error("{0}")]
+    Refused(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Records `packs` as handed out and bundles every version ever handed
+/// out, for `GET /api/v1/packs`.
+pub async fn pack_bundle<S: Store>(store: &S, packs: Vec<PackFile>) -> Result<PackBundle, PackError> {
+    let all = store
+        .record_packs(packs, Utc::now())
+        .await?
+        .map_err(PackError::Refused)?;
+    Ok(PackBundle::from_files(all))
+}
 
 /// Serves the API on `listener` until Ctrl-C or SIGTERM.
-pub async fn serve<S: Store>(store: S, listener: TcpListener, limits: Limits) -> std::io::Result<()> {
-    serve_until(store, listener, limits, shutdown_signal()).await
+pub async fn serve<S: Store>(
+    store: S,
+    listener: TcpListener,
+    limits: Limits,
+    packs: PackBundle,
+) -> std::io::Result<()> {
+    serve_until(store, listener, limits, packs, shutdown_signal()).await
 }
 
 /// Serves the API on `listener` until `stop` completes (embedding, tests).
@@ -18,9 +46,10 @@ pub async fn serve_until<S: Store>(
     store: S,
     listener: TcpListener,
     limits: Limits,
+    packs: PackBundle,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = api::App::new(store, limits, PackBundle::bundled());
+    let app = api::App::new(store, limits, packs);
     let router = api::router(app);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(stop)

@@ -7,10 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use doorstep_core::pack::Pack;
 use doorstep_core::protocol::{Health, PROTOCOL_VERSION, PackFile, PacksResponse};
 use doorstep_core::schema::format_timestamp;
-use include_dir::{Dir, include_dir};
 use sha2::{Digest, Sha256};
 
 use super::body::MIN_PROTOCOL;
@@ -18,9 +16,8 @@ use super::error::ApiError;
 use super::{App, auth};
 use crate::store::Store;
 
-static BUNDLED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../assets/packs");
-
-/// The packs the server hands out, with their ETag.
+/// The packs the server hands out (every version ever handed out, see
+/// `pack_catalog`), with their ETag.
 #[derive(Debug, Clone)]
 pub struct PackBundle {
     body: String,
@@ -28,25 +25,6 @@ pub struct PackBundle {
 }
 
 impl PackBundle {
-    /// The packs under `assets/packs`, built into the binary. A pack that
-    /// does not parse is left out and named in the log.
-    pub fn bundled() -> PackBundle {
-        let mut packs = Vec::new();
-        for file in BUNDLED.files() {
-            let Some(text) = file.contents_utf8() else { continue };
-            match Pack::from_toml(text) {
-                Ok(pack) => packs.push(PackFile {
-                    key: pack.key.to_string(),
-                    version: pack.version,
-                    toml: text.to_owned(),
-                }),
-                Err(e) => tracing::warn!(file = %file.path().display(), error = %e, "pack left out"),
-            }
-        }
-        packs.sort_by(|a, b| (&a.key, a.version).cmp(&(&b.key, b.version)));
-        PackBundle::from_files(packs)
-    }
-
     /// A bundle of given pack files.
     pub fn from_files(packs: Vec<PackFile>) -> PackBundle {
         let body = serde_json::to_string(&PacksResponse { packs }).unwrap_or_default();

@@ -13,7 +13,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use doorstep_core::change::Change;
 use doorstep_core::ids::DeviceId;
-use doorstep_core::protocol::{Rejected, Restamp};
+use doorstep_core::protocol::{PackFile, Rejected, Restamp};
 use doorstep_core::schema::{EntityKind, FieldValue};
 use serde::Serialize;
 use uuid::Uuid;
@@ -214,4 +214,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Number of changes in the log.
     fn change_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Records the pack versions about to be handed out and returns every
+    /// version ever handed out (ordered by key and version), since a run in
+    /// progress may still use an old one. A version already recorded with
+    /// other steps is refused with the reason (see `pack_catalog`), and
+    /// nothing is recorded.
+    fn record_packs(
+        &self,
+        packs: Vec<PackFile>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Result<Vec<PackFile>, String>, StoreError>> + Send;
 }

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use doorstep_core::change::Change;
 use doorstep_core::hlc::{Hlc, HlcClock, wall_millis};
 use doorstep_core::ids::DeviceId;
-use doorstep_core::protocol::{Rejected, Restamp};
+use doorstep_core::protocol::{PackFile, Rejected, Restamp};
 use doorstep_core::schema::{EntityKind, FieldValue, format_timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params_from_iter};
 use rusqlite_migration::{M, Migrations};
@@ -28,7 +28,10 @@ use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
 /// Marks a Doorstep server database (`PRAGMA application_id`, "DSRV").
 const APPLICATION_ID: i64 = 0x4453_5256;
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
+    M::up(include_str!("../../migrations/sqlite/0002_pack_version.sql")),
+];
 
 /// How many `?` a statement gets at most when loading by id.
 const CHUNK: usize = 400;
@@ -720,6 +723,57 @@ impl Store for SqliteStore {
             ))
         })
         .await
+    }
+
+    async fn record_packs(
+        &self,
+        packs: Vec<PackFile>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Vec<PackFile>, String>, StoreError> {
+        self.write(move |conn, _| -> Result<Result<Vec<PackFile>, String>, StoreError> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now = format_timestamp(now);
+            for pack in &packs {
+                let stored: Option<String> = tx
+                    .query_row(
+                        "SELECT toml FROM pack_version WHERE key = ?1 AND version = ?2",
+                        (&pack.key, pack.version),
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match stored {
+                    Some(old) => {
+                        if let Some(why) = crate::pack_catalog::changed_steps(&old, pack) {
+                            return Ok(Err(why));
+                        }
+                        // Same steps: newer wording outside them is served.
+                        tx.execute(
+                            "UPDATE pack_version SET toml = ?3 WHERE key = ?1 AND version = ?2",
+                            (&pack.key, pack.version, &pack.toml),
+                        )?;
+                    }
+                    None => {
+                        tx.execute(
+                            "INSERT INTO pack_version (key, version, toml, first_served_at) VALUES (?1, ?2, ?3, ?4)",
+                            (&pack.key, pack.version, &pack.toml, &now),
+                        )?;
+                    }
+                }
+            }
+            let all = tx
+                .prepare("SELECT key, version, toml FROM pack_version ORDER BY key, version")?
+                .query_map([], |r| {
+                    Ok(PackFile {
+                        key: r.get(0)?,
+                        version: r.get(1)?,
+                        toml: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            tx.commit()?;
+            Ok(Ok(all))
+        })
+        .await?
     }
 }
 
