@@ -477,6 +477,13 @@ pub(crate) enum PackCommand {
     },
     /// List the packs installed on this device.
     List,
+    /// Print a whole pack in one language (--lang), for reading or
+    /// reviewing: what is needed, every step with its tip, check and
+    /// blockers, and the sources.
+    Show {
+        /// A pack file, or the key of a pack installed on this device.
+        pack: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -252,3 +252,47 @@ fn outside_git_the_version_check_is_skipped_loudly() {
         "{out}"
     );
 }
+
+/// `pack show FILE --lang L` for every real pack: the whole pack in one
+/// language, every code as a word of that language.
+#[test]
+fn every_pack_reads_in_each_language_alone() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/packs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("packs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 8, "{files:?}");
+    for file in &files {
+        for lang in ["vi", "en", "ar"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_doorstep"))
+                .args(["pack", "show", "--lang", lang])
+                .arg(file)
+                .output()
+                .expect("runs");
+            let (stdout, stderr) = text(&out);
+            assert!(out.status.success(), "{}: {stderr}", file.display());
+            let body = stdout
+                .split("\n\n")
+                .filter(|part| !part.contains("https://") && !part.contains("http://"));
+            for line in body.flat_map(str::lines).filter(|l| !l.trim().is_empty()) {
+                let code = line
+                    .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                    .find(|w| w.contains('_') && w.len() > 3);
+                assert!(
+                    code.is_none(),
+                    "{} {lang}: a raw code {code:?} in {line:?}",
+                    file.display()
+                );
+                if lang == "ar" {
+                    assert!(
+                        line.chars().any(|c| ('\u{0620}'..='\u{064A}').contains(&c)),
+                        "{}: a line with no Arabic: {line:?}",
+                        file.display()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -17,6 +17,7 @@ pub mod entities;
 pub mod hlc;
 pub mod ids;
 pub mod illustration;
+pub mod labels;
 pub mod merge;
 pub mod pack;
 pub mod phone;

@@ -9,6 +9,7 @@ mod reports;
 mod setup;
 mod sync;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use doorstep_device::Store;
@@ -49,6 +50,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pack(crate::cli::PackCommand::Check { path, illustrations }) => {
             packs::pack_check(&path, illustrations.as_deref(), cli.json)
         }
+        Command::Pack(crate::cli::PackCommand::Show { pack }) if Path::new(&pack).is_file() => {
+            packs::pack_show_file(Path::new(&pack), &cli.lang, cli.json)
+        }
         command => {
             let mut ctx = open(Store::open(&cli.db)?);
             dispatch(&mut ctx, command)
@@ -77,6 +81,7 @@ fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Checklist(C::Step(args)) => fieldwork::step(ctx, &args),
         Command::Checklist(C::Show { run }) => fieldwork::show(ctx, &run),
         Command::Pack(P::List) => packs::pack_list(ctx),
+        Command::Pack(P::Show { pack }) => packs::pack_show(ctx, &pack),
         Command::FollowUps(args) => reports::follow_ups(ctx, &args),
         Command::Coverage => reports::coverage(ctx),
         Command::Conflicts => reports::conflicts(ctx),

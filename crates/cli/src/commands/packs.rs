@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use doorstep_core::illustration::check_svg;
-use doorstep_core::pack::{Pack, PackContext, PackProblem};
+use doorstep_core::labels::{self, Heading};
+use doorstep_core::pack::{NfcUse, Pack, PackContext, PackProblem, PhoneKind, Prerequisite};
 use serde::Serialize;
 
 use super::Ctx;
@@ -32,6 +33,90 @@ pub(crate) fn pack_list(ctx: &mut Ctx) -> anyhow::Result<()> {
         table.row(vec![p.key.clone(), p.version.to_string(), p.steps.to_string(), title]);
     }
     table.print();
+    Ok(())
+}
+
+/// `pack show KEY`: an installed pack.
+pub(crate) fn pack_show(ctx: &mut Ctx, key: &str) -> anyhow::Result<()> {
+    let pack = ctx.store.latest_pack(key)?;
+    show(&pack, &ctx.lang, ctx.json)
+}
+
+/// `pack show FILE`: a pack file, without a database.
+pub(crate) fn pack_show_file(path: &Path, lang: &str, json: bool) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let pack = Pack::from_toml(&text).map_err(|p| anyhow::anyhow!("{}: {p}", path.display()))?;
+    show(&pack, lang, json)
+}
+
+/// Prints a pack in one language, every code as its label, so a reader of
+/// that language alone can follow it.
+fn show(pack: &Pack, lang: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        return output::json(pack);
+    }
+    let t = |text| Pack::text(text, lang);
+    let list_sep = if lang == "ar" { "، " } else { "; " };
+    let h = |heading| labels::heading(heading, lang);
+    let mut title = format!("{} - {} {}", t(&pack.title), h(Heading::Version), pack.version);
+    if pack.audience.is_some() {
+        title = format!("{title} ({})", h(Heading::ForTrainees));
+    }
+    output::line(title);
+    output::line(t(&pack.summary));
+    let needs: Vec<&str> = pack
+        .requires
+        .iter()
+        .filter_map(|r| r.parse::<Prerequisite>().ok())
+        .map(|p| labels::prerequisite(p, lang))
+        .collect();
+    if !needs.is_empty() {
+        output::line(format!("\n{}:", h(Heading::Needs)));
+        for n in needs {
+            output::line(format!("  - {n}"));
+        }
+    }
+    if let Some(phone) = &pack.phone {
+        let mut parts: Vec<String> = phone
+            .kinds
+            .iter()
+            .filter_map(|k| k.parse::<PhoneKind>().ok())
+            .map(|k| labels::phone_kind(k, lang).to_owned())
+            .collect();
+        if let Some(v) = &phone.min_android {
+            parts.push(format!("{} {v}", h(Heading::FromAndroid)));
+        }
+        if let Some(v) = &phone.min_ios {
+            parts.push(format!("{} {v}", h(Heading::FromIos)));
+        }
+        if let Some(n) = phone.nfc.as_deref().and_then(|n| n.parse::<NfcUse>().ok()) {
+            parts.push(labels::nfc(n, lang).to_owned());
+        }
+        output::line(format!("{}: {}", h(Heading::Phone), parts.join(list_sep)));
+    }
+    for (i, step) in pack.steps.iter().enumerate() {
+        output::line(format!("\n{} {}. {}", h(Heading::Step), i + 1, t(&step.title)));
+        output::line(format!("  {}", t(&step.instruction)));
+        if !step.tip.is_empty() {
+            output::line(format!("  {}: {}", h(Heading::Tip), t(&step.tip)));
+        }
+        output::line(format!("  {}: {}", h(Heading::Verify), t(&step.verify)));
+        let blockers: Vec<&str> = Pack::blockers(step)
+            .into_iter()
+            .map(|b| labels::blocker(b, lang))
+            .collect();
+        output::line(format!("  {}: {}", h(Heading::Blockers), blockers.join(list_sep)));
+    }
+    output::line(format!("\n{}:", h(Heading::Sources)));
+    for s in &pack.sources {
+        output::line(format!(
+            "  - {} <{}> ({} {})",
+            s.title,
+            s.url,
+            h(Heading::CheckedOn),
+            s.checked_on
+        ));
+    }
     Ok(())
 }
 
