@@ -8,7 +8,28 @@
 /// The largest illustration file accepted, in bytes.
 pub const MAX_ILLUSTRATION_BYTES: usize = 16 * 1024;
 
-/// Elements a picture may not contain, with the reason given to its author.
+/// The elements a picture may use: plain shapes, groups, gradients, masks.
+const ALLOWED: &[&str] = &[
+    "svg",
+    "g",
+    "defs",
+    "path",
+    "rect",
+    "circle",
+    "ellipse",
+    "line",
+    "polyline",
+    "polygon",
+    "linearGradient",
+    "radialGradient",
+    "stop",
+    "clipPath",
+    "mask",
+    "use",
+    "symbol",
+];
+
+/// Elements with a reason of their own, for a clearer message.
 const FORBIDDEN: &[(&str, &str)] = &[
     ("text", "pictures carry no words, so they work in every language"),
     ("script", "pictures run no code"),
@@ -18,6 +39,20 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ("audio", "pictures load nothing else"),
     ("video", "pictures load nothing else"),
 ];
+
+/// The namespace of SVG elements.
+const SVG_NAMESPACE: &str = "http://www.w3.org/2000/svg";
+
+/// Whether an attribute value refers to anything but an `#id` in the file:
+/// every `url(` (in any case) must be `url(#`, and CSS escapes, which could
+/// spell `url` another way, are refused.
+fn loads_outside(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    value.contains('\\')
+        || lower
+            .match_indices("url(")
+            .any(|(i, _)| !lower[i + 4..].trim_start().starts_with('#'))
+}
 
 /// Every problem with one SVG file's text; empty when it is fine.
 pub fn check_svg(text: &str) -> Vec<String> {
@@ -43,6 +78,16 @@ pub fn check_svg(text: &str) -> Vec<String> {
     let root = doc.root_element();
     if root.tag_name().name() != "svg" {
         out.push(format!("the root element is <{}>, not <svg>", root.tag_name().name()));
+    } else if root.tag_name().namespace() != Some(SVG_NAMESPACE) {
+        out.push(format!(
+            "the <svg> element needs xmlns=\"{SVG_NAMESPACE}\" to show as an image"
+        ));
+    }
+    for pi in doc.root().children().filter(roxmltree::Node::is_pi) {
+        let line = doc.text_pos_at(pi.range().start).row;
+        out.push(format!(
+            "line {line}: processing instructions (<?...?>) are not allowed: pictures load nothing"
+        ));
     }
     if root.attribute("viewBox").is_none() {
         out.push("the <svg> element has no viewBox, so it cannot scale".into());
@@ -52,6 +97,11 @@ pub fn check_svg(text: &str) -> Vec<String> {
         let line = doc.text_pos_at(node.range().start).row;
         if let Some((_, why)) = FORBIDDEN.iter().find(|(tag, _)| *tag == name) {
             out.push(format!("line {line}: <{name}> is not allowed: {why}"));
+        } else if !ALLOWED.contains(&name) {
+            out.push(format!(
+                "line {line}: <{name}> is not allowed: use only plain shapes ({})",
+                ALLOWED.join(", ")
+            ));
         }
         for attr in node.attributes() {
             let attr_name = attr.name();
@@ -64,8 +114,14 @@ pub fn check_svg(text: &str) -> Vec<String> {
                     "line {line}: <{name}> links to {:?}: only #ids inside the file are allowed",
                     attr.value()
                 ));
-            } else if attr.value().contains("url(") && !attr.value().contains("url(#") {
-                out.push(format!("line {line}: {attr_name} loads an outside resource"));
+            } else if attr_name == "style" {
+                out.push(format!(
+                    "line {line}: the style attribute is not allowed: write fill, stroke and the rest as attributes"
+                ));
+            } else if loads_outside(attr.value()) {
+                out.push(format!(
+                    "line {line}: {attr_name} loads an outside resource: only url(#id) is allowed"
+                ));
             }
         }
     }
@@ -89,21 +145,31 @@ mod tests {
 
     #[test]
     fn words_code_and_outside_files_are_refused() {
-        let bad = r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
+        let bad = r#"<?xml-stylesheet href="https://example.org/a.css"?>
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
   <text x="1" y="1">Cài đặt</text>
   <script>alert(1)</script>
   <image xlink:href="https://example.org/shot.png"/>
-  <rect onclick="x()" style="fill:url(https://example.org/a.svg)"/>
+  <rect onclick="x()" style="fill:url(#g)"/>
+  <rect fill="URL(#g)" stroke="url(https://example.org/a.svg)"/>
+  <style>@import url(https://example.org/a.css);</style>
+  <a href="javascript:alert(1)"><set attributeName="fill" to="red"/></a>
 </svg>"#;
         let found = check_svg(bad);
         let expected = [
             "the <svg> element has no viewBox",
-            "line 2: <text> is not allowed",
-            "line 3: <script> is not allowed",
-            "line 4: <image> is not allowed",
-            "line 4: <image> links to \"https://example.org/shot.png\"",
-            "line 5: event attribute onclick",
-            "line 5: style loads an outside resource",
+            "line 1: processing instructions",
+            "line 3: <text> is not allowed",
+            "line 4: <script> is not allowed",
+            "line 5: <image> is not allowed",
+            "line 5: <image> links to \"https://example.org/shot.png\"",
+            "line 6: event attribute onclick",
+            "line 6: the style attribute is not allowed",
+            "line 7: stroke loads an outside resource",
+            "line 8: <style> is not allowed: use only plain shapes",
+            "line 9: <a> is not allowed: use only plain shapes",
+            "line 9: <a> links to \"javascript:alert(1)\"",
+            "line 9: <set> is not allowed: use only plain shapes",
         ];
         for e in expected {
             assert!(found.iter().any(|f| f.starts_with(e)), "missing {e:?} in {found:#?}");
@@ -115,6 +181,13 @@ mod tests {
     fn broken_xml_and_other_roots_are_named() {
         assert!(check_svg("<svg viewBox=\"0 0 1 1\"><rect></svg>")[0].starts_with("not well-formed XML"));
         assert!(check_svg("<html viewBox=\"0 0 1 1\"/>")[0].starts_with("the root element is <html>"));
+        assert!(check_svg("<svg viewBox=\"0 0 1 1\"/>")[0].contains("needs xmlns"));
+        let escaped = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect fill="u\72l(x)"/></svg>"#;
+        assert!(
+            check_svg(escaped)[0].contains("loads an outside resource"),
+            "{:?}",
+            check_svg(escaped)
+        );
         let doctype = "<!DOCTYPE svg [<!ENTITY a \"b\">]><svg viewBox=\"0 0 1 1\"/>";
         assert!(
             check_svg(doctype)[0].starts_with("not well-formed XML"),

@@ -330,13 +330,13 @@ impl Pack {
                 }
             }
             if let Some(path) = &step.illustration {
-                let shape_ok = path.ends_with(".svg")
-                    && !path.starts_with('/')
-                    && !path.split('/').any(|p| p == ".." || p.is_empty());
-                if !shape_ok {
+                if !illustration_path_ok(path) {
                     problem(
                         format!("{at} > illustration"),
-                        format!("{path:?} must be a relative path to an .svg file"),
+                        format!(
+                            "{path:?} must be a path like \"vneid/install.svg\": lower-case letters, digits, \
+                             '-' and '_' in folders and name, '/' between them"
+                        ),
                     );
                 } else if ctx.illustrations.is_some_and(|files| !files.contains(path)) {
                     problem(
@@ -467,6 +467,21 @@ fn check_localized(
     }
 }
 
+/// Whether a picture path is plain: `[a-z0-9_-]+` parts joined by `/`,
+/// ending in `.svg`. Packs arrive over sync, so nothing like `..`, `\\` or
+/// `C:` may reach a file lookup.
+fn illustration_path_ok(path: &str) -> bool {
+    let Some(stem) = path.strip_suffix(".svg") else {
+        return false;
+    };
+    stem.split('/').all(|part| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    })
+}
+
 /// A letter of the Arabic script (the main block and its presentation forms).
 fn is_arabic_letter(c: char) -> bool {
     matches!(c, '\u{0620}'..='\u{064A}' | '\u{066E}'..='\u{06D3}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
@@ -547,6 +562,26 @@ blockers = ["other"]
         let err = Pack::from_toml(&GOOD.replace("version = 1", "version = 1\ncolour = \"red\"")).expect_err("unknown");
         assert!(err.location.starts_with("line "), "{err}");
         assert!(err.message.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn picture_paths_are_plain() {
+        for good in ["vneid/install.svg", "common/sms_code.svg", "a.svg"] {
+            assert!(illustration_path_ok(good), "{good}");
+        }
+        for bad in [
+            "../x.svg",
+            "..\\x.svg",
+            "C:/x.svg",
+            "/x.svg",
+            "a//b.svg",
+            "./a.svg",
+            "A/b.svg",
+            "a/b.png",
+            "a/.svg",
+        ] {
+            assert!(!illustration_path_ok(bad), "{bad}");
+        }
     }
 
     #[test]
