@@ -474,6 +474,10 @@ pub(crate) enum PackCommand {
         /// Illustrations directory (default: `illustrations` next to the packs directory).
         #[arg(long)]
         illustrations: Option<PathBuf>,
+        /// Fail when versions cannot be compared with git history (no git,
+        /// not a work tree, a shallow clone), instead of warning. CI uses it.
+        #[arg(long)]
+        require_history: bool,
     },
     /// List the packs installed on this device.
     List,

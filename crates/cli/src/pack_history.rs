@@ -65,7 +65,8 @@ impl Repo {
         })
     }
 
-    fn git(&self, args: &[&str]) -> Result<Option<String>, HistoryError> {
+    /// Runs git in the work tree: its output, or `Err(stderr)` when it fails.
+    fn git(&self, args: &[&str]) -> Result<Result<String, String>, HistoryError> {
         let out = Command::new("git")
             .arg("-C")
             .arg(&self.root)
@@ -73,10 +74,24 @@ impl Repo {
             .output()
             .map_err(|e| HistoryError::Git(e.to_string()))?;
         if out.status.success() {
-            Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
+            Ok(Ok(String::from_utf8_lossy(&out.stdout).into_owned()))
         } else {
-            Ok(None)
+            Ok(Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()))
         }
+    }
+
+    /// Whether history is cut short (a shallow clone), so older versions
+    /// may be missing.
+    pub(crate) fn is_shallow(&self) -> Result<bool, HistoryError> {
+        match self.git(&["rev-parse", "--is-shallow-repository"])? {
+            Ok(text) => Ok(text.trim() == "true"),
+            Err(e) => Err(HistoryError::Git(e)),
+        }
+    }
+
+    /// Whether the work tree has any commit yet.
+    fn has_commits(&self) -> Result<bool, HistoryError> {
+        Ok(self.git(&["rev-parse", "--verify", "--quiet", "HEAD"])?.is_ok())
     }
 
     /// The history of `file` relative to `current` (the file as it is now).
@@ -91,12 +106,15 @@ impl Repo {
             .map_err(|_| HistoryError::Unavailable(format!("{} is outside {}", file.display(), root.display())))?
             .to_string_lossy()
             .replace('\\', "/");
+        let mut history = PackHistory::default();
+        if !self.has_commits()? {
+            return Ok(history);
+        }
         let log = self
             .git(&["log", "--format=%H", "--", &relative])?
-            .ok_or_else(|| HistoryError::Git(format!("git log -- {relative}")))?;
-        let mut history = PackHistory::default();
+            .map_err(|e| HistoryError::Git(format!("git log -- {relative}: {e}")))?;
         for commit in log.lines().map(str::trim).filter(|c| !c.is_empty()) {
-            let Some(text) = self.git(&["show", &format!("{commit}:{relative}")])? else {
+            let Ok(text) = self.git(&["show", &format!("{commit}:{relative}")])? else {
                 continue; // the commit deleted the file
             };
             let Ok(pack) = Pack::from_toml(&text) else {

@@ -198,7 +198,16 @@ impl Repo {
     }
 
     fn check(&self) -> (bool, String) {
-        let out = check(&[&self.dir.path().join("packs")]);
+        self.check_with(&[])
+    }
+
+    fn check_with(&self, flags: &[&str]) -> (bool, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_doorstep"))
+            .args(["pack", "check"])
+            .args(flags)
+            .arg(self.dir.path().join("packs"))
+            .output()
+            .expect("runs");
         let (stdout, stderr) = text(&out);
         (out.status.success(), format!("{stdout}{stderr}"))
     }
@@ -243,7 +252,7 @@ fn changed_steps_need_a_higher_version_than_the_last_committed_one() {
 }
 
 #[test]
-fn outside_git_the_version_check_is_skipped_loudly() {
+fn outside_git_the_version_check_is_skipped_loudly_or_fails_when_required() {
     let repo = Repo::new(false);
     let (ok, out) = repo.check();
     assert!(ok, "{out}");
@@ -251,6 +260,32 @@ fn outside_git_the_version_check_is_skipped_loudly() {
         out.contains("warning: versions not compared with committed ones") && out.contains("not in a git work tree"),
         "{out}"
     );
+    assert!(!out.contains("versions compared with git"), "{out}");
+    let (ok, out) = repo.check_with(&["--require-history"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("versions cannot be compared with committed ones"), "{out}");
+}
+
+#[test]
+fn new_packs_in_a_repository_without_commits_are_named() {
+    let repo = Repo::new(false);
+    repo.git(&["init", "--quiet"]);
+    let (ok, out) = repo.check_with(&["--require-history"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("(not committed yet: sample.toml)"), "{out}");
+}
+
+#[test]
+fn a_missing_illustrations_directory_is_one_clear_problem() {
+    let repo = Repo::new(false);
+    std::fs::remove_dir_all(repo.dir.path().join("illustrations")).expect("rm");
+    let (ok, out) = repo.check();
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("the illustrations directory is not there: give it with --illustrations DIR"),
+        "{out}"
+    );
+    assert!(!out.contains("not found in the illustrations directory"), "{out}");
 }
 
 /// `pack show FILE --lang L` for every real pack: the whole pack in one

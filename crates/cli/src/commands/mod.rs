@@ -47,10 +47,15 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init(args) => setup::init(&cli.db, &args, now, cli.json),
         Command::Enroll(args) => sync::enrol(&cli.db, &args, now, cli.json),
-        Command::Pack(crate::cli::PackCommand::Check { path, illustrations }) => {
-            packs::pack_check(&path, illustrations.as_deref(), cli.json)
-        }
-        Command::Pack(crate::cli::PackCommand::Show { pack }) if Path::new(&pack).is_file() => {
+        Command::Pack(crate::cli::PackCommand::Check {
+            path,
+            illustrations,
+            require_history,
+        }) => packs::pack_check(&path, illustrations.as_deref(), require_history, cli.json),
+        // A path (with a '/' or ending in .toml) is a file; a word is an installed key.
+        Command::Pack(crate::cli::PackCommand::Show { pack })
+            if pack.contains(['/', '\\']) || pack.ends_with(".toml") || Path::new(&pack).is_file() =>
+        {
             packs::pack_show_file(Path::new(&pack), &cli.lang, cli.json)
         }
         command => {

@@ -132,7 +132,12 @@ struct PackCheck {
 /// Checks every pack file under `path` and the pictures they use; lists
 /// every problem. A directory is checked as a whole: keys must be unique
 /// across it and every picture must be used by one of its packs.
-pub(crate) fn pack_check(path: &Path, illustrations: Option<&Path>, json: bool) -> anyhow::Result<()> {
+pub(crate) fn pack_check(
+    path: &Path,
+    illustrations: Option<&Path>,
+    require_history: bool,
+    json: bool,
+) -> anyhow::Result<()> {
     let whole_dir = path.is_dir();
     let files: Vec<PathBuf> = if whole_dir {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
@@ -157,12 +162,37 @@ pub(crate) fn pack_check(path: &Path, illustrations: Option<&Path>, json: bool) 
     };
     let pictures_dir = illustrations.map_or_else(|| beside(&dir, "illustrations"), Path::to_owned);
     let pictures = list_files(&pictures_dir);
+    let mut problems = Vec::new();
+    let pictures_found = pictures_dir.is_dir();
+    if !pictures_found {
+        problems.push(problem(
+            &pictures_dir.display().to_string(),
+            "",
+            "the illustrations directory is not there: give it with --illustrations DIR".into(),
+        ));
+    }
     let ctx = PackContext {
-        illustrations: Some(&pictures),
+        illustrations: pictures_found.then_some(&pictures),
         ..PackContext::default()
     };
     let repo = Repo::containing(&dir);
-    let mut problems = Vec::new();
+    // Why versions could not be compared with every committed one.
+    let history_gap = match &repo {
+        Err(HistoryError::Unavailable(why) | HistoryError::Git(why)) => Some(why.clone()),
+        Ok(repo) => match repo.is_shallow() {
+            Ok(true) => Some("this clone is shallow, so older versions may be missing (git fetch --unshallow)".into()),
+            Ok(false) => None,
+            Err(e) => Some(e.to_string()),
+        },
+    };
+    if require_history && let Some(why) = &history_gap {
+        problems.push(problem(
+            "",
+            "",
+            format!("versions cannot be compared with committed ones: {why}"),
+        ));
+    }
+    let mut uncommitted = Vec::new();
     let mut keys: BTreeMap<String, String> = BTreeMap::new();
     let mut used: BTreeSet<String> = BTreeSet::new();
     for file in &files {
@@ -191,11 +221,14 @@ pub(crate) fn pack_check(path: &Path, illustrations: Option<&Path>, json: bool) 
         problems.extend(pack.validate(&ctx).into_iter().map(|p| located(&name, p)));
         used.extend(pack.steps.iter().filter_map(|s| s.illustration.clone()));
         if let Ok(repo) = &repo {
-            problems.extend(
-                version_problems(repo, file, &pack)
-                    .into_iter()
-                    .map(|p| located(&name, p)),
-            );
+            let (found, committed) = version_problems(repo, file, &pack);
+            problems.extend(found.into_iter().map(|p| located(&name, p)));
+            if !committed {
+                uncommitted.push(
+                    file.file_name()
+                        .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned()),
+                );
+            }
         }
     }
     for picture in used.iter().filter(|p| pictures.contains(*p)) {
@@ -219,7 +252,7 @@ pub(crate) fn pack_check(path: &Path, illustrations: Option<&Path>, json: bool) 
     let report = PackCheck {
         files: files.len(),
         illustrations: used.len(),
-        history_checked: repo.is_ok(),
+        history_checked: repo.is_ok() && history_gap.is_none(),
         problems,
     };
     if json {
@@ -229,20 +262,24 @@ pub(crate) fn pack_check(path: &Path, illustrations: Option<&Path>, json: bool) 
             output::note(p);
         }
     }
-    if let Err(HistoryError::Unavailable(why) | HistoryError::Git(why)) = &repo {
+    if let Some(why) = history_gap.as_ref().filter(|_| !require_history) {
         output::note(format!("warning: versions not compared with committed ones: {why}"));
     }
     if report.problems.is_empty() {
         if !json {
+            let history = if !report.history_checked {
+                String::new()
+            } else if uncommitted.is_empty() {
+                ", versions compared with git".to_owned()
+            } else {
+                format!(
+                    ", versions compared with git (not committed yet: {})",
+                    uncommitted.join(", ")
+                )
+            };
             output::line(format!(
-                "{} pack files and {} pictures checked{}: no problems.",
-                report.files,
-                report.illustrations,
-                if report.history_checked {
-                    ", versions compared with git"
-                } else {
-                    ""
-                }
+                "{} pack files and {} pictures checked{history}: no problems.",
+                report.files, report.illustrations
             ));
         }
         Ok(())
@@ -254,15 +291,12 @@ pub(crate) fn pack_check(path: &Path, illustrations: Option<&Path>, json: bool) 
 /// The version-bump rule against git history: steps that differ from an
 /// earlier committed version need a higher version, and a version never
 /// goes down.
-fn version_problems(repo: &Repo, file: &Path, pack: &Pack) -> Vec<PackProblem> {
+fn version_problems(repo: &Repo, file: &Path, pack: &Pack) -> (Vec<PackProblem>, bool) {
     let history = match repo.history(file, pack) {
         Ok(h) => h,
         Err(e) => {
-            return vec![problem(
-                "",
-                "version",
-                format!("cannot read the committed versions: {e}"),
-            )];
+            let found = problem("", "version", format!("cannot read the committed versions: {e}"));
+            return (vec![found], true);
         }
     };
     let mut out = Vec::new();
@@ -289,7 +323,7 @@ fn version_problems(repo: &Repo, file: &Path, pack: &Pack) -> Vec<PackProblem> {
         );
         out.push(p);
     }
-    out
+    (out, history.last_committed.is_some())
 }
 
 /// The directory `name` next to `dir` (`assets/packs` -> `assets/illustrations`).
@@ -325,7 +359,8 @@ fn list_files(dir: &Path) -> BTreeSet<String> {
         };
         for entry in entries.flatten() {
             let p = entry.path();
-            if p.is_dir() {
+            let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+            if p.is_dir() && !is_link {
                 stack.push(p);
             } else if let Ok(rel) = p.strip_prefix(dir) {
                 out.insert(
