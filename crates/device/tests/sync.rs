@@ -389,8 +389,30 @@ fn packs_arrive_with_their_etag_and_a_bad_one_is_refused() {
     );
     assert_eq!(t.store.latest_pack("vneid").expect("pack").version, next);
 
+    // A pack was refused, so the list is asked for again in full (an
+    // updated app could take it), and the good one is not installed twice.
     let report = run(&mut t.store, &SyncOptions::fast_retries()).0.expect("sync");
-    assert!(report.packs.not_modified);
+    assert!(
+        !report.packs.not_modified && report.packs.installed.is_empty(),
+        "{:?}",
+        report.packs
+    );
     let requests = protocol.lock().expect("peer").packs_requests.clone();
-    assert_eq!(requests, vec![None, Some("\"packs-7\"".to_owned())]);
+    assert_eq!(requests, vec![None, None]);
+
+    // The server drops the bad pack: the list is taken whole, its ETag kept,
+    // and the next sync asks conditionally and gets "not modified".
+    {
+        let mut peer = protocol.lock().expect("peer");
+        if let Some((etag, files)) = peer.packs.as_mut() {
+            *etag = "\"packs-8\"".to_owned();
+            files.retain(|f| f.key == "vneid");
+        }
+    }
+    let report = run(&mut t.store, &SyncOptions::fast_retries()).0.expect("sync");
+    assert!(report.packs.refused.is_empty(), "{:?}", report.packs);
+    let report = run(&mut t.store, &SyncOptions::fast_retries()).0.expect("sync");
+    assert!(report.packs.not_modified, "{:?}", report.packs);
+    let requests = protocol.lock().expect("peer").packs_requests.clone();
+    assert_eq!(requests, vec![None, None, None, Some("\"packs-8\"".to_owned())]);
 }

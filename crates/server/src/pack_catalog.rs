@@ -66,16 +66,23 @@ pub fn from_dir(dir: &Path) -> Result<Vec<PackFile>, Vec<String>> {
     for path in paths {
         let text = std::fs::read_to_string(&path).map_err(|e| e.to_string());
         match text.and_then(|t| read(&t)) {
-            Ok(pack) => files.push(pack),
+            Ok(pack) => files.push((pack, path)),
             Err(e) => problems.push(format!("{}: {e}", path.display())),
         }
     }
-    let mut seen = std::collections::BTreeSet::new();
-    for f in &files {
-        if !seen.insert((&f.key, f.version)) {
-            problems.push(format!("{} v{} is in two files", f.key, f.version));
+    let mut seen = std::collections::BTreeMap::new();
+    for (f, path) in &files {
+        if let Some(first) = seen.insert((&f.key, f.version), path) {
+            problems.push(format!(
+                "{} v{} is in two files: {} and {}",
+                f.key,
+                f.version,
+                first.display(),
+                path.display()
+            ));
         }
     }
+    let files = files.into_iter().map(|(f, _)| f).collect();
     if problems.is_empty() {
         Ok(sorted(files))
     } else {
@@ -105,25 +112,28 @@ fn sorted(mut files: Vec<PackFile>) -> Vec<PackFile> {
     files
 }
 
-/// Why `new` may not replace the `stored` text of the same version: its
-/// steps differ. Text outside the steps (a title, a source) may change.
-pub fn changed_steps(stored: &str, new: &PackFile) -> Option<String> {
+/// Whether `new` changes the steps of the `stored` text of the same
+/// version. Text outside the steps (a title, a source) may change.
+pub fn steps_changed(stored: &str, new: &PackFile) -> bool {
     if stored == new.toml {
-        return None;
+        return false;
     }
-    let differ = match (Pack::from_toml(stored), Pack::from_toml(&new.toml)) {
+    match (Pack::from_toml(stored), Pack::from_toml(&new.toml)) {
         (Ok(old), Ok(fresh)) => old.steps_differ(&fresh),
         _ => true,
-    };
-    differ.then(|| {
-        format!(
-            "checklist pack {} version {} changes the steps of the version this server already handed out; \
-             tablets may have runs on it, so give the changed pack version {}",
-            new.key,
-            new.version,
-            new.version + 1
-        )
-    })
+    }
+}
+
+/// Why a pack file was refused: it changes a version already handed out;
+/// `highest` is the highest version of that pack handed out so far.
+pub fn refusal(new: &PackFile, highest: u32) -> String {
+    format!(
+        "checklist pack {} version {} changes the steps of the version this server already handed out; \
+         tablets may have runs on it, so give the changed pack version {}",
+        new.key,
+        new.version,
+        highest.max(new.version) + 1
+    )
 }
 
 #[cfg(test)]
@@ -156,7 +166,7 @@ mod tests {
     #[test]
     fn a_version_keeps_its_steps() {
         let vneid = bundled().into_iter().find(|f| f.key == "vneid").expect("vneid");
-        assert_eq!(changed_steps(&vneid.toml, &vneid), None);
+        assert!(!steps_changed(&vneid.toml, &vneid));
         let retitled = PackFile {
             toml: vneid
                 .toml
@@ -164,7 +174,7 @@ mod tests {
             ..vneid.clone()
         };
         assert_ne!(retitled.toml, vneid.toml);
-        assert_eq!(changed_steps(&vneid.toml, &retitled), None, "a title is not a step");
+        assert!(!steps_changed(&vneid.toml, &retitled), "a title is not a step");
         let parsed = Pack::from_toml(&vneid.toml).expect("vneid");
         let first = parsed.steps[0].instruction.get("vi").expect("vi").clone();
         let reworded = PackFile {
@@ -172,8 +182,12 @@ mod tests {
             ..vneid.clone()
         };
         assert_ne!(reworded.toml, vneid.toml);
-        let why = changed_steps(&vneid.toml, &reworded).expect("refused");
-        assert!(why.contains("give the changed pack version"), "{why}");
+        assert!(steps_changed(&vneid.toml, &reworded));
+        let why = refusal(&reworded, reworded.version + 3);
+        assert!(
+            why.ends_with(&format!("give the changed pack version {}", reworded.version + 4)),
+            "{why}"
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! The request is conditional (`If-None-Match` with the stored ETag), so an
 //! unchanged list costs one small round trip. New versions are installed
 //! with the store's own install (which validates them); a pack that fails
-//! validation is reported and left out, and never blocks the others.
+//! validation is reported and left out, and never blocks the others. The
+//! ETag is kept only when every pack was taken.
 
 use doorstep_core::pack::Pack;
 use serde::Serialize;
@@ -80,6 +81,10 @@ pub(crate) fn update_packs(store: &mut Store, http: &Http) -> Result<PacksReport
             "checklist packs from the server refused"
         );
     }
-    store.set_packs_etag(new_etag.as_deref())?;
+    // With a pack refused (a newer pack format, say) the list is fetched
+    // again next time, so an updated app can still install it.
+    if report.refused.is_empty() {
+        store.set_packs_etag(new_etag.as_deref())?;
+    }
     Ok(report)
 }

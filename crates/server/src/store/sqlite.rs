@@ -733,6 +733,7 @@ impl Store for SqliteStore {
         self.write(move |conn, _| -> Result<Result<Vec<PackFile>, String>, StoreError> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = format_timestamp(now);
+            let mut refused = Vec::new();
             for pack in &packs {
                 let stored: Option<String> = tx
                     .query_row(
@@ -742,11 +743,16 @@ impl Store for SqliteStore {
                     )
                     .optional()?;
                 match stored {
-                    Some(old) => {
-                        if let Some(why) = crate::pack_catalog::changed_steps(&old, pack) {
-                            return Ok(Err(why));
-                        }
-                        // Same steps: newer wording outside them is served.
+                    Some(old) if crate::pack_catalog::steps_changed(&old, pack) => {
+                        let highest: u32 = tx.query_row(
+                            "SELECT max(version) FROM pack_version WHERE key = ?1",
+                            [&pack.key],
+                            |r| r.get(0),
+                        )?;
+                        refused.push(crate::pack_catalog::refusal(pack, highest));
+                    }
+                    // Same steps: newer wording outside them is served.
+                    Some(_) => {
                         tx.execute(
                             "UPDATE pack_version SET toml = ?3 WHERE key = ?1 AND version = ?2",
                             (&pack.key, pack.version, &pack.toml),
@@ -759,6 +765,10 @@ impl Store for SqliteStore {
                         )?;
                     }
                 }
+            }
+            if !refused.is_empty() {
+                // Dropping the transaction records nothing.
+                return Ok(Err(refused.join("; ")));
             }
             let all = tx
                 .prepare("SELECT key, version, toml FROM pack_version ORDER BY key, version")?
