@@ -13,6 +13,7 @@
 mod macros;
 
 pub mod change;
+pub mod coverage;
 pub mod entities;
 pub mod hlc;
 pub mod ids;

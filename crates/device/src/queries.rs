@@ -31,33 +31,11 @@ pub struct VillageRow {
     pub households: u32,
 }
 
-/// Where a household stands, for filters and the list's colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HouseholdStatus {
-    /// Nobody has visited yet.
-    NotVisited,
-    /// A follow-up is due (by date, or nobody was home, or "come back").
-    FollowUpDue,
-    /// Visited, work remains (a checklist under way, a later follow-up).
-    InProgress,
-    /// Visited and nothing left to do.
-    Done,
-}
+pub use doorstep_core::coverage::HouseholdStatus;
 
-impl HouseholdStatus {
-    /// Parses a filter name (`not-visited`, `follow-up-due`, `in-progress`, `done`).
-    pub fn parse(s: &str) -> Result<HouseholdStatus> {
-        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
-            "not-visited" => Ok(HouseholdStatus::NotVisited),
-            "follow-up-due" => Ok(HouseholdStatus::FollowUpDue),
-            "in-progress" => Ok(HouseholdStatus::InProgress),
-            "done" => Ok(HouseholdStatus::Done),
-            _ => Err(StoreError::Rule(format!(
-                "unknown filter {s:?} (expected one of: not-visited, follow-up-due, in-progress, done)"
-            ))),
-        }
-    }
+/// Parses a household filter name (`not-visited`, `follow-up-due`, ...).
+pub fn parse_status(s: &str) -> Result<HouseholdStatus> {
+    HouseholdStatus::from_filter(s).map_err(StoreError::Rule)
 }
 
 /// One row of a village's household list.
@@ -106,18 +84,8 @@ fn status_of(
     completed: u32,
     today: NaiveDate,
 ) -> HouseholdStatus {
-    let Some(outcome) = last_outcome else {
-        return HouseholdStatus::NotVisited;
-    };
     let follow_up = follow_up_on.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-    let come_back = matches!(outcome, "nobody_home" | "revisit");
-    match follow_up {
-        Some(d) if d <= today => HouseholdStatus::FollowUpDue,
-        None if come_back => HouseholdStatus::FollowUpDue,
-        Some(_) => HouseholdStatus::InProgress,
-        None if completed < runs || outcome == "partial" => HouseholdStatus::InProgress,
-        None => HouseholdStatus::Done,
-    }
+    doorstep_core::coverage::household_status(last_outcome, follow_up, runs, completed, today)
 }
 
 /// A person, for the household screen.

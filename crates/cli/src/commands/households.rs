@@ -6,7 +6,7 @@ use doorstep_core::phone::Phone;
 use doorstep_core::schema::EntityKind;
 use doorstep_core::text::{Landmark, LanguageTag, Notes, PersonName};
 use doorstep_core::vocab::PhoneKind;
-use doorstep_device::queries::{HouseholdFilter, HouseholdStatus};
+use doorstep_device::queries::{HouseholdFilter, parse_status};
 
 use super::Ctx;
 use crate::cli::{HouseholdAddArgs, HouseholdEditArgs, HouseholdListArgs, PersonArgs, PersonEditArgs};
@@ -61,7 +61,7 @@ pub(crate) fn add(ctx: &mut Ctx, a: &HouseholdAddArgs) -> anyhow::Result<()> {
 pub(crate) fn list(ctx: &mut Ctx, a: &HouseholdListArgs) -> anyhow::Result<()> {
     let village = ctx.store.find_village(&a.village, a.commune.as_deref())?;
     let filter = HouseholdFilter {
-        status: a.status.as_deref().map(HouseholdStatus::parse).transpose()?,
+        status: a.status.as_deref().map(parse_status).transpose()?,
         search: a.search.clone(),
     };
     let rows = ctx.store.village_households(village.id.parse()?, &filter)?;
