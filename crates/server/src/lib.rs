@@ -20,5 +20,6 @@ pub mod auth;
 pub mod entity_state;
 pub mod ingest;
 pub mod pack_catalog;
+pub mod report;
 pub mod serve;
 pub mod store;

@@ -69,6 +69,9 @@ enum Command {
     #[command(subcommand)]
     Import(ImportCommand),
     /// Current records of one kind as CSV (UTF-8 with BOM, for spreadsheets).
+    /// The campaign's figures: coverage, checklists, visits, the walking
+    /// list for tomorrow, peer spread.
+    Report(ReportArgs),
     Export {
         /// What to export: commune, village, campaign, member, household,
         /// person, visit, checklist_run, step_event.
@@ -77,6 +80,28 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
+    /// overview, walking-list or peer-spread.
+    #[arg(value_parser = ["overview", "walking-list", "peer-spread"])]
+    what: String,
+    /// Only this commune (name or id; repeat for several).
+    #[arg(long)]
+    commune: Vec<String>,
+    /// Only this village (name or id).
+    #[arg(long)]
+    village: Option<String>,
+    /// Visits from this day (YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<chrono::NaiveDate>,
+    /// Visits up to this day (YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<chrono::NaiveDate>,
+    /// The day follow-ups are due by (default: today in Vietnam).
+    #[arg(long)]
+    today: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -468,6 +493,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             out(&format!("device {id} revoked: its token no longer works"))
         }
         Command::Import(ImportCommand::Households(args)) => import_households(&store, &args, cli.json, now).await,
+        Command::Report(args) => report(&store, &args, cli.json, now).await,
         Command::Export { kind, out: path } => {
             let kind: EntityKind = kind.parse().map_err(|e| Failure::Input(format!("{e}")))?;
             let (header, rows) = admin::table(&store, kind).await?;
@@ -490,6 +516,193 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     .write_all(&buf)
                     .map_err(|e| Failure::System(format!("writing output: {e}"))),
             }
+        }
+    }
+}
+
+/// `report`: figures as tables, or JSON.
+async fn report(
+    store: &SqliteStore,
+    args: &ReportArgs,
+    as_json: bool,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), Failure> {
+    use doorstep_core::schema::EntityKind;
+    use doorstep_server::report::{Filter, LOCAL_OFFSET_HOURS};
+    let mut communes = Vec::new();
+    for c in &args.commune {
+        communes.push(admin::find(store, EntityKind::Commune, c).await?.0.to_string());
+    }
+    let village = match &args.village {
+        Some(v) => Some(admin::find(store, EntityKind::Village, v).await?.0.to_string()),
+        None => None,
+    };
+    let filter = Filter {
+        communes: (!communes.is_empty()).then_some(communes),
+        village,
+        from: args.from,
+        to: args.to,
+        today: args
+            .today
+            .unwrap_or_else(|| (now + chrono::Duration::hours(LOCAL_OFFSET_HOURS)).date_naive()),
+    };
+    let table = |header: &[&str], rows: Vec<Vec<String>>| -> Result<(), Failure> {
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: Vec<String>| {
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_owned()
+        };
+        out(&line(header.iter().map(|h| (*h).to_owned()).collect()))?;
+        for row in rows {
+            out(&line(row))?;
+        }
+        Ok(())
+    };
+    match args.what.as_str() {
+        "overview" => {
+            let o = store.overview(filter).await?;
+            if as_json {
+                return json(&o);
+            }
+            let coverage = |c: &doorstep_server::report::VillageCoverage, name: String| {
+                vec![
+                    name,
+                    c.households.to_string(),
+                    c.reached.to_string(),
+                    c.not_visited.to_string(),
+                    c.follow_up_due.to_string(),
+                    c.in_progress.to_string(),
+                    c.done.to_string(),
+                ]
+            };
+            let header = [
+                "PLACE",
+                "HOUSEHOLDS",
+                "REACHED",
+                "NOT VISITED",
+                "FOLLOW-UP DUE",
+                "IN PROGRESS",
+                "DONE",
+            ];
+            let mut rows: Vec<Vec<String>> = o.communes().iter().map(|c| coverage(c, c.commune.clone())).collect();
+            rows.extend(
+                o.villages
+                    .iter()
+                    .map(|v| coverage(v, format!("  {} / {}", v.commune, v.village))),
+            );
+            table(&header, rows)?;
+            out("")?;
+            table(
+                &[
+                    "CHECKLIST",
+                    "RUNS",
+                    "COMPLETED",
+                    "BLOCKED",
+                    "UNDER WAY",
+                    "RESIDENTS HELPED",
+                ],
+                o.packs
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.pack.clone(),
+                            p.runs.to_string(),
+                            p.completed.to_string(),
+                            p.blocked.to_string(),
+                            p.in_progress.to_string(),
+                            p.residents_helped.to_string(),
+                        ]
+                    })
+                    .collect(),
+            )?;
+            out("")?;
+            let counts = |rows: &[doorstep_server::report::Count]| {
+                rows.iter()
+                    .map(|c| vec![c.key.clone(), c.count.to_string()])
+                    .collect::<Vec<_>>()
+            };
+            table(&["BLOCKED BY", "RUNS"], counts(&o.blockers))?;
+            out("")?;
+            table(&["DAY", "VISITS"], counts(&o.visits_per_day))?;
+            out("")?;
+            table(&["UNIT", "VISITS"], counts(&o.visits_per_unit))?;
+            out("")?;
+            table(
+                &["VOLUNTEER", "UNIT", "VISITS", "HOUSEHOLDS"],
+                o.volunteers
+                    .iter()
+                    .map(|v| {
+                        let name = if v.name.is_empty() {
+                            "(not named)".to_owned()
+                        } else {
+                            v.name.clone()
+                        };
+                        vec![name, v.unit.clone(), v.visits.to_string(), v.households.to_string()]
+                    })
+                    .collect(),
+            )
+        }
+        "walking-list" => {
+            let stops = store.walking_list(filter).await?;
+            if as_json {
+                return json(&stops);
+            }
+            table(
+                &[
+                    "VILLAGE",
+                    "HEAD",
+                    "LANDMARK",
+                    "PHONE",
+                    "STATUS",
+                    "LAST VISIT",
+                    "OUTCOME",
+                    "FOLLOW-UP",
+                ],
+                stops
+                    .into_iter()
+                    .map(|s| {
+                        vec![
+                            s.village,
+                            s.head_name,
+                            s.landmark.unwrap_or_default(),
+                            s.phone.unwrap_or_default(),
+                            s.status.replace('_', " "),
+                            s.last_visit_on.unwrap_or_default(),
+                            s.last_outcome.unwrap_or_default().replace('_', " "),
+                            s.follow_up_on.unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+            )
+        }
+        _ => {
+            let spread = store.peer_spread(filter).await?;
+            if as_json {
+                return json(&spread);
+            }
+            out(&format!(
+                "Households taught or sent by a neighbour: {} ({} residents); residents who taught others: {}.",
+                spread.households_taught_by_neighbour, spread.residents_in_them, spread.teachers
+            ))?;
+            for chain in &spread.longest_chains {
+                let names: Vec<String> = chain
+                    .iter()
+                    .map(|l| format!("{} ({})", l.head_name, l.village))
+                    .collect();
+                out(&format!("  {} households: {}", chain.len(), names.join(" -> ")))?;
+            }
+            Ok(())
         }
     }
 }

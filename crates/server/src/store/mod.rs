@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::auth::TokenKey;
 use crate::ingest::{Known, Refusal};
+use crate::report::{Filter, Overview, PeerSpread, WalkStop};
 
 /// A failure of the database itself (not of the request).
 #[derive(Debug, thiserror::Error)]
@@ -225,4 +226,13 @@ pub trait Store: Send + Sync + 'static {
         packs: Vec<PackFile>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Result<Vec<PackFile>, String>, StoreError>> + Send;
+
+    /// The overview's figures for the filter (see `report`).
+    fn overview(&self, filter: Filter) -> impl Future<Output = Result<Overview, StoreError>> + Send;
+
+    /// Households with a follow-up due or never visited: the walking list.
+    fn walking_list(&self, filter: Filter) -> impl Future<Output = Result<Vec<WalkStop>, StoreError>> + Send;
+
+    /// Households reached through a neighbour and the longest chains.
+    fn peer_spread(&self, filter: Filter) -> impl Future<Output = Result<PeerSpread, StoreError>> + Send;
 }

@@ -24,13 +24,17 @@ use super::{DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWri
 use crate::auth::TokenKey;
 use crate::entity_state;
 use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
+use crate::report::{Filter, Overview, PeerSpread, WalkStop};
 
 /// Marks a Doorstep server database (`PRAGMA application_id`, "DSRV").
 const APPLICATION_ID: i64 = 0x4453_5256;
 
+mod report;
+
 const MIGRATIONS: &[M<'static>] = &[
-    M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
-    M::up(include_str!("../../migrations/sqlite/0002_pack_version.sql")),
+    M::up(include_str!("../../../migrations/sqlite/0001_initial.sql")),
+    M::up(include_str!("../../../migrations/sqlite/0002_pack_version.sql")),
+    M::up(include_str!("../../../migrations/sqlite/0003_report.sql")),
 ];
 
 /// How many `?` a statement gets at most when loading by id.
@@ -118,6 +122,13 @@ impl SqliteStore {
         configure(&conn)?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if report::build_if_missing(&tx)? {
+                tracing::info!("report tables built from the change log");
+            }
+            tx.commit()?;
+        }
         let (key, office) = identity(&mut conn)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
@@ -332,7 +343,7 @@ fn write_plan(tx: &Transaction<'_>, device: DeviceId, plan: &Plan, now: &str) ->
         "UPDATE device SET last_applied_seq = ?1, last_seen_at = ?2, restamps = restamps + ?3 WHERE id = ?4",
         (i64_of(plan.last_applied), now, plan.restamped.len(), &dev),
     )?;
-    Ok(())
+    report::project(tx, plan)
 }
 
 struct DeviceRow {
@@ -784,6 +795,18 @@ impl Store for SqliteStore {
             Ok(Ok(all))
         })
         .await?
+    }
+
+    async fn overview(&self, filter: Filter) -> Result<Overview, StoreError> {
+        self.read(move |conn| report::overview(conn, &filter)).await
+    }
+
+    async fn walking_list(&self, filter: Filter) -> Result<Vec<WalkStop>, StoreError> {
+        self.read(move |conn| report::walking_list(conn, &filter)).await
+    }
+
+    async fn peer_spread(&self, filter: Filter) -> Result<PeerSpread, StoreError> {
+        self.read(move |conn| report::peer_spread(conn, &filter)).await
     }
 }
 

@@ -1,0 +1,768 @@
+//! The report tables (`r_<kind>`, migration 0003): merged entities as rows,
+//! kept in the same transaction as every write, so the dashboard and the
+//! exports read indexes instead of JSON.
+//!
+//! Columns follow doorstep-core's schema, one per field. Derived columns
+//! follow the tablet's rules: a run's progress comes from its step events
+//! and its pack version's steps (`doorstep_core::progress`), a household's
+//! visit and run counts from its rows that are not deleted.
+
+use std::collections::{BTreeSet, HashMap};
+
+use doorstep_core::change::{Change, Version};
+use doorstep_core::hlc::Hlc;
+use doorstep_core::ids::DeviceId;
+use doorstep_core::merge::EntityState;
+use doorstep_core::pack::Pack;
+use doorstep_core::progress::{StepMark, run_progress};
+use doorstep_core::schema::{EntityKind, FieldValue};
+use doorstep_core::vocab::StepOutcome;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Transaction, params_from_iter};
+use uuid::Uuid;
+
+use super::{i64_of, text_id};
+use crate::ingest::Plan;
+use crate::store::StoreError;
+
+/// The marker in `server_meta` saying the report tables are complete.
+const BUILT: &str = "report_built";
+
+/// The report table of an entity kind.
+fn table(kind: EntityKind) -> String {
+    format!("r_{}", kind.as_str())
+}
+
+/// A field's value as an SQL value (lists stay JSON text).
+fn sql_value(value: Option<&FieldValue>) -> Value {
+    match value {
+        None | Some(FieldValue::Null) => Value::Null,
+        Some(FieldValue::Bool(b)) => Value::Integer(i64::from(*b)),
+        Some(FieldValue::Int(i)) => Value::Integer(*i),
+        Some(FieldValue::Text(t)) => Value::Text(t.clone()),
+    }
+}
+
+/// What a write touched, to recompute derived columns once each.
+#[derive(Debug, Default)]
+struct Touched {
+    runs: BTreeSet<String>,
+    households: BTreeSet<String>,
+}
+
+/// Writes the rows of a plan: entity states, new step events, and the
+/// derived columns of the runs and households they touch.
+pub(super) fn project(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
+    let mut touched = Touched::default();
+    for (id, known) in &plan.entities {
+        put_entity(tx, *id, known.kind, &known.scope, &known.state, &mut touched)?;
+    }
+    for accepted in &plan.accepted {
+        if accepted.change.entity == EntityKind::StepEvent {
+            put_step(tx, &accepted.change, &accepted.scope, &mut touched)?;
+        }
+    }
+    finish(tx, touched)
+}
+
+/// Builds the report tables from scratch if they were never completed
+/// (a database from before they existed).
+pub(super) fn build_if_missing(tx: &Transaction<'_>) -> Result<bool, StoreError> {
+    let built: Option<String> = tx
+        .query_row("SELECT value FROM server_meta WHERE key = ?1", [BUILT], |r| r.get(0))
+        .optional()?;
+    if built.is_some() {
+        return Ok(false);
+    }
+    for kind in EntityKind::ALL {
+        tx.execute(&format!("DELETE FROM {}", table(*kind)), [])?;
+    }
+    let mut touched = Touched::default();
+    {
+        let mut entities = tx.prepare("SELECT id, kind, scope, state FROM entity")?;
+        let rows = entities.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, kind, scope, state) = row?;
+            let id = Uuid::parse_str(&id).map_err(|e| StoreError::Damaged(format!("entity.id {id}: {e}")))?;
+            let kind: EntityKind = kind
+                .parse()
+                .map_err(|e| StoreError::Damaged(format!("entity.kind: {e}")))?;
+            let state =
+                crate::entity_state::from_json(&state).map_err(|e| StoreError::Damaged(format!("entity {id}: {e}")))?;
+            put_entity(tx, id, kind, &scope, &state, &mut touched)?;
+        }
+        let mut steps = tx.prepare("SELECT body, scope FROM change_log WHERE entity = ?1 ORDER BY server_seq")?;
+        let rows = steps.query_map([EntityKind::StepEvent.as_str()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (body, scope) = row?;
+            let change: Change =
+                serde_json::from_str(&body).map_err(|e| StoreError::Damaged(format!("change_log body: {e}")))?;
+            put_step(tx, &change, &scope, &mut touched)?;
+        }
+    }
+    finish(tx, touched)?;
+    tx.execute(
+        "INSERT OR REPLACE INTO server_meta (key, value) VALUES (?1, '1')",
+        [BUILT],
+    )?;
+    Ok(true)
+}
+
+fn put_entity(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    kind: EntityKind,
+    scope: &str,
+    state: &EntityState,
+    touched: &mut Touched,
+) -> Result<(), StoreError> {
+    if kind == EntityKind::StepEvent {
+        return Ok(()); // step events arrive as changes (put_step)
+    }
+    let fields = kind.fields();
+    let columns: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    let placeholders: Vec<String> = (3..3 + columns.len()).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = columns.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let sql = format!(
+        "INSERT INTO {} (id, scope, {}) VALUES (?1, ?2, {}) ON CONFLICT(id) DO UPDATE SET scope = excluded.scope, {}",
+        table(kind),
+        columns.join(", "),
+        placeholders.join(", "),
+        updates.join(", ")
+    );
+    let mut values = vec![Value::Text(text_id(id)), Value::Text(scope.to_owned())];
+    for f in fields {
+        let value = sql_value(state.value(f.name));
+        // `deleted` is NOT NULL with a default: a row never written keeps 0.
+        values.push(if f.name == "deleted" && value == Value::Null {
+            Value::Integer(0)
+        } else {
+            value
+        });
+    }
+    tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
+    let text = |field: &str| state.value(field).and_then(FieldValue::as_text).map(str::to_owned);
+    match kind {
+        EntityKind::Household => {
+            touched.households.insert(text_id(id));
+        }
+        EntityKind::Visit => {
+            touched.households.extend(text("household_id"));
+        }
+        EntityKind::ChecklistRun => {
+            touched.runs.insert(text_id(id));
+            touched.households.extend(text("household_id"));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn put_step(tx: &Transaction<'_>, change: &Change, scope: &str, touched: &mut Touched) -> Result<(), StoreError> {
+    let value = |name: &str| {
+        change
+            .fields
+            .iter()
+            .find(|f| f.field == name)
+            .map(|f| sql_value(Some(&f.value)))
+            .unwrap_or(Value::Null)
+    };
+    let run = value("run_id");
+    if let Value::Text(run) = &run {
+        touched.runs.insert(run.clone());
+    }
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO r_step_event (id, scope, run_id, step_id, outcome, blocker, at, note, hlc, device_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params_from_iter([
+        Value::Text(text_id(change.entity_id)),
+        Value::Text(scope.to_owned()),
+        run,
+        value("step_id"),
+        value("outcome"),
+        value("blocker"),
+        value("at"),
+        value("note"),
+        Value::Integer(i64_of(change.hlc.as_u64())),
+        Value::Text(change.device.to_string()),
+    ]))?;
+    Ok(())
+}
+
+/// Recomputes the derived columns of the touched runs, then of their
+/// households and the touched households.
+fn finish(tx: &Transaction<'_>, mut touched: Touched) -> Result<(), StoreError> {
+    let mut packs: HashMap<(String, u32), Option<Vec<String>>> = HashMap::new();
+    for run in &touched.runs {
+        if let Some(household) = run_progress_row(tx, run, &mut packs)? {
+            touched.households.insert(household);
+        }
+    }
+    let mut update = tx.prepare_cached(
+        "UPDATE r_household SET
+            visits = (SELECT count(*) FROM r_visit v WHERE v.household_id = r_household.id AND v.deleted = 0),
+            last_visit_at = (SELECT max(started_at) FROM r_visit v WHERE v.household_id = r_household.id AND v.deleted = 0),
+            last_outcome = (SELECT outcome FROM r_visit v WHERE v.household_id = r_household.id AND v.deleted = 0
+                            ORDER BY started_at DESC, id DESC LIMIT 1),
+            follow_up_on = (SELECT follow_up_on FROM r_visit v WHERE v.household_id = r_household.id AND v.deleted = 0
+                            ORDER BY started_at DESC, id DESC LIMIT 1),
+            runs = (SELECT count(*) FROM r_checklist_run r WHERE r.household_id = r_household.id AND r.deleted = 0),
+            runs_completed = (SELECT count(*) FROM r_checklist_run r
+                              WHERE r.household_id = r_household.id AND r.deleted = 0 AND r.status = 'completed')
+         WHERE id = ?1",
+    )?;
+    for household in &touched.households {
+        update.execute([household])?;
+    }
+    Ok(())
+}
+
+/// The steps of a pack version, from the versions this server handed out.
+fn pack_steps(
+    tx: &Transaction<'_>,
+    key: &str,
+    version: u32,
+    cache: &mut HashMap<(String, u32), Option<Vec<String>>>,
+) -> Result<Option<Vec<String>>, StoreError> {
+    if let Some(hit) = cache.get(&(key.to_owned(), version)) {
+        return Ok(hit.clone());
+    }
+    let toml: Option<String> = tx
+        .query_row(
+            "SELECT toml FROM pack_version WHERE key = ?1 AND version = ?2",
+            (key, version),
+            |r| r.get(0),
+        )
+        .optional()?;
+    let steps = toml
+        .and_then(|t| Pack::from_toml(&t).ok())
+        .map(|p| p.steps.into_iter().map(|s| s.id).collect());
+    cache.insert((key.to_owned(), version), steps.clone());
+    Ok(steps)
+}
+
+/// Recomputes one run's progress; returns its household.
+fn run_progress_row(
+    tx: &Transaction<'_>,
+    run: &str,
+    packs: &mut HashMap<(String, u32), Option<Vec<String>>>,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(Option<String>, Option<i64>, Option<String>)> = tx
+        .query_row(
+            "SELECT pack_key, pack_version, household_id FROM r_checklist_run WHERE id = ?1",
+            [run],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    // A step event can arrive before its run only across communes, which
+    // ingest refuses; nothing to do until the run is here.
+    let Some((Some(key), Some(version), household)) = row else {
+        return Ok(None);
+    };
+    let mut events: Vec<(String, StepOutcome, Version, Option<String>)> = Vec::new();
+    {
+        let mut stmt =
+            tx.prepare_cached("SELECT step_id, outcome, hlc, device_id, blocker FROM r_step_event WHERE run_id = ?1")?;
+        let rows = stmt.query_map([run], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        for row in rows {
+            let (step, outcome, hlc, device, blocker) = row?;
+            let outcome: StepOutcome = outcome
+                .parse()
+                .map_err(|e| StoreError::Damaged(format!("r_step_event.outcome: {e}")))?;
+            let device: DeviceId = device
+                .parse()
+                .map_err(|e| StoreError::Damaged(format!("r_step_event.device_id: {e}")))?;
+            let version = Version {
+                hlc: Hlc::from_u64(u64::try_from(hlc).unwrap_or(0)),
+                device,
+            };
+            events.push((step, outcome, version, blocker));
+        }
+    }
+    let version = u32::try_from(version).unwrap_or(0);
+    // Without the pack version, the steps seen so far stand in for it.
+    let steps = match pack_steps(tx, &key, version, packs)? {
+        Some(steps) => steps,
+        None => events
+            .iter()
+            .map(|e| e.0.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    };
+    let step_refs: Vec<&str> = steps.iter().map(String::as_str).collect();
+    let progress = run_progress(
+        &step_refs,
+        events.iter().map(|(step, outcome, version, _)| StepMark {
+            step_id: step,
+            outcome: *outcome,
+            version: *version,
+        }),
+    );
+    // The reason shown for a blocked run: the latest event among the steps
+    // whose latest event is "blocked".
+    let mut latest: HashMap<&str, &(String, StepOutcome, Version, Option<String>)> = HashMap::new();
+    for e in &events {
+        if latest.get(e.0.as_str()).is_none_or(|l| e.2 > l.2) {
+            latest.insert(&e.0, e);
+        }
+    }
+    let blocker = latest
+        .values()
+        .filter(|e| e.1 == StepOutcome::Blocked)
+        .max_by_key(|e| e.2)
+        .and_then(|e| e.3.clone());
+    tx.prepare_cached(
+        "UPDATE r_checklist_run SET status = ?2, steps_total = ?3, steps_done = ?4, steps_skipped = ?5,
+                steps_blocked = ?6, blocker = ?7 WHERE id = ?1",
+    )?
+    .execute((
+        run,
+        progress.status.as_str(),
+        progress.total,
+        progress.done,
+        progress.skipped,
+        progress.blocked,
+        blocker,
+    ))?;
+    Ok(household)
+}
+
+// ---- Queries ---------------------------------------------------------
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rusqlite::Connection;
+
+use crate::report::{
+    ChainLink, Count, Filter, LOCAL_OFFSET_HOURS, Overview, PackOutcome, PeerSpread, VillageCoverage, VolunteerWork,
+    WalkStop,
+};
+use doorstep_core::coverage::{HouseholdStatus, household_status};
+
+/// SQL conditions for a filter, with their parameters, numbered from 1.
+#[derive(Debug, Default)]
+struct Where {
+    sql: String,
+    params: Vec<Value>,
+}
+
+impl Where {
+    fn push(&mut self, clause: &str, values: impl IntoIterator<Item = Value>) {
+        let mut clause = clause.to_owned();
+        for value in values {
+            self.params.push(value);
+            clause = clause.replacen("?#", &format!("?{}", self.params.len()), 1);
+        }
+        self.sql.push_str(" AND ");
+        self.sql.push_str(&clause);
+    }
+
+    /// Only rows of the filter's communes (by `alias.scope`).
+    fn communes(&mut self, filter: &Filter, alias: &str) {
+        if let Some(communes) = &filter.communes {
+            if communes.is_empty() {
+                self.sql.push_str(" AND 0");
+                return;
+            }
+            let marks = vec!["?#"; communes.len()].join(", ");
+            self.push(
+                &format!("{alias}.scope IN ({marks})"),
+                communes.iter().map(|c| Value::Text(c.clone())),
+            );
+        }
+    }
+
+    /// Only the filter's village, for a household id column.
+    fn village(&mut self, filter: &Filter, household_column: &str) {
+        if let Some(village) = &filter.village {
+            self.push(
+                &format!("{household_column} IN (SELECT id FROM r_household WHERE village_id = ?#)"),
+                [Value::Text(village.clone())],
+            );
+        }
+    }
+
+    /// Only visits in the filter's local days.
+    fn days(&mut self, filter: &Filter, started_column: &str) {
+        let local = format!("date({started_column}, '+{LOCAL_OFFSET_HOURS} hours')");
+        if let Some(from) = filter.from {
+            self.push(&format!("{local} >= ?#"), [Value::Text(from.to_string())]);
+        }
+        if let Some(to) = filter.to {
+            self.push(&format!("{local} <= ?#"), [Value::Text(to.to_string())]);
+        }
+    }
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn day(text: Option<&str>) -> Option<NaiveDate> {
+    text.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+}
+
+/// The overview page's figures.
+pub(super) fn overview(conn: &Connection, filter: &Filter) -> Result<Overview, StoreError> {
+    Ok(Overview {
+        villages: coverage(conn, filter)?,
+        packs: packs(conn, filter)?,
+        blockers: blockers(conn, filter)?,
+        visits_per_day: visits_per_day(conn, filter)?,
+        visits_per_unit: Vec::new(),
+        volunteers: Vec::new(),
+    }
+    .with_volunteers(volunteers(conn, filter)?))
+}
+
+impl Overview {
+    fn with_volunteers(mut self, volunteers: Vec<VolunteerWork>) -> Overview {
+        let mut units: BTreeMap<String, u64> = BTreeMap::new();
+        for v in &volunteers {
+            *units.entry(v.unit.clone()).or_default() += v.visits;
+        }
+        let mut units: Vec<Count> = units.into_iter().map(|(key, count)| Count { key, count }).collect();
+        units.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+        self.visits_per_unit = units;
+        self.volunteers = volunteers;
+        self
+    }
+}
+
+fn coverage(conn: &Connection, filter: &Filter) -> Result<Vec<VillageCoverage>, StoreError> {
+    let mut villages_where = Where::default();
+    villages_where.communes(filter, "v");
+    if let Some(village) = &filter.village {
+        villages_where.push("v.id = ?#", [Value::Text(village.clone())]);
+    }
+    let mut villages: Vec<VillageCoverage> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT c.id, coalesce(c.name, ''), v.id, coalesce(v.name, '')
+             FROM r_village v JOIN r_commune c ON c.id = v.commune_id
+             WHERE v.deleted = 0{} ORDER BY c.name, v.name",
+            villages_where.sql
+        ))?;
+        let rows = stmt.query_map(params_from_iter(&villages_where.params), |r| {
+            Ok(VillageCoverage {
+                commune_id: r.get(0)?,
+                commune: r.get(1)?,
+                village_id: r.get(2)?,
+                village: r.get(3)?,
+                ..VillageCoverage::default()
+            })
+        })?;
+        for row in rows {
+            let row = row?;
+            index.insert(row.village_id.clone(), villages.len());
+            villages.push(row);
+        }
+    }
+    let mut households_where = Where::default();
+    households_where.communes(filter, "h");
+    if let Some(village) = &filter.village {
+        households_where.push("h.village_id = ?#", [Value::Text(village.clone())]);
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT h.village_id, h.last_outcome, h.follow_up_on, h.runs, h.runs_completed,
+                EXISTS (SELECT 1 FROM r_visit x WHERE x.household_id = h.id AND x.deleted = 0
+                        AND x.outcome <> 'nobody_home')
+         FROM r_household h WHERE h.deleted = 0{}",
+        households_where.sql
+    ))?;
+    let mut rows = stmt.query(params_from_iter(&households_where.params))?;
+    while let Some(r) = rows.next()? {
+        let village: Option<String> = r.get(0)?;
+        let Some(&at) = village.as_ref().and_then(|v| index.get(v)) else {
+            continue;
+        };
+        let outcome: Option<String> = r.get(1)?;
+        let follow_up: Option<String> = r.get(2)?;
+        let runs = u32::try_from(r.get::<_, i64>(3)?).unwrap_or(0);
+        let completed = u32::try_from(r.get::<_, i64>(4)?).unwrap_or(0);
+        let reached: bool = r.get(5)?;
+        let row = &mut villages[at];
+        row.households += 1;
+        row.reached += u64::from(reached);
+        match household_status(
+            outcome.as_deref(),
+            day(follow_up.as_deref()),
+            runs,
+            completed,
+            filter.today,
+        ) {
+            HouseholdStatus::NotVisited => row.not_visited += 1,
+            HouseholdStatus::FollowUpDue => row.follow_up_due += 1,
+            HouseholdStatus::InProgress => row.in_progress += 1,
+            HouseholdStatus::Done => row.done += 1,
+        }
+    }
+    Ok(villages)
+}
+
+fn packs(conn: &Connection, filter: &Filter) -> Result<Vec<PackOutcome>, StoreError> {
+    let mut w = Where::default();
+    w.communes(filter, "r");
+    w.village(filter, "r.household_id");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT r.pack_key, r.status, count(*), count(DISTINCT r.person_id)
+         FROM r_checklist_run r WHERE r.deleted = 0{} GROUP BY r.pack_key, r.status ORDER BY r.pack_key",
+        w.sql
+    ))?;
+    let mut out: Vec<PackOutcome> = Vec::new();
+    let mut rows = stmt.query(params_from_iter(&w.params))?;
+    while let Some(r) = rows.next()? {
+        let key: String = r.get::<_, Option<String>>(0)?.unwrap_or_default();
+        let status: String = r.get(1)?;
+        let runs = count(r.get(2)?);
+        let people = count(r.get(3)?);
+        if out.last().is_none_or(|p| p.pack != key) {
+            out.push(PackOutcome {
+                pack: key,
+                ..PackOutcome::default()
+            });
+        }
+        let Some(p) = out.last_mut() else { continue };
+        p.runs += runs;
+        match status.as_str() {
+            "completed" => {
+                p.completed += runs;
+                p.residents_helped += people;
+            }
+            "blocked" => p.blocked += runs,
+            _ => p.in_progress += runs,
+        }
+    }
+    Ok(out)
+}
+
+fn blockers(conn: &Connection, filter: &Filter) -> Result<Vec<Count>, StoreError> {
+    let mut w = Where::default();
+    w.communes(filter, "r");
+    w.village(filter, "r.household_id");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT coalesce(r.blocker, 'other'), count(*) FROM r_checklist_run r
+         WHERE r.deleted = 0 AND r.status = 'blocked'{} GROUP BY 1 ORDER BY 2 DESC, 1",
+        w.sql
+    ))?;
+    let rows = stmt.query_map(params_from_iter(&w.params), |r| {
+        Ok(Count {
+            key: r.get(0)?,
+            count: count(r.get(1)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn visits_per_day(conn: &Connection, filter: &Filter) -> Result<Vec<Count>, StoreError> {
+    let mut w = Where::default();
+    w.communes(filter, "v");
+    w.village(filter, "v.household_id");
+    w.days(filter, "v.started_at");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT date(v.started_at, '+{LOCAL_OFFSET_HOURS} hours') AS day, count(*) FROM r_visit v
+         WHERE v.deleted = 0{} GROUP BY day ORDER BY day",
+        w.sql
+    ))?;
+    let rows = stmt.query_map(params_from_iter(&w.params), |r| {
+        Ok(Count {
+            key: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+            count: count(r.get(1)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn volunteers(conn: &Connection, filter: &Filter) -> Result<Vec<VolunteerWork>, StoreError> {
+    let mut w = Where::default();
+    w.communes(filter, "v");
+    w.village(filter, "v.household_id");
+    w.days(filter, "v.started_at");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT coalesce(v.member_id, ''), coalesce(m.name, ''), coalesce(m.unit, 'other'),
+                count(*), count(DISTINCT v.household_id)
+         FROM r_visit v LEFT JOIN r_member m ON m.id = v.member_id
+         WHERE v.deleted = 0{} GROUP BY v.member_id ORDER BY 4 DESC, 2",
+        w.sql
+    ))?;
+    let rows = stmt.query_map(params_from_iter(&w.params), |r| {
+        Ok(VolunteerWork {
+            member_id: r.get(0)?,
+            name: r.get(1)?,
+            unit: r.get(2)?,
+            visits: count(r.get(3)?),
+            households: count(r.get(4)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Households with a follow-up due or never visited, by commune, village
+/// and landmark: tomorrow's walking list.
+pub(super) fn walking_list(conn: &Connection, filter: &Filter) -> Result<Vec<WalkStop>, StoreError> {
+    let mut w = Where::default();
+    w.communes(filter, "h");
+    if let Some(village) = &filter.village {
+        w.push("h.village_id = ?#", [Value::Text(village.clone())]);
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT coalesce(c.name, ''), coalesce(vi.name, ''), h.id, coalesce(h.head_name, ''), h.landmark, h.phone,
+                date(h.last_visit_at, '+{LOCAL_OFFSET_HOURS} hours'), h.last_outcome, h.follow_up_on,
+                h.runs, h.runs_completed
+         FROM r_household h JOIN r_village vi ON vi.id = h.village_id JOIN r_commune c ON c.id = vi.commune_id
+         WHERE h.deleted = 0{} ORDER BY c.name, vi.name, h.landmark, h.head_name",
+        w.sql
+    ))?;
+    let mut out = Vec::new();
+    let mut rows = stmt.query(params_from_iter(&w.params))?;
+    while let Some(r) = rows.next()? {
+        let outcome: Option<String> = r.get(7)?;
+        let follow_up: Option<String> = r.get(8)?;
+        let runs = u32::try_from(r.get::<_, i64>(9)?).unwrap_or(0);
+        let completed = u32::try_from(r.get::<_, i64>(10)?).unwrap_or(0);
+        let status = household_status(
+            outcome.as_deref(),
+            day(follow_up.as_deref()),
+            runs,
+            completed,
+            filter.today,
+        );
+        if !matches!(status, HouseholdStatus::FollowUpDue | HouseholdStatus::NotVisited) {
+            continue;
+        }
+        out.push(WalkStop {
+            commune: r.get(0)?,
+            village: r.get(1)?,
+            household_id: r.get(2)?,
+            head_name: r.get(3)?,
+            landmark: r.get(4)?,
+            phone: r.get(5)?,
+            status: status.as_str().to_owned(),
+            last_visit_on: r.get(6)?,
+            last_outcome: outcome,
+            follow_up_on: follow_up,
+        });
+    }
+    Ok(out)
+}
+
+/// Who taught or sent whom: households reached through a neighbour, and
+/// the longest chains of neighbours teaching neighbours.
+pub(super) fn peer_spread(conn: &Connection, filter: &Filter) -> Result<PeerSpread, StoreError> {
+    let mut w = Where::default();
+    w.communes(filter, "v");
+    w.village(filter, "v.household_id");
+    w.days(filter, "v.started_at");
+    // (taught household, teaching person's household)
+    let mut edges: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut teachers: BTreeSet<String> = BTreeSet::new();
+    {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT v.household_id, v.referred_by, p.household_id FROM r_visit v
+             JOIN r_person p ON p.id = v.referred_by
+             WHERE v.deleted = 0 AND v.referred_by IS NOT NULL{}",
+            w.sql
+        ))?;
+        let mut rows = stmt.query(params_from_iter(&w.params))?;
+        while let Some(r) = rows.next()? {
+            let taught: String = r.get(0)?;
+            let teacher: String = r.get(1)?;
+            let from: Option<String> = r.get(2)?;
+            teachers.insert(teacher);
+            if let Some(from) = from.filter(|f| *f != taught) {
+                edges.insert((taught, from));
+            }
+        }
+    }
+    let taught: BTreeSet<&String> = edges.iter().map(|(t, _)| t).collect();
+    let residents = if taught.is_empty() {
+        0
+    } else {
+        let marks: Vec<String> = (1..=taught.len()).map(|i| format!("?{i}")).collect();
+        count(conn.query_row(
+            &format!(
+                "SELECT count(*) FROM r_person WHERE deleted = 0 AND household_id IN ({})",
+                marks.join(", ")
+            ),
+            params_from_iter(taught.iter()),
+            |r| r.get(0),
+        )?)
+    };
+    // Longest chain ending at each household: follow "taught by" links back.
+    let teacher_of: HashMap<&str, &str> = edges.iter().map(|(t, f)| (t.as_str(), f.as_str())).collect();
+    let mut chains: Vec<Vec<String>> = Vec::new();
+    for start in &taught {
+        let mut chain = vec![start.to_string()];
+        let mut seen: BTreeSet<&str> = BTreeSet::from([start.as_str()]);
+        let mut at = start.as_str();
+        while let Some(&from) = teacher_of.get(at) {
+            if !seen.insert(from) {
+                break; // a loop: A taught B and B taught A
+            }
+            chain.push(from.to_owned());
+            at = from;
+        }
+        chain.reverse();
+        chains.push(chain);
+    }
+    chains.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    // Keep only chains that are not the start of a longer one.
+    let mut longest: Vec<Vec<String>> = Vec::new();
+    for c in chains {
+        if longest.iter().any(|l| l.starts_with(&c)) {
+            continue;
+        }
+        longest.push(c);
+        if longest.len() == 5 {
+            break;
+        }
+    }
+    let mut links = Vec::new();
+    for chain in longest {
+        let mut out = Vec::new();
+        for household in chain {
+            let (head, village): (Option<String>, Option<String>) = conn
+                .query_row(
+                    "SELECT h.head_name, v.name FROM r_household h LEFT JOIN r_village v ON v.id = h.village_id
+                     WHERE h.id = ?1",
+                    [&household],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .unwrap_or((None, None));
+            out.push(ChainLink {
+                household_id: household,
+                head_name: head.unwrap_or_default(),
+                village: village.unwrap_or_default(),
+            });
+        }
+        links.push(out);
+    }
+    Ok(PeerSpread {
+        households_taught_by_neighbour: u64::try_from(taught.len()).unwrap_or(0),
+        residents_in_them: residents,
+        teachers: u64::try_from(teachers.len()).unwrap_or(0),
+        longest_chains: links,
+    })
+}
