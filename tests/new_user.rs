@@ -115,4 +115,11 @@ fn a_visit_recorded_on_one_cli_device_shows_on_another_after_sync() {
     assert_eq!(status["sync"]["pending"], 0, "{status}");
     let devices = admin(&db, &["device", "list"]);
     assert_eq!(devices.lines().count(), 2, "{devices}");
+
+    // The office sees the visit under the volunteer the tablet is enrolled for.
+    let overview: serde_json::Value =
+        serde_json::from_str(&admin(&db, &["--json", "report", "overview", "--commune", "Muong Lan"])).unwrap();
+    assert_eq!(overview["volunteers"][0]["name"], "Quàng Thị Hoa", "{overview}");
+    assert_eq!(overview["volunteers"][0]["unit"], "youth_union", "{overview}");
+    assert_eq!(overview["visits_per_unit"][0]["key"], "youth_union", "{overview}");
 }

@@ -407,7 +407,7 @@ pub(crate) struct VisitArgs {
     /// The person who taught or referred this household (id or 6+ characters).
     #[arg(long, value_name = "PERSON")]
     pub referred_by: Option<String>,
-    /// The volunteer (member id), if known.
+    /// The volunteer (member id; default: the member this tablet was enrolled for).
     #[arg(long)]
     pub member: Option<String>,
     /// When the visit started (RFC 3339); default now.

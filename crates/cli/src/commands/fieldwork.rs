@@ -23,11 +23,17 @@ pub(crate) fn record_visit(ctx: &mut Ctx, a: &VisitArgs) -> anyhow::Result<()> {
     let visit = Visit {
         id: VisitId::new(),
         household_id: household_id(ctx, &a.household)?,
-        member_id: a
-            .member
-            .as_deref()
-            .map(|m| ctx.store.resolve_id(EntityKind::Member, m).map(MemberId::from_uuid))
-            .transpose()?,
+        member_id: match a.member.as_deref() {
+            Some(m) => Some(MemberId::from_uuid(ctx.store.resolve_id(EntityKind::Member, m)?)),
+            // A tablet is enrolled for a member: the visit is theirs unless
+            // another volunteer is named.
+            None => ctx
+                .store
+                .sync_status()?
+                .member_id
+                .and_then(|m| m.parse().ok())
+                .map(MemberId::from_uuid),
+        },
         device_id: ctx.store.device_id(),
         started_at,
         ended_at: None,
