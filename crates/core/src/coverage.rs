@@ -89,9 +89,15 @@ mod tests {
         let today = d("2026-11-27");
         use HouseholdStatus as S;
         assert_eq!(household_status(None, None, 0, 0, today), S::NotVisited);
-        assert_eq!(household_status(Some("helped"), Some(d("2026-11-27")), 1, 1, today), S::FollowUpDue);
+        assert_eq!(
+            household_status(Some("helped"), Some(d("2026-11-27")), 1, 1, today),
+            S::FollowUpDue
+        );
         assert_eq!(household_status(Some("nobody_home"), None, 0, 0, today), S::FollowUpDue);
-        assert_eq!(household_status(Some("helped"), Some(d("2026-12-01")), 1, 1, today), S::InProgress);
+        assert_eq!(
+            household_status(Some("helped"), Some(d("2026-12-01")), 1, 1, today),
+            S::InProgress
+        );
         assert_eq!(household_status(Some("helped"), None, 2, 1, today), S::InProgress);
         assert_eq!(household_status(Some("partial"), None, 0, 0, today), S::InProgress);
         assert_eq!(household_status(Some("helped"), None, 1, 1, today), S::Done);
