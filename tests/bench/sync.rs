@@ -262,7 +262,11 @@ fn ingest(devices: usize, households: usize) {
         .collect();
     let server = Running::start(store);
     let url = server.url();
-    let http = reqwest::blocking::Client::new();
+    // As patient as the server (120 s): the last of 200 waits for the others.
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
     let enrolled: Vec<(String, DeviceId, Vec<VillageId>)> = codes
         .into_iter()
         .map(|(code, villages)| {

@@ -16,10 +16,14 @@
 
 pub mod admin;
 pub mod api;
+pub mod attempts;
 pub mod auth;
+pub mod chart;
 pub mod entity_state;
+pub mod export;
 pub mod ingest;
 pub mod pack_catalog;
+pub mod password;
 pub mod report;
 pub mod serve;
 pub mod store;

@@ -14,6 +14,8 @@ use doorstep_core::schema::EntityKind;
 use doorstep_register::{ImportOptions, RegisterError};
 use doorstep_server::admin::{self, AdminError, CampaignSpec, MemberSpec, PlaceSpec};
 use doorstep_server::api::Limits;
+use doorstep_server::export;
+use doorstep_server::report::{Filter, LOCAL_OFFSET_HOURS};
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Store, StoreError};
 use qrcode::QrCode;
@@ -68,18 +70,29 @@ enum Command {
     /// Import records from a file.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Current records of one kind as CSV (UTF-8 with BOM, for spreadsheets).
     /// The campaign's figures: coverage, checklists, visits, the walking
     /// list for tomorrow, peer spread.
     Report(ReportArgs),
-    Export {
-        /// What to export: commune, village, campaign, member, household,
-        /// person, visit, checklist_run, step_event.
-        kind: String,
-        /// Write to this file instead of standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    /// Export the office's figures (CSV or XLSX), or the current records of
+    /// one kind (CSV).
+    #[command(long_about = "Export the office's figures, or the current records of one kind.\n\n\
+        Figures (filtered by --commune, --village, --from and --to, as `report`):\n\
+        \x20 visits       every visit: place, household, day and time, outcome, follow-up, volunteer, notes\n\
+        \x20 checklists   every checklist run: household, person, pack, status, steps, blocker, start day\n\
+        \x20 coverage     households per village: reached, not visited, follow-up due, in progress, done\n\
+        \x20 workbook     an XLSX workbook: a summary sheet (coverage per commune and village, checklist\n\
+        \x20              outcomes per pack, blockers, the filter) and one sheet per village with its\n\
+        \x20              visits and checklist runs\n\n\
+        CSV files are UTF-8 with a byte-order mark, so spreadsheet programs show Vietnamese correctly.\n\
+        The format is --format, or the --out file's extension (.xlsx), or CSV. Dates filter visits by\n\
+        their local day (UTC+7) and checklist runs by the day they started; the summary's checklist\n\
+        outcomes count every run, as `report overview` does. Headers are Vietnamese unless --lang en.\n\n\
+        Records: commune, village, campaign, member, household, person, visit, checklist_run or\n\
+        step_event writes every record of that kind as CSV, one column per field.\n\n\
+        Examples:\n\
+        \x20 doorstep-server export workbook --commune \"Muong Lan\" --from 2026-11-01 --out muong-lan.xlsx\n\
+        \x20 doorstep-server export visits --village Bun --lang en --out bun-visits.csv")]
+    Export(ExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -87,21 +100,58 @@ struct ReportArgs {
     /// overview, walking-list or peer-spread.
     #[arg(value_parser = ["overview", "walking-list", "peer-spread"])]
     what: String,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+/// Which part of the campaign a report or an export covers.
+#[derive(Debug, clap::Args)]
+struct FilterArgs {
     /// Only this commune (name or id; repeat for several).
     #[arg(long)]
     commune: Vec<String>,
     /// Only this village (name or id).
     #[arg(long)]
     village: Option<String>,
-    /// Visits from this day (YYYY-MM-DD).
+    /// Visits (and exported checklist runs) from this local day (YYYY-MM-DD).
     #[arg(long)]
     from: Option<chrono::NaiveDate>,
-    /// Visits up to this day (YYYY-MM-DD).
+    /// Visits (and exported checklist runs) up to this local day (YYYY-MM-DD).
     #[arg(long)]
     to: Option<chrono::NaiveDate>,
     /// The day follow-ups are due by (default: today in Vietnam).
     #[arg(long)]
     today: Option<chrono::NaiveDate>,
+}
+
+impl FilterArgs {
+    fn is_empty(&self) -> bool {
+        self.commune.is_empty()
+            && self.village.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+            && self.today.is_none()
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// visits, checklists, coverage or workbook (figures); or a kind of
+    /// record: commune, village, campaign, member, household, person,
+    /// visit, checklist_run, step_event.
+    what: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// csv or xlsx (default: xlsx for a workbook or an --out file ending
+    /// in .xlsx, else csv).
+    #[arg(long, value_parser = ["csv", "xlsx"])]
+    format: Option<String>,
+    /// Language of the headers and words: vi (default) or en.
+    #[arg(long, value_parser = ["vi", "en"])]
+    lang: Option<String>,
+    #[command(flatten)]
+    filter: FilterArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -494,8 +544,25 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Import(ImportCommand::Households(args)) => import_households(&store, &args, cli.json, now).await,
         Command::Report(args) => report(&store, &args, cli.json, now).await,
-        Command::Export { kind, out: path } => {
-            let kind: EntityKind = kind.parse().map_err(|e| Failure::Input(format!("{e}")))?;
+        Command::Export(args) if export::Table::parse(&args.what).is_some() || args.what == "workbook" => {
+            export_figures(&store, &args, cli.json, now).await
+        }
+        Command::Export(args) => {
+            let path = args.out;
+            let kind: EntityKind = args.what.parse().map_err(|_| {
+                let kinds: Vec<&str> = EntityKind::ALL.iter().map(|k| k.as_str()).collect();
+                Failure::Input(format!(
+                    "unknown export {:?}: give visits, checklists, coverage or workbook, or a kind of record ({})",
+                    args.what,
+                    kinds.join(", ")
+                ))
+            })?;
+            if !args.filter.is_empty() || args.format.is_some() || args.lang.is_some() {
+                return Err(Failure::Input(format!(
+                    "`export {kind}` writes every {kind} record as CSV; --commune, --village, --from, --to, --today, \
+                     --format and --lang apply to visits, checklists, coverage and workbook"
+                )));
+            }
             let (header, rows) = admin::table(&store, kind).await?;
             let mut buf = Vec::from(*b"\xEF\xBB\xBF");
             {
@@ -520,6 +587,148 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+/// The filter of `report` and `export`, with the names of the places it
+/// names (for the export's summary). Communes and villages are found by
+/// name or id, as everywhere else.
+async fn filter_of(
+    store: &SqliteStore,
+    args: &FilterArgs,
+    now: chrono::DateTime<Utc>,
+) -> Result<(Filter, export::Scope), Failure> {
+    let name = |known: &doorstep_server::ingest::Known| {
+        known
+            .state
+            .value("name")
+            .and_then(doorstep_core::schema::FieldValue::as_text)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        return Err(Failure::Input(format!("--from {from} is after --to {to}")));
+    }
+    let mut communes = Vec::new();
+    let mut commune_names = Vec::new();
+    for c in &args.commune {
+        let (id, known) = admin::find(store, EntityKind::Commune, c).await?;
+        communes.push(id.to_string());
+        commune_names.push(name(&known));
+    }
+    let (village, village_name) = match &args.village {
+        Some(v) => {
+            let (id, known) = admin::find(store, EntityKind::Village, v).await?;
+            (Some(id.to_string()), Some(name(&known)))
+        }
+        None => (None, None),
+    };
+    let today = args
+        .today
+        .unwrap_or_else(|| (now + chrono::Duration::hours(LOCAL_OFFSET_HOURS)).date_naive());
+    let scope = export::Scope {
+        communes: commune_names,
+        village: village_name,
+        from: args.from,
+        to: args.to,
+        today,
+    };
+    let filter = Filter {
+        communes: (!communes.is_empty()).then_some(communes),
+        village,
+        from: args.from,
+        to: args.to,
+        today,
+    };
+    Ok((filter, scope))
+}
+
+/// `export visits|checklists|coverage|workbook`: the figures of a filter
+/// as CSV or XLSX, to a file or standard output.
+async fn export_figures(
+    store: &SqliteStore,
+    args: &ExportArgs,
+    as_json: bool,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), Failure> {
+    let table = export::Table::parse(&args.what);
+    let xlsx = match (table, args.format.as_deref()) {
+        (None, Some("csv")) => {
+            return Err(Failure::Input(
+                "a workbook is XLSX only: leave out --format csv, or export visits, checklists or coverage as CSV"
+                    .into(),
+            ));
+        }
+        (None, _) | (_, Some("xlsx")) => true,
+        (_, Some(_)) => false,
+        (Some(_), None) => args
+            .out
+            .as_ref()
+            .and_then(|p| p.extension())
+            .is_some_and(|e| e.eq_ignore_ascii_case("xlsx")),
+    };
+    if xlsx && args.out.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err(Failure::Input(
+            "an XLSX file is not written to the terminal: give --out FILE.xlsx".into(),
+        ));
+    }
+    let lang = args.lang.as_deref().unwrap_or("vi");
+    let (filter, scope) = filter_of(store, &args.filter, now).await?;
+    let wants = |t: export::Table| table.is_none_or(|x| x == t);
+    let report = export::Report {
+        overview: if wants(export::Table::Coverage) {
+            store.overview(filter.clone()).await?
+        } else {
+            Default::default()
+        },
+        visits: if wants(export::Table::Visits) {
+            store.visit_rows(filter.clone()).await?
+        } else {
+            Vec::new()
+        },
+        runs: if wants(export::Table::Checklists) {
+            store.run_rows(filter).await?
+        } else {
+            Vec::new()
+        },
+        scope,
+    };
+    let failed = |e: export::ExportError| match e {
+        export::ExportError::TooManyRows { .. } => Failure::Input(e.to_string()),
+        export::ExportError::Xlsx(_) => Failure::System(e.to_string()),
+    };
+    let bytes = match (table, xlsx) {
+        (Some(t), false) => export::csv(t, &report, lang),
+        (Some(t), true) => export::xlsx_table(t, &report, lang).map_err(failed)?,
+        (None, _) => export::xlsx(&report, lang).map_err(failed)?,
+    };
+    let Some(path) = &args.out else {
+        return std::io::stdout()
+            .lock()
+            .write_all(&bytes)
+            .map_err(|e| Failure::System(format!("writing output: {e}")));
+    };
+    std::fs::write(path, &bytes).map_err(|e| Failure::System(format!("cannot write {}: {e}", path.display())))?;
+    let villages = report.overview.villages.len();
+    let (visits, runs) = (report.visits.len(), report.runs.len());
+    if as_json {
+        return json(&serde_json::json!({
+            "out": path,
+            "format": if xlsx { "xlsx" } else { "csv" },
+            "bytes": bytes.len(),
+            "villages": villages,
+            "visits": visits,
+            "checklist_runs": runs,
+        }));
+    }
+    let what = match table {
+        Some(export::Table::Visits) => format!("{visits} visits"),
+        Some(export::Table::Checklists) => format!("{runs} checklist runs"),
+        Some(export::Table::Coverage) => format!("coverage of {villages} villages"),
+        None => format!("{villages} villages, {visits} visits, {runs} checklist runs"),
+    };
+    out(&format!("wrote {}: {what}", path.display()))
+}
+
 /// `report`: figures as tables, or JSON.
 async fn report(
     store: &SqliteStore,
@@ -527,25 +736,7 @@ async fn report(
     as_json: bool,
     now: chrono::DateTime<Utc>,
 ) -> Result<(), Failure> {
-    use doorstep_core::schema::EntityKind;
-    use doorstep_server::report::{Filter, LOCAL_OFFSET_HOURS};
-    let mut communes = Vec::new();
-    for c in &args.commune {
-        communes.push(admin::find(store, EntityKind::Commune, c).await?.0.to_string());
-    }
-    let village = match &args.village {
-        Some(v) => Some(admin::find(store, EntityKind::Village, v).await?.0.to_string()),
-        None => None,
-    };
-    let filter = Filter {
-        communes: (!communes.is_empty()).then_some(communes),
-        village,
-        from: args.from,
-        to: args.to,
-        today: args
-            .today
-            .unwrap_or_else(|| (now + chrono::Duration::hours(LOCAL_OFFSET_HOURS)).date_naive()),
-    };
+    let (filter, _) = filter_of(store, &args.filter, now).await?;
     let table = |header: &[&str], rows: Vec<Vec<String>>| -> Result<(), Failure> {
         let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
         for row in &rows {

@@ -5,7 +5,7 @@
 //!
 //! Days are the campaign's local days: Vietnam is UTC+7 all year.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
 /// The campaign's offset from UTC, in hours (Asia/Ho_Chi_Minh, no DST).
@@ -185,4 +185,67 @@ pub struct ChainLink {
     pub head_name: String,
     /// Village name.
     pub village: String,
+}
+
+/// One visit, as the exports list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitRow {
+    /// Commune name.
+    pub commune: String,
+    /// Village id (the exports group by it: two communes may share a
+    /// village name).
+    pub village_id: String,
+    /// Village name.
+    pub village: String,
+    /// Household id.
+    pub household_id: String,
+    /// Head of household.
+    pub head_name: String,
+    /// Local day the visit started.
+    pub started_on: Option<NaiveDate>,
+    /// Local time it started.
+    pub started_time: Option<NaiveTime>,
+    /// Outcome code (`helped`, `nobody_home`, ...).
+    pub outcome: String,
+    /// The follow-up day asked for.
+    pub follow_up_on: Option<NaiveDate>,
+    /// The volunteer's name (empty when the visit named none).
+    pub volunteer: String,
+    /// The volunteer's unit code.
+    pub unit: String,
+    /// The neighbour who taught or sent the household.
+    pub referred_by: String,
+    /// The volunteer's notes.
+    pub notes: String,
+}
+
+/// One checklist run, as the exports list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunRow {
+    /// Commune name.
+    pub commune: String,
+    /// Village id.
+    pub village_id: String,
+    /// Village name.
+    pub village: String,
+    /// Household id.
+    pub household_id: String,
+    /// Head of household.
+    pub head_name: String,
+    /// The person helped.
+    pub person: String,
+    /// Pack key.
+    pub pack: String,
+    /// Pack version.
+    pub pack_version: u32,
+    /// `not_started`, `in_progress`, `blocked` or `completed`.
+    pub status: String,
+    /// Steps done.
+    pub steps_done: u32,
+    /// Steps in the pack version.
+    pub steps_total: u32,
+    /// Why it is blocked (a blocker reason code).
+    pub blocker: Option<String>,
+    /// Local day it started.
+    pub started_on: Option<NaiveDate>,
 }

@@ -43,6 +43,7 @@ CREATE TABLE r_household (
     runs_completed INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX r_household_by_village ON r_household(village_id);
+CREATE INDEX r_household_by_scope ON r_household(scope);
 
 CREATE TABLE r_person (
     id TEXT PRIMARY KEY, scope TEXT NOT NULL,
@@ -59,7 +60,7 @@ CREATE TABLE r_visit (
     deleted INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX r_visit_by_household ON r_visit(household_id, started_at);
-CREATE INDEX r_visit_by_time ON r_visit(started_at);
+CREATE INDEX r_visit_by_scope ON r_visit(scope, started_at);
 CREATE INDEX r_visit_by_referrer ON r_visit(referred_by);
 
 CREATE TABLE r_checklist_run (
@@ -75,10 +76,13 @@ CREATE TABLE r_checklist_run (
     blocker TEXT          -- the reason of the latest blocked step still blocked
 ) STRICT;
 CREATE INDEX r_run_by_household ON r_checklist_run(household_id);
-CREATE INDEX r_run_by_pack ON r_checklist_run(pack_key, status);
+CREATE INDEX r_run_by_scope ON r_checklist_run(scope, pack_key, status);
 
+-- No key on id: change_log already keeps each step event once, and its ids
+-- (derived from device and seq) are random, which makes a B-tree key on
+-- them the slowest part of an ingest.
 CREATE TABLE r_step_event (
-    id TEXT PRIMARY KEY, scope TEXT NOT NULL,
+    id TEXT NOT NULL, scope TEXT NOT NULL,
     run_id TEXT, step_id TEXT, outcome TEXT, blocker TEXT, at TEXT, note TEXT,
     hlc INTEGER NOT NULL, device_id TEXT NOT NULL
 ) STRICT;

@@ -1,9 +1,7 @@
 //! `POST /api/v1/enroll`: a one-time code for a device id and token.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
@@ -18,35 +16,6 @@ use super::error::ApiError;
 use super::{App, body};
 use crate::auth;
 use crate::store::{EnrollError, Store};
-
-/// Failed attempts per address, so codes cannot be guessed.
-#[derive(Debug, Default)]
-pub(super) struct Guard {
-    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
-}
-
-impl Guard {
-    fn blocked(&self, ip: IpAddr, max: u32, window: std::time::Duration) -> bool {
-        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        map.retain(|_, (_, since)| since.elapsed() < window);
-        map.get(&ip).is_some_and(|(n, _)| *n >= max)
-    }
-
-    /// Counts an attempt before the code is looked up, so parallel
-    /// guesses cannot slip past the limit.
-    fn attempt(&self, ip: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        map.entry(ip).or_insert((0, Instant::now())).0 += 1;
-    }
-
-    /// Takes back the attempt of a code that worked.
-    fn succeeded(&self, ip: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = map.get_mut(&ip) {
-            entry.0 = entry.0.saturating_sub(1);
-        }
-    }
-}
 
 pub(super) async fn enroll<S: Store>(
     State(app): State<Arc<App<S>>>,

@@ -73,7 +73,7 @@ pub struct App<S> {
     pub limits: Limits,
     /// The packs handed to devices.
     pub packs: PackBundle,
-    enroll_guard: enroll::Guard,
+    enroll_guard: crate::attempts::Attempts,
 }
 
 impl<S: Store> App<S> {
@@ -83,7 +83,7 @@ impl<S: Store> App<S> {
             store,
             limits,
             packs,
-            enroll_guard: enroll::Guard::default(),
+            enroll_guard: crate::attempts::Attempts::default(),
         })
     }
 }

@@ -6,6 +6,7 @@
 //! [`crate::ingest::office_changes`]; a store loads what those need, writes
 //! what they return, and does both in one transaction.
 
+pub mod accounts;
 pub mod sqlite;
 
 use std::future::Future;
@@ -20,7 +21,7 @@ use uuid::Uuid;
 
 use crate::auth::TokenKey;
 use crate::ingest::{Known, Refusal};
-use crate::report::{Filter, Overview, PeerSpread, WalkStop};
+use crate::report::{Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
 
 /// A failure of the database itself (not of the request).
 #[derive(Debug, thiserror::Error)]
@@ -235,4 +236,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Households reached through a neighbour and the longest chains.
     fn peer_spread(&self, filter: Filter) -> impl Future<Output = Result<PeerSpread, StoreError>> + Send;
+
+    /// Every visit of the filter, for the exports: by commune, village and
+    /// local start time.
+    fn visit_rows(&self, filter: Filter) -> impl Future<Output = Result<Vec<VisitRow>, StoreError>> + Send;
+
+    /// Every checklist run of the filter (dates apply to the run's start),
+    /// for the exports: by commune, village, household and person.
+    fn run_rows(&self, filter: Filter) -> impl Future<Output = Result<Vec<RunRow>, StoreError>> + Send;
 }

@@ -24,17 +24,19 @@ use super::{DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWri
 use crate::auth::TokenKey;
 use crate::entity_state;
 use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
-use crate::report::{Filter, Overview, PeerSpread, WalkStop};
+use crate::report::{Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
 
 /// Marks a Doorstep server database (`PRAGMA application_id`, "DSRV").
 const APPLICATION_ID: i64 = 0x4453_5256;
 
+mod accounts;
 mod report;
 
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/sqlite/0001_initial.sql")),
     M::up(include_str!("../../../migrations/sqlite/0002_pack_version.sql")),
     M::up(include_str!("../../../migrations/sqlite/0003_report.sql")),
+    M::up(include_str!("../../../migrations/sqlite/0004_dashboard.sql")),
 ];
 
 /// How many `?` a statement gets at most when loading by id.
@@ -807,6 +809,14 @@ impl Store for SqliteStore {
 
     async fn peer_spread(&self, filter: Filter) -> Result<PeerSpread, StoreError> {
         self.read(move |conn| report::peer_spread(conn, &filter)).await
+    }
+
+    async fn visit_rows(&self, filter: Filter) -> Result<Vec<VisitRow>, StoreError> {
+        self.read(move |conn| report::visit_rows(conn, &filter)).await
+    }
+
+    async fn run_rows(&self, filter: Filter) -> Result<Vec<RunRow>, StoreError> {
+        self.read(move |conn| report::run_rows(conn, &filter)).await
     }
 }
 

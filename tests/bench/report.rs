@@ -1,0 +1,213 @@
+//! The office's figures on a province-sized campaign (issue 6): 100,000
+//! households in 40 communes of 6 villages, about 1,000,000 step events.
+//!
+//! 33,200 households come from tablets' days of field work (a volunteer's
+//! day, `support/day.rs`: three people, a visit and three VNeID runs of ten
+//! step events each), pushed through the store's own ingest as devices do;
+//! the other 66,800 are on the register, not visited yet (office writes).
+//! So the report tables are built exactly as in production.
+//!
+//! Then: the overview for one commune and for the whole province, the
+//! walking list of one village, and peer spread, each the median of 15
+//! runs on a warm cache. Target: the overview under 300 ms of server time.
+//!
+//! `cargo bench --bench report` (builds the data in about two minutes).
+
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::cast_precision_loss, missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use doorstep_core::entities::{Entity, Household};
+use doorstep_core::ids::{DeviceId, HouseholdId, VillageId};
+use doorstep_core::text::PersonName;
+use doorstep_e2e::day::day_changes;
+use doorstep_server::admin::{self, CampaignSpec, MemberSpec, PlaceSpec};
+use doorstep_server::report::Filter;
+use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::store::{OfficeWrite, Store};
+
+const COMMUNES: usize = 40;
+const VILLAGES: usize = 6;
+/// Visited households per commune (day of field work).
+const VISITED: usize = 830;
+/// Households on the register not visited yet, per commune.
+const NOT_VISITED: usize = 1_670;
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time(name: &str, f: &dyn Fn()) -> Duration {
+    f(); // warm the page cache
+    let samples: Vec<Duration> = (0..15)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    let m = median(samples);
+    println!("{name:<46} median {:>8.1} ms", m.as_secs_f64() * 1000.0);
+    m
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("province.db")).unwrap();
+    let created = block_on(admin::create_campaign(
+        &store,
+        CampaignSpec {
+            name: "Province".into(),
+            starts_on: Utc::now().date_naive(),
+            ends_on: None,
+            places: (0..COMMUNES)
+                .map(|c| PlaceSpec {
+                    commune: format!("Xa {c:02}"),
+                    province: Some("Dien Bien".into()),
+                    villages: (0..VILLAGES).map(|v| format!("Ban {c:02}-{v}")).collect(),
+                })
+                .collect(),
+            packs: vec!["vneid".into()],
+        },
+        Utc::now(),
+    ))
+    .unwrap();
+    let member = block_on(admin::add_member(
+        &store,
+        MemberSpec {
+            campaign: None,
+            name: "Lò Văn Minh".into(),
+            role: "volunteer".into(),
+            unit: "youth_union".into(),
+            phone: None,
+            villages: Vec::new(),
+        },
+        Utc::now(),
+    ))
+    .unwrap()
+    .to_string();
+    let built = Instant::now();
+    for (n, (commune, _, villages)) in created.communes.iter().enumerate() {
+        let villages: Vec<VillageId> = villages.iter().map(|v| v.0).collect();
+        // A tablet of the commune pushes its day, as a device would.
+        let code = block_on(admin::new_enrol_code(
+            &store,
+            &member,
+            &commune.to_string(),
+            chrono::Duration::days(1),
+            Utc::now(),
+        ))
+        .unwrap()
+        .code;
+        let key = store.token_key();
+        let device: DeviceId = block_on(store.enroll(
+            key.hash(&doorstep_server::auth::normalise_code(&code)),
+            key.hash(&format!("token-{code}")),
+            None,
+            Utc::now(),
+        ))
+        .unwrap()
+        .device_id;
+        let changes = day_changes(device, 1, &villages, VISITED, Utc::now());
+        let mut acked = 0;
+        for chunk in changes.chunks(2_000) {
+            block_on(store.push(device, acked, chunk.to_vec(), Utc::now()))
+                .unwrap()
+                .unwrap();
+            acked += chunk.len() as u64;
+        }
+        // The rest of the register, not visited yet.
+        let writes: Vec<OfficeWrite> = (0..NOT_VISITED)
+            .map(|h| {
+                let household = Household {
+                    id: HouseholdId::new(),
+                    village_id: villages[h % villages.len()],
+                    head_name: PersonName::parse(&format!("Quàng Văn {n}-{h}")).unwrap(),
+                    landmark: None,
+                    phone: None,
+                    members_count: Some(4),
+                    language: None,
+                    notes: None,
+                    location: None,
+                    created_at: Utc::now(),
+                };
+                OfficeWrite {
+                    kind: Household::KIND,
+                    id: household.entity_id(),
+                    create: true,
+                    fields: household.fields().into_iter().map(|(f, v)| (f.to_owned(), v)).collect(),
+                }
+            })
+            .collect();
+        for chunk in writes.chunks(5_000) {
+            block_on(store.office_write(chunk.to_vec(), Utc::now())).unwrap();
+        }
+    }
+    let build = built.elapsed();
+    let changes = block_on(store.change_count()).unwrap();
+    println!(
+        "built: {} changes in {:.1} s ({:.0} changes/s, report tables included)",
+        changes,
+        build.as_secs_f64(),
+        changes as f64 / build.as_secs_f64()
+    );
+    let today = Utc::now().date_naive();
+    let all = Filter {
+        today,
+        ..Filter::default()
+    };
+    let o = block_on(store.overview(all.clone())).unwrap();
+    let households: u64 = o.villages.iter().map(|v| v.households).sum();
+    let reached: u64 = o.villages.iter().map(|v| v.reached).sum();
+    let vneid = &o.packs[0];
+    println!(
+        "data: {households} households ({reached} reached), {} VNeID runs ({} completed), {} visits",
+        vneid.runs,
+        vneid.completed,
+        o.visits_per_day.iter().map(|d| d.count).sum::<u64>()
+    );
+    let one = Filter {
+        communes: Some(vec![created.communes[3].0.to_string()]),
+        today,
+        ..Filter::default()
+    };
+    let village = Filter {
+        village: Some(created.communes[3].2[0].0.to_string()),
+        ..one.clone()
+    };
+    let commune = time("overview, one commune (2,500 households)", &|| {
+        block_on(store.overview(one.clone())).unwrap();
+    });
+    let province = time("overview, whole province (100,000 households)", &|| {
+        block_on(store.overview(all.clone())).unwrap();
+    });
+    time("walking list, one village (about 420 households)", &|| {
+        block_on(store.walking_list(village.clone())).unwrap();
+    });
+    time("peer spread, one commune", &|| {
+        block_on(store.peer_spread(one.clone())).unwrap();
+    });
+    println!(
+        "target: overview under 300 ms - one commune {}, whole province {}",
+        if commune < Duration::from_millis(300) {
+            "met"
+        } else {
+            "MISSED"
+        },
+        if province < Duration::from_millis(300) {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+}
