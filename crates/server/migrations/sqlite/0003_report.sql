@@ -73,17 +73,11 @@ CREATE TABLE r_checklist_run (
     steps_done INTEGER NOT NULL DEFAULT 0,
     steps_skipped INTEGER NOT NULL DEFAULT 0,
     steps_blocked INTEGER NOT NULL DEFAULT 0,
-    blocker TEXT          -- the reason of the latest blocked step still blocked
+    blocker TEXT,         -- the reason of the latest blocked step still blocked
+    -- The latest event of each step, {"step": [hlc, device, outcome, blocker]}:
+    -- all a run's progress depends on. Step events are not kept one row each
+    -- (a province has millions, with random ids that would slow every ingest).
+    latest TEXT NOT NULL DEFAULT '{}'
 ) STRICT;
 CREATE INDEX r_run_by_household ON r_checklist_run(household_id);
 CREATE INDEX r_run_by_scope ON r_checklist_run(scope, pack_key, status);
-
--- No key on id: change_log already keeps each step event once, and its ids
--- (derived from device and seq) are random, which makes a B-tree key on
--- them the slowest part of an ingest.
-CREATE TABLE r_step_event (
-    id TEXT NOT NULL, scope TEXT NOT NULL,
-    run_id TEXT, step_id TEXT, outcome TEXT, blocker TEXT, at TEXT, note TEXT,
-    hlc INTEGER NOT NULL, device_id TEXT NOT NULL
-) STRICT;
-CREATE INDEX r_step_by_run ON r_step_event(run_id);

@@ -7,7 +7,7 @@
 //! and its pack version's steps (`doorstep_core::progress`), a household's
 //! visit and run counts from its rows that are not deleted.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use doorstep_core::change::{Change, Version};
 use doorstep_core::hlc::Hlc;
@@ -21,7 +21,7 @@ use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params_from_iter};
 use uuid::Uuid;
 
-use super::{i64_of, text_id};
+use super::text_id;
 use crate::ingest::Plan;
 use crate::store::StoreError;
 
@@ -43,10 +43,15 @@ fn sql_value(value: Option<&FieldValue>) -> Value {
     }
 }
 
-/// What a write touched, to recompute derived columns once each.
+/// A step's latest event, as a run keeps it: `[hlc, device, outcome,
+/// blocker]` under the step id in `r_checklist_run.latest`.
+type Latest = (u64, String, String, Option<String>);
+
+/// What a write touched, to recompute derived columns once each: runs with
+/// their new step events, and households.
 #[derive(Debug, Default)]
 struct Touched {
-    runs: BTreeSet<String>,
+    runs: BTreeMap<String, Vec<(String, Latest)>>,
     households: BTreeSet<String>,
 }
 
@@ -59,7 +64,7 @@ pub(super) fn project(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreErro
     }
     for accepted in &plan.accepted {
         if accepted.change.entity == EntityKind::StepEvent {
-            put_step(tx, &accepted.change, &accepted.scope, &mut touched)?;
+            put_step(&accepted.change, &mut touched);
         }
     }
     finish(tx, touched)
@@ -74,7 +79,7 @@ pub(super) fn build_if_missing(tx: &Transaction<'_>) -> Result<bool, StoreError>
     if built.is_some() {
         return Ok(false);
     }
-    for kind in EntityKind::ALL {
+    for kind in EntityKind::ALL.iter().filter(|k| **k != EntityKind::StepEvent) {
         tx.execute(&format!("DELETE FROM {}", table(*kind)), [])?;
     }
     let mut touched = Touched::default();
@@ -98,15 +103,12 @@ pub(super) fn build_if_missing(tx: &Transaction<'_>) -> Result<bool, StoreError>
                 crate::entity_state::from_json(&state).map_err(|e| StoreError::Damaged(format!("entity {id}: {e}")))?;
             put_entity(tx, id, kind, &scope, &state, &mut touched)?;
         }
-        let mut steps = tx.prepare("SELECT body, scope FROM change_log WHERE entity = ?1 ORDER BY server_seq")?;
-        let rows = steps.query_map([EntityKind::StepEvent.as_str()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
+        let mut steps = tx.prepare("SELECT body FROM change_log WHERE entity = ?1 ORDER BY server_seq")?;
+        let rows = steps.query_map([EntityKind::StepEvent.as_str()], |r| r.get::<_, String>(0))?;
         for row in rows {
-            let (body, scope) = row?;
             let change: Change =
-                serde_json::from_str(&body).map_err(|e| StoreError::Damaged(format!("change_log body: {e}")))?;
-            put_step(tx, &change, &scope, &mut touched)?;
+                serde_json::from_str(&row?).map_err(|e| StoreError::Damaged(format!("change_log body: {e}")))?;
+            put_step(&change, &mut touched);
         }
     }
     finish(tx, touched)?;
@@ -159,7 +161,7 @@ fn put_entity(
             touched.households.extend(text("household_id"));
         }
         EntityKind::ChecklistRun => {
-            touched.runs.insert(text_id(id));
+            touched.runs.entry(text_id(id)).or_default();
             touched.households.extend(text("household_id"));
         }
         _ => {}
@@ -167,44 +169,33 @@ fn put_entity(
     Ok(())
 }
 
-fn put_step(tx: &Transaction<'_>, change: &Change, scope: &str, touched: &mut Touched) -> Result<(), StoreError> {
-    let value = |name: &str| {
+/// Step events are not kept one row each (a million rows whose random ids
+/// would cost more than the rest of an ingest): each run keeps the latest
+/// event of each of its steps, which is all its progress depends on.
+fn put_step(change: &Change, touched: &mut Touched) {
+    let text = |name: &str| {
         change
             .fields
             .iter()
             .find(|f| f.field == name)
-            .map(|f| sql_value(Some(&f.value)))
-            .unwrap_or(Value::Null)
+            .and_then(|f| f.value.as_text())
+            .map(str::to_owned)
     };
-    let run = value("run_id");
-    if let Value::Text(run) = &run {
-        touched.runs.insert(run.clone());
-    }
-    tx.prepare_cached(
-        "INSERT INTO r_step_event (id, scope, run_id, step_id, outcome, blocker, at, note, hlc, device_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params_from_iter([
-        Value::Text(text_id(change.entity_id)),
-        Value::Text(scope.to_owned()),
-        run,
-        value("step_id"),
-        value("outcome"),
-        value("blocker"),
-        value("at"),
-        value("note"),
-        Value::Integer(i64_of(change.hlc.as_u64())),
-        Value::Text(change.device.to_string()),
-    ]))?;
-    Ok(())
+    let (Some(run), Some(step), Some(outcome)) = (text("run_id"), text("step_id"), text("outcome")) else {
+        return; // ingest accepts no step event without these
+    };
+    touched.runs.entry(run).or_default().push((
+        step,
+        (change.hlc.as_u64(), change.device.to_string(), outcome, text("blocker")),
+    ));
 }
 
 /// Recomputes the derived columns of the touched runs, then of their
 /// households and the touched households.
 fn finish(tx: &Transaction<'_>, mut touched: Touched) -> Result<(), StoreError> {
     let mut packs: HashMap<(String, u32), Option<Vec<String>>> = HashMap::new();
-    for run in &touched.runs {
-        if let Some(household) = run_progress_row(tx, run, &mut packs)? {
+    for (run, events) in &touched.runs {
+        if let Some(household) = run_progress_row(tx, run, events, &mut packs)? {
             touched.households.insert(household);
         }
     }
@@ -251,88 +242,75 @@ fn pack_steps(
     Ok(steps)
 }
 
-/// Recomputes one run's progress; returns its household.
+/// Merges a run's new step events into its latest-per-step record and
+/// recomputes its progress; returns its household.
 fn run_progress_row(
     tx: &Transaction<'_>,
     run: &str,
+    new_events: &[(String, Latest)],
     packs: &mut HashMap<(String, u32), Option<Vec<String>>>,
 ) -> Result<Option<String>, StoreError> {
-    let row: Option<(Option<String>, Option<i64>, Option<String>)> = tx
-        .query_row(
-            "SELECT pack_key, pack_version, household_id FROM r_checklist_run WHERE id = ?1",
-            [run],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+    let row: Option<(Option<String>, Option<i64>, Option<String>, String)> = tx
+        .prepare_cached("SELECT pack_key, pack_version, household_id, latest FROM r_checklist_run WHERE id = ?1")?
+        .query_row([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
-    // A step event can arrive before its run only across communes, which
-    // ingest refuses; nothing to do until the run is here.
-    let Some((Some(key), Some(version), household)) = row else {
+    // Ingest accepts a step event only once its run is known.
+    let Some((Some(key), Some(version), household, latest)) = row else {
         return Ok(None);
     };
-    let mut events: Vec<(String, StepOutcome, Version, Option<String>)> = Vec::new();
-    {
-        let mut stmt =
-            tx.prepare_cached("SELECT step_id, outcome, hlc, device_id, blocker FROM r_step_event WHERE run_id = ?1")?;
-        let rows = stmt.query_map([run], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-            ))
-        })?;
-        for row in rows {
-            let (step, outcome, hlc, device, blocker) = row?;
-            let outcome: StepOutcome = outcome
-                .parse()
-                .map_err(|e| StoreError::Damaged(format!("r_step_event.outcome: {e}")))?;
-            let device: DeviceId = device
-                .parse()
-                .map_err(|e| StoreError::Damaged(format!("r_step_event.device_id: {e}")))?;
-            let version = Version {
-                hlc: Hlc::from_u64(u64::try_from(hlc).unwrap_or(0)),
-                device,
-            };
-            events.push((step, outcome, version, blocker));
+    let mut latest: BTreeMap<String, Latest> = serde_json::from_str(&latest)
+        .map_err(|e| StoreError::Damaged(format!("r_checklist_run.latest of {run}: {e}")))?;
+    let version_of = |l: &Latest| -> Result<Version, StoreError> {
+        Ok(Version {
+            hlc: Hlc::from_u64(l.0),
+            device: l
+                .1
+                .parse::<DeviceId>()
+                .map_err(|e| StoreError::Damaged(format!("r_checklist_run.latest device: {e}")))?,
+        })
+    };
+    for (step, event) in new_events {
+        let newer = match latest.get(step) {
+            Some(old) => version_of(event)? > version_of(old)?,
+            None => true,
+        };
+        if newer {
+            latest.insert(step.clone(), event.clone());
         }
+    }
+    let mut marks = Vec::with_capacity(latest.len());
+    for (step, l) in &latest {
+        let outcome: StepOutcome =
+            l.2.parse()
+                .map_err(|e| StoreError::Damaged(format!("r_checklist_run.latest outcome: {e}")))?;
+        marks.push((step.as_str(), outcome, version_of(l)?, l.3.as_deref()));
     }
     let version = u32::try_from(version).unwrap_or(0);
     // Without the pack version, the steps seen so far stand in for it.
     let steps = match pack_steps(tx, &key, version, packs)? {
         Some(steps) => steps,
-        None => events
-            .iter()
-            .map(|e| e.0.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect(),
+        None => latest.keys().cloned().collect(),
     };
     let step_refs: Vec<&str> = steps.iter().map(String::as_str).collect();
     let progress = run_progress(
         &step_refs,
-        events.iter().map(|(step, outcome, version, _)| StepMark {
+        marks.iter().map(|(step, outcome, version, _)| StepMark {
             step_id: step,
             outcome: *outcome,
             version: *version,
         }),
     );
-    // The reason shown for a blocked run: the latest event among the steps
-    // whose latest event is "blocked".
-    let mut latest: HashMap<&str, &(String, StepOutcome, Version, Option<String>)> = HashMap::new();
-    for e in &events {
-        if latest.get(e.0.as_str()).is_none_or(|l| e.2 > l.2) {
-            latest.insert(&e.0, e);
-        }
-    }
-    let blocker = latest
-        .values()
-        .filter(|e| e.1 == StepOutcome::Blocked)
-        .max_by_key(|e| e.2)
-        .and_then(|e| e.3.clone());
+    // The reason shown for a blocked run: the latest of its steps that are
+    // still blocked.
+    let blocker = marks
+        .iter()
+        .filter(|m| m.1 == StepOutcome::Blocked)
+        .max_by_key(|m| m.2)
+        .and_then(|m| m.3.map(str::to_owned));
+    let latest = serde_json::to_string(&latest).map_err(|e| StoreError::Task(e.to_string()))?;
     tx.prepare_cached(
         "UPDATE r_checklist_run SET status = ?2, steps_total = ?3, steps_done = ?4, steps_skipped = ?5,
-                steps_blocked = ?6, blocker = ?7 WHERE id = ?1",
+                steps_blocked = ?6, blocker = ?7, latest = ?8 WHERE id = ?1",
     )?
     .execute((
         run,
@@ -342,13 +320,12 @@ fn run_progress_row(
         progress.skipped,
         progress.blocked,
         blocker,
+        latest,
     ))?;
     Ok(household)
 }
 
 // ---- Queries ---------------------------------------------------------
-
-use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rusqlite::Connection;
