@@ -242,6 +242,9 @@ fn pack_steps(
     Ok(steps)
 }
 
+/// A run's pack key, pack version, household and latest-per-step record.
+type RunRowParts = (Option<String>, Option<i64>, Option<String>, String);
+
 /// Merges a run's new step events into its latest-per-step record and
 /// recomputes its progress; returns its household.
 fn run_progress_row(
@@ -250,7 +253,7 @@ fn run_progress_row(
     new_events: &[(String, Latest)],
     packs: &mut HashMap<(String, u32), Option<Vec<String>>>,
 ) -> Result<Option<String>, StoreError> {
-    let row: Option<(Option<String>, Option<i64>, Option<String>, String)> = tx
+    let row: Option<RunRowParts> = tx
         .prepare_cached("SELECT pack_key, pack_version, household_id, latest FROM r_checklist_run WHERE id = ?1")?
         .query_row([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
