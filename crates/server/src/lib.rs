@@ -19,6 +19,7 @@ pub mod api;
 pub mod attempts;
 pub mod auth;
 pub mod chart;
+pub mod dashboard;
 pub mod entity_state;
 pub mod export;
 pub mod ingest;

@@ -211,6 +211,13 @@ enum MemberCommand {
     },
     /// List members.
     List,
+    /// Set the dashboard password of a lead or admin (read from standard
+    /// input, one line, at least 10 characters). Their sessions end.
+    SetPassword {
+        /// The member (name or id).
+        #[arg(long)]
+        member: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -476,6 +483,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             out(&format!("member {id}"))
         }
         Command::Member(MemberCommand::List) => list(&store, EntityKind::Member, cli.json).await,
+        Command::Member(MemberCommand::SetPassword { member }) => set_password(&store, &member, now).await,
         Command::EnrolCode(CodeCommand::New {
             member,
             commune,
@@ -727,6 +735,35 @@ async fn export_figures(
         None => format!("{villages} villages, {visits} visits, {runs} checklist runs"),
     };
     out(&format!("wrote {}: {what}", path.display()))
+}
+
+/// `member set-password`: a lead's or admin's dashboard password, from
+/// standard input, stored as an argon2id hash.
+async fn set_password(store: &SqliteStore, member: &str, now: chrono::DateTime<Utc>) -> Result<(), Failure> {
+    use doorstep_server::store::accounts::Accounts;
+    let (id, known) = admin::find(store, EntityKind::Member, member).await?;
+    let role = known
+        .state
+        .value("role")
+        .and_then(doorstep_core::schema::FieldValue::as_text)
+        .unwrap_or_default()
+        .to_owned();
+    if !matches!(role.as_str(), "lead" | "admin") {
+        return Err(Failure::Input(format!(
+            "{member:?} is a {role}: only leads and admins sign in to the dashboard (member add --role lead)"
+        )));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Failure::Input(format!("reading the password from standard input: {e}")))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    let hash = tokio::task::spawn_blocking(move || doorstep_server::password::hash(&password))
+        .await
+        .map_err(|e| Failure::System(e.to_string()))?
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    store.set_password(id.to_string(), hash, now).await?;
+    out("Password set; the member's open sessions have ended.")
 }
 
 /// `report`: figures as tables, or JSON.

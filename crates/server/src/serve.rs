@@ -8,6 +8,8 @@ use doorstep_core::protocol::PackFile;
 use tokio::net::TcpListener;
 
 use crate::api::{self, Limits, PackBundle};
+use crate::dashboard;
+use crate::store::accounts::Accounts;
 use crate::store::{Store, StoreError};
 
 /// Why the server cannot start serving packs.
@@ -31,8 +33,8 @@ pub async fn pack_bundle<S: Store>(store: &S, packs: Vec<PackFile>) -> Result<Pa
     Ok(PackBundle::from_files(all))
 }
 
-/// Serves the API on `listener` until Ctrl-C or SIGTERM.
-pub async fn serve<S: Store>(
+/// Serves the API and the dashboard on `listener` until Ctrl-C or SIGTERM.
+pub async fn serve<S: Store + Accounts + Clone>(
     store: S,
     listener: TcpListener,
     limits: Limits,
@@ -41,16 +43,18 @@ pub async fn serve<S: Store>(
     serve_until(store, listener, limits, packs, shutdown_signal()).await
 }
 
-/// Serves the API on `listener` until `stop` completes (embedding, tests).
-pub async fn serve_until<S: Store>(
+/// Serves the API and the dashboard on `listener` until `stop` completes
+/// (embedding, tests).
+pub async fn serve_until<S: Store + Accounts + Clone>(
     store: S,
     listener: TcpListener,
     limits: Limits,
     packs: PackBundle,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let dash = dashboard::Dashboard::new(store.clone());
     let app = api::App::new(store, limits, packs);
-    let router = api::router(app);
+    let router = api::router(app).merge(dashboard::router(dash));
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(stop)
         .await

@@ -1,0 +1,291 @@
+//! The team-lead dashboard: server-rendered pages (askama templates in
+//! `crates/server/templates`, words in `crates/server/locales`, charts as
+//! inline SVG from `chart`), no JavaScript needed and nothing loaded from
+//! outside, so it works on an office LAN without internet and prints well.
+//!
+//! Sign-in: members with the `lead` or `admin` role and a password
+//! (`doorstep-server member set-password`). A lead sees the communes of
+//! their villages; an admin sees all. Every form carries the session's
+//! CSRF token; the login form a double-submit cookie. Handlers only check
+//! access, call the store and fill a template.
+
+mod pages;
+pub mod session;
+pub mod texts;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use serde::Deserialize;
+
+use self::session::{LANG_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, SignedIn};
+use self::texts::Texts;
+use crate::attempts::Attempts;
+use crate::store::Store;
+use crate::store::accounts::Accounts;
+
+/// Failed sign-ins allowed per address in ten minutes.
+const LOGIN_ATTEMPTS: u32 = 10;
+const LOGIN_WINDOW: Duration = Duration::from_secs(600);
+
+/// What the dashboard's handlers share.
+#[derive(Debug)]
+pub struct Dashboard<S> {
+    /// The database.
+    pub store: S,
+    attempts: Attempts,
+}
+
+impl<S: Store + Accounts> Dashboard<S> {
+    /// The dashboard over a store.
+    pub fn new(store: S) -> Arc<Dashboard<S>> {
+        Arc::new(Dashboard {
+            store,
+            attempts: Attempts::default(),
+        })
+    }
+}
+
+/// The dashboard's routes.
+pub fn router<S: Store + Accounts>(dash: Arc<Dashboard<S>>) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/overview") }))
+        .route("/static/dashboard.css", get(css))
+        .route("/login", get(login_form).post(login::<S>))
+        .route("/logout", post(logout::<S>))
+        .route("/overview", get(pages::overview::<S>))
+        .route("/follow-ups", get(pages::follow_ups::<S>))
+        .route("/peer-spread", get(pages::peer_spread::<S>))
+        .route("/exports", get(pages::exports::<S>))
+        .route("/exports/download", get(pages::download::<S>))
+        .route("/devices", get(pages::devices::<S>))
+        .route("/devices/revoke", post(pages::revoke::<S>))
+        .with_state(dash)
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../../static/dashboard.css"),
+    )
+        .into_response()
+}
+
+/// The language of a request: `?lang=`, then the cookie, then Vietnamese.
+pub(crate) fn lang_of(headers: &HeaderMap, asked: Option<&str>) -> &'static str {
+    let wanted = asked
+        .map(str::to_owned)
+        .or_else(|| session::cookie(headers, LANG_COOKIE));
+    if wanted.as_deref() == Some("en") { "en" } else { "vi" }
+}
+
+/// Query parameters every page takes.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LangQuery {
+    lang: Option<String>,
+}
+
+/// A page with its language cookie set when `?lang=` chose one.
+pub(crate) fn html(body: String, lang_asked: Option<&str>, status: StatusCode) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    if let Some(lang) = lang_asked.filter(|l| texts::LANGS.contains(l))
+        && let Some(v) = session::set_cookie(LANG_COOKIE, lang, 365 * 24 * 3600)
+    {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Where to go when not signed in.
+pub(crate) fn to_login() -> Response {
+    Redirect::to("/login").into_response()
+}
+
+/// A failure of the server itself, as a page.
+pub(crate) fn failure(lang: &str, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "dashboard");
+    let t = Texts::of(lang);
+    pages::message(
+        t,
+        None,
+        t.get("message.error"),
+        &e.to_string(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+}
+
+/// The signed-in member, or the response to send instead.
+pub(crate) async fn require<S: Store + Accounts>(
+    dash: &Dashboard<S>,
+    headers: &HeaderMap,
+    lang: &str,
+) -> Result<SignedIn, Response> {
+    match session::signed_in(&dash.store, dash.store.token_key(), headers, Utc::now()).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(to_login()),
+        Err(e) => Err(failure(lang, e)),
+    }
+}
+
+async fn login_form(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+    let lang = lang_of(&headers, q.lang.as_deref());
+    login_page(lang, q.lang.as_deref(), None, "", StatusCode::OK)
+}
+
+fn login_page(lang: &str, lang_asked: Option<&str>, error: Option<&str>, name: &str, status: StatusCode) -> Response {
+    let Ok(csrf) = session::random_token() else {
+        return failure(lang, "no randomness for the sign-in form");
+    };
+    let t = Texts::of(lang);
+    let body = pages::render_login(t, &csrf, error, name);
+    let mut response = html(body, lang_asked, status);
+    if let Some(v) = session::set_cookie(LOGIN_COOKIE, &csrf, 3600) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+    csrf: String,
+}
+
+async fn login<S: Store + Accounts>(
+    State(dash): State<Arc<Dashboard<S>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let lang = lang_of(&headers, None);
+    let t = Texts::of(lang);
+    let cookie_csrf = session::cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if cookie_csrf.is_empty() || !session::same_secret(&cookie_csrf, &form.csrf) {
+        return pages::message(
+            t,
+            None,
+            t.get("login.title"),
+            t.get("error.csrf"),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let ip = peer.ip();
+    if dash.attempts.blocked(ip, LOGIN_ATTEMPTS, LOGIN_WINDOW) {
+        return login_page(
+            lang,
+            None,
+            Some(t.get("login.blocked")),
+            &form.name,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    dash.attempts.attempt(ip);
+    let accounts = match dash.store.accounts().await {
+        Ok(a) => a,
+        Err(e) => return failure(lang, e),
+    };
+    let wanted = doorstep_core::text::match_key(&form.name);
+    let mut matching = accounts
+        .into_iter()
+        .filter(|a| matches!(a.role.as_str(), "lead" | "admin") && a.has_password)
+        .filter(|a| doorstep_core::text::match_key(&a.name) == wanted);
+    let (Some(account), None) = (matching.next(), matching.next()) else {
+        return login_page(
+            lang,
+            None,
+            Some(t.get("login.failed")),
+            &form.name,
+            StatusCode::UNAUTHORIZED,
+        );
+    };
+    let stored = match dash.store.password_hash(account.member_id.clone()).await {
+        Ok(Some(h)) => h,
+        Ok(None) => {
+            return login_page(
+                lang,
+                None,
+                Some(t.get("login.failed")),
+                &form.name,
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Err(e) => return failure(lang, e),
+    };
+    // argon2 takes tens of milliseconds of CPU: off the async threads.
+    let password = form.password;
+    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&password, &stored))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        return login_page(
+            lang,
+            None,
+            Some(t.get("login.failed")),
+            &form.name,
+            StatusCode::UNAUTHORIZED,
+        );
+    }
+    dash.attempts.succeeded(ip);
+    match session::start(&dash.store, dash.store.token_key(), account.member_id, Utc::now()).await {
+        Ok(cookie) => {
+            let mut response = Redirect::to("/overview").into_response();
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            if let Some(gone) = session::set_cookie(LOGIN_COOKIE, "", 0) {
+                response.headers_mut().append(header::SET_COOKIE, gone);
+            }
+            response
+        }
+        Err(e) => failure(lang, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout<S: Store + Accounts>(
+    State(dash): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let lang = lang_of(&headers, None);
+    let me = match require(&dash, &headers, lang).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    if !session::same_secret(&me.csrf, &form.csrf) {
+        let t = Texts::of(lang);
+        return pages::message(
+            t,
+            Some(&me),
+            t.get("nav.sign_out"),
+            t.get("error.csrf"),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    if let Some(token) = session::cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = dash.store.end_session(dash.store.token_key().hash(&token)).await
+    {
+        return failure(lang, e);
+    }
+    let mut response = Redirect::to("/login").into_response();
+    if let Some(gone) = session::set_cookie(SESSION_COOKIE, "", 0) {
+        response.headers_mut().append(header::SET_COOKIE, gone);
+    }
+    response
+}

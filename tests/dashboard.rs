@@ -1,0 +1,348 @@
+//! The team-lead dashboard over HTTP, against the real server binary:
+//! sign-in (password, CSRF, rate limit), access by commune, every page,
+//! the figures on the overview against `report overview --json`, exports,
+//! revoking a tablet, and signing out.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use doorstep_e2e::{Server, Tablet, admin, bin, code, visit_new_household};
+use reqwest::blocking::{Client, Response};
+use reqwest::redirect::Policy;
+use serde_json::Value;
+
+const PASSWORD: &str = "núi-cao-2026";
+
+fn set_password(db: &Path, member: &str, password: &str) -> std::process::Output {
+    let mut child = Command::new(bin("doorstep-server"))
+        .arg("--db")
+        .arg(db)
+        .args(["member", "set-password", "--member", member])
+        .env("DOORSTEP_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A browser: cookies kept by hand, redirects not followed.
+struct Browser {
+    http: Client,
+    url: String,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new(url: &str) -> Browser {
+        Browser {
+            http: Client::builder().redirect(Policy::none()).build().unwrap(),
+            url: url.to_owned(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn keep(&mut self, r: &Response) {
+        for v in r.headers().get_all("set-cookie") {
+            let text = v.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn get(&mut self, path: &str) -> Response {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header("cookie", self.cookie_header())
+            .send()
+            .unwrap();
+        self.keep(&r);
+        r
+    }
+
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .unwrap();
+        self.keep(&r);
+        r
+    }
+
+    fn text(&mut self, path: &str) -> String {
+        let r = self.get(path);
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().unwrap()
+    }
+
+    /// The CSRF token of the forms on a page.
+    fn csrf(page: &str) -> String {
+        page.split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_owned()
+    }
+
+    fn sign_in(&mut self, name: &str, password: &str) -> Response {
+        let form = self.text("/login");
+        let csrf = Browser::csrf(&form);
+        self.post("/login", &[("name", name), ("password", password), ("csrf", &csrf)])
+    }
+}
+
+fn location(r: &Response) -> String {
+    r.headers().get("location").unwrap().to_str().unwrap().to_owned()
+}
+
+fn commune_id(db: &Path, name: &str) -> String {
+    let out = admin(db, &["--json", "report", "overview", "--commune", name]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["villages"][0]["commune_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_lead_signs_in_sees_their_commune_only_and_every_page_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    admin(&db, &["campaign", "create", "--demo"]);
+    // A volunteer's password is refused: only leads and admins sign in.
+    let refused = set_password(&db, "Quàng Thị Hoa", PASSWORD);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let short = set_password(&db, "Lò Văn Thành", "ngắn");
+    assert_eq!(short.status.code(), Some(2));
+    let ok = set_password(&db, "Lò Văn Thành", PASSWORD);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let server = Server::start(&db);
+    let muong_lan = commune_id(&db, "Muong Lan");
+    let chieng_sinh = commune_id(&db, "Chieng Sinh");
+
+    // Field work in both communes.
+    let tam_tu = {
+        let v: Value =
+            serde_json::from_str(&admin(&db, &["--json", "report", "overview", "--commune", "Muong Lan"])).unwrap();
+        v["villages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["village"] == "Tam Tu")
+            .unwrap()["village_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let mut a = Tablet::enrol(&server.url, &code(&db, "Quàng Thị Hoa", "Muong Lan"));
+    a.sync(&server.url);
+    visit_new_household(&mut a.store, &tam_tu, "Lò Văn Pắn");
+    // Nobody was home at a second house: it goes on the walking list.
+    let empty = visit_new_household(&mut a.store, &tam_tu, "Cà Văn Pọm");
+    let device = a.store.device_id();
+    let started_at = a.store.now();
+    a.store
+        .insert(&doorstep_core::entities::Visit {
+            id: doorstep_core::ids::VisitId::new(),
+            household_id: empty,
+            member_id: None,
+            device_id: device,
+            started_at,
+            ended_at: None,
+            outcome: doorstep_core::vocab::VisitOutcome::NobodyHome,
+            follow_up_on: None,
+            notes: None,
+            referred_by: None,
+        })
+        .unwrap();
+    a.sync(&server.url);
+    let _b = Tablet::enrol(&server.url, &code(&db, "Lò Thị Nga", "Chieng Sinh"));
+
+    let mut browser = Browser::new(&server.url);
+    // No session: every page sends to the sign-in form.
+    for page in [
+        "/overview",
+        "/follow-ups",
+        "/peer-spread",
+        "/devices",
+        "/exports",
+        "/exports/download?what=workbook",
+    ] {
+        let r = browser.get(page);
+        assert_eq!(r.status(), 303, "{page}");
+        assert_eq!(location(&r), "/login", "{page}");
+    }
+    // A sign-in without the form's CSRF cookie is refused.
+    let r = Browser::new(&server.url).post(
+        "/login",
+        &[("name", "Lò Văn Thành"), ("password", PASSWORD), ("csrf", "x")],
+    );
+    assert_eq!(r.status(), 403);
+    // A wrong password.
+    let r = browser.sign_in("Lò Văn Thành", "sai-mat-khau-123");
+    assert_eq!(r.status(), 401);
+    assert!(r.text().unwrap().contains("Sai họ tên hoặc mật khẩu"));
+    // The right one, typed without diacritics.
+    let r = browser.sign_in("lo van thanh", PASSWORD);
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/overview");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    let session = cookie.iter().find(|c| c.starts_with("doorstep_session=")).unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Max-Age=43200", "Path=/"] {
+        assert!(session.contains(attribute), "{session}");
+    }
+
+    // The overview shows the commune's figures, as the report computes them.
+    let page = browser.text("/overview");
+    let report: Value =
+        serde_json::from_str(&admin(&db, &["--json", "report", "overview", "--commune", "Muong Lan"])).unwrap();
+    let total: u64 = report["villages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["households"].as_u64().unwrap())
+        .sum();
+    assert!(
+        page.contains(&format!("<td class=\"num\">{total}</td>")),
+        "Muong Lan has {total} households"
+    );
+    assert!(page.contains("Xã: Muong Lan"), "the scope is named");
+    assert!(
+        !page.contains("Na Sai"),
+        "no village of Chieng Sinh on a Muong Lan lead's page"
+    );
+    assert_eq!(page.matches("<svg").count(), 5, "five charts");
+    assert!(page.contains("VNeID"), "the checklist's title, not its key");
+    assert!(page.contains("(không ghi tên)"), "a visit that names no volunteer");
+    // In English.
+    let page = browser.text("/overview?lang=en");
+    assert!(page.contains("Where the campaign stands") && page.contains("lang=\"en\""));
+    assert!(
+        browser.text("/overview").contains("Households reached"),
+        "the language is remembered"
+    );
+    browser.text("/overview?lang=vi");
+
+    // Another commune's data: 403.
+    let r = browser.get(&format!("/overview?commune={chieng_sinh}"));
+    assert_eq!(r.status(), 403);
+    let r = browser.get(&format!("/exports/download?what=workbook&commune={chieng_sinh}"));
+    assert_eq!(r.status(), 403);
+    assert_eq!(browser.get(&format!("/overview?commune={muong_lan}")).status(), 200);
+
+    // The walking list, peer spread, tablets and exports pages.
+    let walk = browser.text("/follow-ups");
+    assert!(
+        walk.contains("Muong Lan / Tam Tu") && !walk.contains("Na Sai"),
+        "walking list by village"
+    );
+    assert!(
+        walk.contains("Cà Văn Pọm") && walk.contains("không có ai ở nhà"),
+        "{walk}"
+    );
+    assert!(
+        !walk.contains("Lò Văn Pắn"),
+        "a household in progress is not on the list"
+    );
+    assert!(browser.text("/peer-spread").contains("Người dân hướng dẫn người dân"));
+    let devices = browser.text("/devices");
+    assert_eq!(
+        devices.matches("action=\"/devices/revoke\"").count(),
+        1,
+        "only Muong Lan's tablet"
+    );
+    assert!(browser.text("/exports").contains("/exports/download"));
+    let xlsx = browser.get("/exports/download?what=workbook");
+    assert_eq!(xlsx.status(), 200);
+    assert!(
+        xlsx.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .ends_with(".xlsx\"")
+    );
+    assert!(xlsx.bytes().unwrap().starts_with(b"PK"), "a zip file: XLSX");
+    let csv = browser.get("/exports/download?what=visits");
+    assert_eq!(csv.status(), 200);
+    let csv = csv.bytes().unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"), "CSV with a BOM");
+    assert!(String::from_utf8_lossy(&csv).contains("Lò Văn Pắn"));
+    assert_eq!(browser.get("/exports/download?what=passwords").status(), 400);
+    assert_eq!(browser.get("/overview?from=yesterday").status(), 400);
+
+    // Revoking: a form without the session's token is refused; with it,
+    // the tablet's token stops working.
+    let csrf = Browser::csrf(&devices);
+    let device = devices
+        .split("name=\"device\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = browser.post("/devices/revoke", &[("csrf", "not-the-token"), ("device", &device)]);
+    assert_eq!(r.status(), 403);
+    let r = browser.post("/devices/revoke", &[("csrf", &csrf), ("device", &device)]);
+    assert_eq!(r.status(), 303);
+    assert!(
+        a.try_sync(&server.url, &doorstep_e2e::quick()).is_err(),
+        "the revoked tablet cannot sync"
+    );
+    assert!(browser.text("/devices").contains("Đã thu hồi"));
+
+    // Signing out needs the token too, then the session is gone.
+    assert_eq!(browser.post("/logout", &[("csrf", "x")]).status(), 403);
+    let r = browser.post("/logout", &[("csrf", &csrf)]);
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&browser.get("/overview")), "/login");
+}
+
+#[test]
+fn sign_in_attempts_are_limited_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    admin(&db, &["campaign", "create", "--demo"]);
+    assert!(set_password(&db, "Lò Văn Thành", PASSWORD).status.success());
+    let server = Server::start(&db);
+    let mut browser = Browser::new(&server.url);
+    for _ in 0..10 {
+        assert_eq!(browser.sign_in("Lò Văn Thành", "sai-mat-khau-123").status(), 401);
+    }
+    let r = browser.sign_in("Lò Văn Thành", PASSWORD);
+    assert_eq!(
+        r.status(),
+        429,
+        "even the right password waits once the limit is reached"
+    );
+    assert!(r.text().unwrap().contains("Chờ mười phút"));
+}
