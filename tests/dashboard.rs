@@ -346,3 +346,131 @@ fn sign_in_attempts_are_limited_per_address() {
     );
     assert!(r.text().unwrap().contains("Chờ mười phút"));
 }
+
+#[test]
+fn a_lead_settles_a_conflict_and_every_tablet_gets_the_pick() {
+    use doorstep_core::entities::{Household, Patch};
+    use doorstep_core::phone::Phone;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    admin(&db, &["campaign", "create", "--demo"]);
+    assert!(set_password(&db, "Lò Văn Thành", PASSWORD).status.success());
+    assert!(set_password(&db, "Lò Thị Nga", PASSWORD).status.success());
+    let server = Server::start(&db);
+    let report: Value =
+        serde_json::from_str(&admin(&db, &["--json", "report", "overview", "--commune", "Muong Lan"])).unwrap();
+    let bun = report["villages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["village"] == "Bun")
+        .unwrap()["village_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut a = Tablet::enrol(&server.url, &code(&db, "Quàng Thị Hoa", "Muong Lan"));
+    let mut b = Tablet::enrol(&server.url, &code(&db, "Cà Văn Dũng", "Muong Lan"));
+    a.sync(&server.url);
+    let shared = visit_new_household(&mut a.store, &bun, "Lò Văn Pắn");
+    a.sync(&server.url);
+    b.sync(&server.url);
+    // Offline, both tablets correct the household's phone.
+    for (t, phone) in [(&mut a, "0912345678"), (&mut b, "0987654321")] {
+        t.store
+            .update::<Household>(
+                shared.as_uuid(),
+                Patch::<Household>::new().phone(Some(Phone::parse(phone).unwrap())),
+            )
+            .unwrap();
+    }
+    a.sync(&server.url);
+    b.sync(&server.url);
+    a.sync(&server.url);
+    assert_eq!(a.store.conflicts().unwrap().len(), 1, "the conflict is on the tablets");
+
+    // Another commune's lead sees no conflict; Muong Lan's lead sees both values.
+    let mut other = Browser::new(&server.url);
+    assert_eq!(other.sign_in("Lò Thị Nga", PASSWORD).status(), 303);
+    assert!(other.text("/conflicts").contains("Không có xung đột nào"));
+    let mut lead = Browser::new(&server.url);
+    assert_eq!(lead.sign_in("Lò Văn Thành", PASSWORD).status(), 303);
+    let page = lead.text("/conflicts");
+    assert!(page.contains("0912345678") && page.contains("0987654321"), "{page}");
+    // The lead keeps the value shown second (the one that lost).
+    let versions: Vec<String> = page
+        .split("name=\"version\" value=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(versions.len(), 2);
+    let entity = page
+        .split("name=\"entity\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let shown_second = if page.find("0912345678") < page.find("0987654321") {
+        "0987654321"
+    } else {
+        "0912345678"
+    };
+    let csrf = Browser::csrf(&page);
+    // The other commune's lead cannot settle it.
+    let other_csrf = Browser::csrf(&other.text("/conflicts"));
+    let r = other.post(
+        "/conflicts/resolve",
+        &[
+            ("csrf", &other_csrf),
+            ("entity", &entity),
+            ("field", "phone"),
+            ("version", &versions[1]),
+        ],
+    );
+    assert_eq!(r.status(), 403);
+    // Without the token: refused; with it: settled.
+    let r = lead.post(
+        "/conflicts/resolve",
+        &[
+            ("csrf", "x"),
+            ("entity", &entity),
+            ("field", "phone"),
+            ("version", &versions[1]),
+        ],
+    );
+    assert_eq!(r.status(), 403);
+    let r = lead.post(
+        "/conflicts/resolve",
+        &[
+            ("csrf", &csrf),
+            ("entity", &entity),
+            ("field", "phone"),
+            ("version", &versions[1]),
+        ],
+    );
+    assert_eq!(r.status(), 303);
+    assert!(lead.text("/conflicts").contains("Không có xung đột nào"));
+    // A stale pick (the conflict is gone) says so.
+    let r = lead.post(
+        "/conflicts/resolve",
+        &[
+            ("csrf", &csrf),
+            ("entity", &entity),
+            ("field", "phone"),
+            ("version", &versions[1]),
+        ],
+    );
+    assert_eq!(r.status(), 409);
+
+    // Both tablets get the pick and close the conflict.
+    for t in [&mut a, &mut b] {
+        t.sync(&server.url);
+        assert!(
+            t.store.conflicts().unwrap().is_empty(),
+            "the conflict is closed on the tablet"
+        );
+        let h = t.store.household(shared).unwrap();
+        assert_eq!(h.phone.as_deref(), Some(shown_second));
+    }
+}

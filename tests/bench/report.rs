@@ -146,6 +146,7 @@ fn main() {
                     id: household.entity_id(),
                     create: true,
                     fields: household.fields().into_iter().map(|(f, v)| (f.to_owned(), v)).collect(),
+                    resolves_conflicts: false,
                 }
             })
             .collect();

@@ -94,6 +94,7 @@ fn writes_of<E: Entity>(entity: &E) -> OfficeWrite {
         id: entity.entity_id(),
         create: true,
         fields: entity.fields().into_iter().map(|(f, v)| (f.to_owned(), v)).collect(),
+        resolves_conflicts: false,
     }
 }
 

@@ -498,9 +498,16 @@ pub fn office_changes(
                     .into_iter()
                     .map(|(field, value)| doorstep_core::change::FieldWrite {
                         base: state.and_then(|s| current_version(s, &field)),
+                        resolves: if w.resolves_conflicts {
+                            state
+                                .and_then(|s| s.fields.get(&field))
+                                .map(|f| f.losers.keys().copied().collect())
+                                .unwrap_or_default()
+                        } else {
+                            Vec::new()
+                        },
                         field,
                         value,
-                        resolves: Vec::new(),
                     })
                     .collect(),
             }

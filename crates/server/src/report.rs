@@ -249,3 +249,31 @@ pub struct RunRow {
     /// Local day it started.
     pub started_on: Option<NaiveDate>,
 }
+
+/// A field edited on two devices at once, for a lead to settle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConflictRow {
+    /// Entity kind code.
+    pub kind: String,
+    /// Entity id.
+    pub entity_id: String,
+    /// Its commune.
+    pub commune_id: String,
+    /// What it is called (a household's head, a person's name).
+    pub label: String,
+    /// The field.
+    pub field: String,
+    /// The value shown now first, then the values that lost.
+    pub values: Vec<ConflictValue>,
+}
+
+/// One of the values in a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConflictValue {
+    /// The value as text (empty for none).
+    pub value: String,
+    /// When it was written (UTC, from its stamp).
+    pub written_at: String,
+    /// Its version, `HLC-DEVICE`: what a pick names.
+    pub version: String,
+}

@@ -196,6 +196,7 @@ fn create(kind: EntityKind, fields: Vec<(&str, FieldValue)>) -> (Uuid, OfficeWri
         id,
         create: true,
         fields: fields.into_iter().map(|(f, v)| (f.to_owned(), v)).collect(),
+        resolves_conflicts: false,
     };
     (id, write)
 }

@@ -65,6 +65,8 @@ pub fn router<S: Store + Accounts>(dash: Arc<Dashboard<S>>) -> Router {
         .route("/peer-spread", get(pages::peer_spread::<S>))
         .route("/exports", get(pages::exports::<S>))
         .route("/exports/download", get(pages::download::<S>))
+        .route("/conflicts", get(pages::conflicts::<S>))
+        .route("/conflicts/resolve", post(pages::resolve::<S>))
         .route("/devices", get(pages::devices::<S>))
         .route("/devices/revoke", post(pages::revoke::<S>))
         .with_state(dash)

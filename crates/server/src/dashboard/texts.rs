@@ -71,6 +71,7 @@ mod tests {
             include_str!("../../templates/peer_spread.html"),
             include_str!("../../templates/exports.html"),
             include_str!("../../templates/devices.html"),
+            include_str!("../../templates/conflicts.html"),
         ] {
             for part in template.split("t.get(\"").skip(1) {
                 let key = part.split('"').next().unwrap_or_default();

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::auth::TokenKey;
 use crate::ingest::{Known, Refusal};
-use crate::report::{Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
+use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
 
 /// A failure of the database itself (not of the request).
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +137,10 @@ pub struct OfficeWrite {
     pub create: bool,
     /// The fields to set.
     pub fields: Vec<(String, FieldValue)>,
+    /// A team lead's pick in a conflict: each field's write also resolves
+    /// every value that lost to its current winner, so the conflict closes
+    /// on every tablet.
+    pub resolves_conflicts: bool,
 }
 
 /// Why an office write failed.
@@ -233,6 +237,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Households with a follow-up due or never visited: the walking list.
     fn walking_list(&self, filter: Filter) -> impl Future<Output = Result<Vec<WalkStop>, StoreError>> + Send;
+
+    /// Open conflicts in the filter's communes.
+    fn conflicts(&self, filter: Filter) -> impl Future<Output = Result<Vec<ConflictRow>, StoreError>> + Send;
+
+    /// One entity's kind, scope and state.
+    fn entity(&self, id: Uuid) -> impl Future<Output = Result<Option<Known>, StoreError>> + Send;
 
     /// Households reached through a neighbour and the longest chains.
     fn peer_spread(&self, filter: Filter) -> impl Future<Output = Result<PeerSpread, StoreError>> + Send;

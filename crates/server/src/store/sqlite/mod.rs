@@ -24,7 +24,7 @@ use super::{DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWri
 use crate::auth::TokenKey;
 use crate::entity_state;
 use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
-use crate::report::{Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
+use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
 
 /// Marks a Doorstep server database (`PRAGMA application_id`, "DSRV").
 const APPLICATION_ID: i64 = 0x4453_5256;
@@ -805,6 +805,17 @@ impl Store for SqliteStore {
 
     async fn walking_list(&self, filter: Filter) -> Result<Vec<WalkStop>, StoreError> {
         self.read(move |conn| report::walking_list(conn, &filter)).await
+    }
+
+    async fn conflicts(&self, filter: Filter) -> Result<Vec<ConflictRow>, StoreError> {
+        self.read(move |conn| report::conflicts(conn, &filter)).await
+    }
+
+    async fn entity(&self, id: Uuid) -> Result<Option<Known>, StoreError> {
+        self.read(move |conn| {
+            Ok(report::entity(conn, &text_id(id))?.map(|(kind, scope, state)| Known { kind, scope, state }))
+        })
+        .await
     }
 
     async fn peer_spread(&self, filter: Filter) -> Result<PeerSpread, StoreError> {

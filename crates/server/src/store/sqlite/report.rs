@@ -842,3 +842,80 @@ pub(super) fn run_rows(conn: &Connection, filter: &Filter) -> Result<Vec<RunRow>
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Open conflicts of the filter's communes, newest entity first. The text
+/// filter skips the (nearly all) entities without losing values.
+pub(super) fn conflicts(conn: &Connection, filter: &Filter) -> Result<Vec<crate::report::ConflictRow>, StoreError> {
+    use crate::report::{ConflictRow, ConflictValue};
+    let mut w = Where::default();
+    w.communes(filter, "e");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT e.id, e.kind, e.scope, e.state FROM entity e WHERE e.state LIKE '%\"l\":[%'{} ORDER BY e.id DESC",
+        w.sql
+    ))?;
+    let mut rows = stmt.query(params_from_iter(&w.params))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let kind: String = r.get(1)?;
+        let scope: String = r.get(2)?;
+        let state = crate::entity_state::from_json(&r.get::<_, String>(3)?)
+            .map_err(|e| StoreError::Damaged(format!("entity {id}: {e}")))?;
+        let text = |v: &FieldValue| match v {
+            FieldValue::Null => String::new(),
+            FieldValue::Bool(b) => b.to_string(),
+            FieldValue::Int(i) => i.to_string(),
+            FieldValue::Text(t) => t.clone(),
+        };
+        let label = ["head_name", "name"]
+            .iter()
+            .find_map(|f| state.value(f).and_then(FieldValue::as_text))
+            .unwrap_or_default()
+            .to_owned();
+        let version_text = |v: &Version| format!("{:016x}-{}", v.hlc.as_u64(), v.device);
+        for (field, f) in &state.fields {
+            let (Some(winner), false) = (&f.winner, f.losers.is_empty()) else {
+                continue;
+            };
+            let mut values = vec![ConflictValue {
+                value: text(&winner.value),
+                written_at: doorstep_core::schema::format_timestamp(winner.version.hlc.to_datetime()),
+                version: version_text(&winner.version),
+            }];
+            for (version, value) in f.losers.iter().rev() {
+                values.push(ConflictValue {
+                    value: text(value),
+                    written_at: doorstep_core::schema::format_timestamp(version.hlc.to_datetime()),
+                    version: version_text(version),
+                });
+            }
+            out.push(ConflictRow {
+                kind: kind.clone(),
+                entity_id: id.clone(),
+                commune_id: scope.clone(),
+                label: label.clone(),
+                field: field.clone(),
+                values,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One entity's current state, if it exists.
+pub(super) fn entity(conn: &Connection, id: &str) -> Result<Option<(EntityKind, String, EntityState)>, StoreError> {
+    let row: Option<(String, String, String)> = conn
+        .query_row("SELECT kind, scope, state FROM entity WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    row.map(|(kind, scope, state)| {
+        let kind: EntityKind = kind
+            .parse()
+            .map_err(|e| StoreError::Damaged(format!("entity.kind: {e}")))?;
+        let state =
+            crate::entity_state::from_json(&state).map_err(|e| StoreError::Damaged(format!("entity {id}: {e}")))?;
+        Ok((kind, scope, state))
+    })
+    .transpose()
+}
