@@ -299,6 +299,41 @@ fn a_lead_signs_in_sees_their_commune_only_and_every_page_works() {
     assert_eq!(browser.get("/exports/download?what=passwords").status(), 400);
     assert_eq!(browser.get("/overview?from=yesterday").status(), 400);
 
+    // A code for a new tablet, shown once with its QR code, enrols it.
+    let member = devices
+        .split("<option value=\"")
+        .skip(1)
+        .find(|o| o.contains(">Cà Văn Dũng<"))
+        .and_then(|o| o.split('"').next())
+        .unwrap()
+        .to_owned();
+    let csrf = Browser::csrf(&devices);
+    let r = browser.post(
+        "/devices/code",
+        &[("csrf", &csrf), ("member", &member), ("commune", &chieng_sinh)],
+    );
+    assert_eq!(r.status(), 403, "not in another commune");
+    let r = browser.post(
+        "/devices/code",
+        &[("csrf", &csrf), ("member", &member), ("commune", &muong_lan)],
+    );
+    assert_eq!(r.status(), 200);
+    let page = r.text().unwrap();
+    assert!(page.contains("<svg"), "a QR code");
+    let code = page
+        .split("<p class=\"code\"")
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(code.len(), 11, "{code}");
+    let _c = Tablet::enrol(&server.url, &code);
+
     // Revoking: a form without the session's token is refused; with it,
     // the tablet's token stops working.
     let csrf = Browser::csrf(&devices);
@@ -318,7 +353,8 @@ fn a_lead_signs_in_sees_their_commune_only_and_every_page_works() {
         a.try_sync(&server.url, &doorstep_e2e::quick()).is_err(),
         "the revoked tablet cannot sync"
     );
-    assert!(browser.text("/devices").contains("Đã thu hồi"));
+    let devices = browser.text("/devices");
+    assert!(devices.contains("Đã thu hồi"));
 
     // Signing out needs the token too, then the session is gone.
     assert_eq!(browser.post("/logout", &[("csrf", "x")]).status(), 403);

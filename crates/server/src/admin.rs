@@ -255,6 +255,28 @@ pub struct IssuedCode {
     pub expires_at: DateTime<Utc>,
 }
 
+impl IssuedCode {
+    /// What the QR code carries: the server's address with the code when
+    /// known (`doorstep:enrol?server=URL&code=CODE`), else the code alone.
+    pub fn qr_payload(&self, server_url: Option<&str>) -> String {
+        match server_url {
+            Some(url) => format!("doorstep:enrol?server={url}&code={}", self.code),
+            None => self.code.clone(),
+        }
+    }
+
+    /// The QR code as an SVG picture (none if the payload does not fit).
+    pub fn qr_svg(&self, server_url: Option<&str>) -> Option<String> {
+        let qr = qrcode::QrCode::new(self.qr_payload(server_url).as_bytes()).ok()?;
+        Some(
+            qr.render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(240, 240)
+                .quiet_zone(true)
+                .build(),
+        )
+    }
+}
+
 /// Makes a one-time enrolment code for a member's tablet in a commune.
 pub async fn new_enrol_code<S: Store>(
     store: &S,

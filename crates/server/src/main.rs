@@ -502,11 +502,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 issued.code,
                 issued.expires_at.format("%Y-%m-%d %H:%M")
             ))?;
-            let payload = match &server_url {
-                Some(url) => format!("doorstep:enrol?server={url}&code={}", issued.code),
-                None => issued.code.clone(),
-            };
-            if let Ok(qr) = QrCode::new(payload.as_bytes()) {
+            if let Ok(qr) = QrCode::new(issued.qr_payload(server_url.as_deref()).as_bytes()) {
                 out(&qr.render::<unicode::Dense1x2>().quiet_zone(true).build())?;
             }
             out(&format!(

@@ -69,6 +69,7 @@ pub fn router<S: Store + Accounts>(dash: Arc<Dashboard<S>>) -> Router {
         .route("/conflicts/resolve", post(pages::resolve::<S>))
         .route("/devices", get(pages::devices::<S>))
         .route("/devices/revoke", post(pages::revoke::<S>))
+        .route("/devices/code", post(pages::new_code::<S>))
         .with_state(dash)
 }
 

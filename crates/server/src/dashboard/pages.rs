@@ -687,6 +687,8 @@ struct DevicesPage<'a> {
     t: &'a Texts,
     csrf: &'a str,
     devices: Vec<DeviceLine>,
+    members: Vec<(String, String)>,
+    communes: Vec<(String, String)>,
 }
 
 pub(super) async fn devices<S: Store + Accounts>(
@@ -715,6 +717,12 @@ pub(super) async fn devices<S: Store + Accounts>(
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failure(lang, e),
     };
     let communes = commune_names(&overview.villages);
+    // Members a code may be made for: those working in the lead's communes.
+    let enrollable: Vec<(String, String)> = accounts
+        .iter()
+        .filter(|a| me.communes.is_none() || a.communes.iter().any(|c| me.may_see(c)))
+        .map(|a| (a.member_id.clone(), a.name.clone()))
+        .collect();
     let members: BTreeMap<String, String> = accounts.into_iter().map(|a| (a.member_id, a.name)).collect();
     let lines = devices
         .into_iter()
@@ -742,6 +750,8 @@ pub(super) async fn devices<S: Store + Accounts>(
         t,
         csrf: &me.csrf,
         devices: lines,
+        members: enrollable,
+        communes: communes.into_iter().collect(),
     }
     .render()
     .unwrap_or_else(|e| format!("template error: {e}"));
@@ -909,4 +919,77 @@ pub(super) async fn resolve<S: Store + Accounts>(
         Ok(_) => Redirect::to("/conflicts").into_response(),
         Err(e) => failure(lang, e),
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CodeForm {
+    csrf: String,
+    member: String,
+    commune: String,
+}
+
+#[derive(Template)]
+#[template(path = "code.html")]
+struct CodePage<'a> {
+    t: &'a Texts,
+    member: &'a str,
+    commune: &'a str,
+    code: &'a str,
+    qr: String,
+    expires: String,
+}
+
+/// A one-time enrolment code for a member's tablet, shown once with its QR
+/// code (the server keeps only its hash).
+pub(super) async fn new_code<S: Store + Accounts>(
+    State(dash): State<Arc<Dashboard<S>>>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let lang = lang_of(&headers, None);
+    let t = Texts::of(lang);
+    let me = match require(&dash, &headers, lang).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let title = t.get("devices.code_title");
+    if !session::same_secret(&me.csrf, &form.csrf) {
+        return message(t, Some(&me), title, t.get("error.csrf"), StatusCode::FORBIDDEN);
+    }
+    if !me.may_see(&form.commune) {
+        return message(t, Some(&me), title, t.get("error.forbidden"), StatusCode::FORBIDDEN);
+    }
+    let issued = match crate::admin::new_enrol_code(
+        &dash.store,
+        &form.member,
+        &form.commune,
+        chrono::Duration::days(7),
+        Utc::now(),
+    )
+    .await
+    {
+        Ok(issued) => issued,
+        Err(crate::admin::AdminError::Input(m)) => return message(t, Some(&me), title, &m, StatusCode::BAD_REQUEST),
+        Err(e) => return failure(lang, e),
+    };
+    // Tablets reach the server at the address the lead's browser used.
+    let server = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|host| format!("http://{host}"));
+    let body = CodePage {
+        t,
+        member: &issued.member_name,
+        commune: &issued.commune_name,
+        code: &issued.code,
+        qr: issued.qr_svg(server.as_deref()).unwrap_or_default(),
+        expires: issued.expires_at.format("%Y-%m-%d %H:%M").to_string(),
+    }
+    .render()
+    .unwrap_or_else(|e| format!("template error: {e}"));
+    html(
+        layout(t, Some(&me), title, "/devices", "/devices", body),
+        None,
+        StatusCode::OK,
+    )
 }
