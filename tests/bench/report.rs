@@ -198,6 +198,26 @@ fn main() {
     time("peer spread, one commune", &|| {
         block_on(store.peer_spread(one.clone())).unwrap();
     });
+    let xlsx = time("XLSX workbook, one commune (rows + file)", &|| {
+        let report = doorstep_server::export::Report {
+            overview: block_on(store.overview(one.clone())).unwrap(),
+            visits: block_on(store.visit_rows(one.clone())).unwrap(),
+            runs: block_on(store.run_rows(one.clone())).unwrap(),
+            scope: doorstep_server::export::Scope {
+                communes: vec!["Xa 03".into()],
+                village: None,
+                from: None,
+                to: None,
+                today,
+            },
+        };
+        let bytes = doorstep_server::export::xlsx(&report, "vi").unwrap();
+        assert!(bytes.len() > 10_000);
+    });
+    println!(
+        "target: XLSX of one commune under 2 s - {}",
+        if xlsx < Duration::from_secs(2) { "met" } else { "MISSED" }
+    );
     println!(
         "target: overview under 300 ms - one commune {}, whole province {}",
         if commune < Duration::from_millis(300) {

@@ -36,6 +36,7 @@ CREATE TABLE r_household (
     deleted INTEGER NOT NULL DEFAULT 0,
     -- derived from visits and runs that are not deleted
     visits INTEGER NOT NULL DEFAULT 0,
+    reached INTEGER NOT NULL DEFAULT 0,   -- a visit other than "nobody home"
     last_visit_at TEXT,
     last_outcome TEXT,
     follow_up_on TEXT,

@@ -202,6 +202,8 @@ fn finish(tx: &Transaction<'_>, mut touched: Touched) -> Result<(), StoreError> 
     let mut update = tx.prepare_cached(
         "UPDATE r_household SET
             visits = (SELECT count(*) FROM r_visit v WHERE v.household_id = r_household.id AND v.deleted = 0),
+            reached = EXISTS (SELECT 1 FROM r_visit v WHERE v.household_id = r_household.id AND v.deleted = 0
+                              AND v.outcome <> 'nobody_home'),
             last_visit_at = (SELECT max(started_at) FROM r_visit v WHERE v.household_id = r_household.id AND v.deleted = 0),
             last_outcome = (SELECT outcome FROM r_visit v WHERE v.household_id = r_household.id AND v.deleted = 0
                             ORDER BY started_at DESC, id DESC LIMIT 1),
@@ -465,9 +467,7 @@ fn coverage(conn: &Connection, filter: &Filter) -> Result<Vec<VillageCoverage>, 
         households_where.push("h.village_id = ?#", [Value::Text(village.clone())]);
     }
     let mut stmt = conn.prepare(&format!(
-        "SELECT h.village_id, h.last_outcome, h.follow_up_on, h.runs, h.runs_completed,
-                EXISTS (SELECT 1 FROM r_visit x WHERE x.household_id = h.id AND x.deleted = 0
-                        AND x.outcome <> 'nobody_home')
+        "SELECT h.village_id, h.last_outcome, h.follow_up_on, h.runs, h.runs_completed, h.reached
          FROM r_household h WHERE h.deleted = 0{}",
         households_where.sql
     ))?;
