@@ -356,6 +356,47 @@ fn a_lead_signs_in_sees_their_commune_only_and_every_page_works() {
     let devices = browser.text("/devices");
     assert!(devices.contains("Đã thu hồi"));
 
+    // Members: the lead's commune's members, and a new volunteer for one of
+    // its villages (not for another commune's).
+    let members = browser.text("/members");
+    assert!(
+        members.contains("Quàng Thị Hoa") && !members.contains("Lò Thị Nga"),
+        "Muong Lan's members only"
+    );
+    let village = |page: &str, name: &str| {
+        page.split("<option value=\"")
+            .skip(1)
+            .find(|o| o.contains(name))
+            .and_then(|o| o.split('"').next())
+            .unwrap()
+            .to_owned()
+    };
+    let bun = village(&members, "Muong Lan / Bun");
+    let csrf = Browser::csrf(&members);
+    let other_village = {
+        let v: Value = serde_json::from_str(&admin(
+            &db,
+            &["--json", "report", "overview", "--commune", "Chieng Sinh"],
+        ))
+        .unwrap();
+        v["villages"][0]["village_id"].as_str().unwrap().to_owned()
+    };
+    for (village, status) in [(other_village.as_str(), 403), (bun.as_str(), 303)] {
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("name", "Tòng Văn Mới"),
+            ("role", "volunteer"),
+            ("unit", "youth_union"),
+            ("village", village),
+        ];
+        assert_eq!(browser.post("/members/add", &form).status(), status, "{village}");
+    }
+    assert!(browser.text("/members").contains("Tòng Văn Mới"));
+    assert!(
+        admin(&db, &["member", "list"]).contains("Tòng Văn Mới"),
+        "the same member as the admin command's"
+    );
+
     // Signing out needs the token too, then the session is gone.
     assert_eq!(browser.post("/logout", &[("csrf", "x")]).status(), 403);
     let r = browser.post("/logout", &[("csrf", &csrf)]);

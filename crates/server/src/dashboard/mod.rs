@@ -70,6 +70,8 @@ pub fn router<S: Store + Accounts>(dash: Arc<Dashboard<S>>) -> Router {
         .route("/devices", get(pages::devices::<S>))
         .route("/devices/revoke", post(pages::revoke::<S>))
         .route("/devices/code", post(pages::new_code::<S>))
+        .route("/members", get(pages::members::<S>))
+        .route("/members/add", post(pages::add_member::<S>))
         .with_state(dash)
 }
 

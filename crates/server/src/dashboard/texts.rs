@@ -73,6 +73,7 @@ mod tests {
             include_str!("../../templates/devices.html"),
             include_str!("../../templates/conflicts.html"),
             include_str!("../../templates/code.html"),
+            include_str!("../../templates/members.html"),
         ] {
             for part in template.split("t.get(\"").skip(1) {
                 let key = part.split('"').next().unwrap_or_default();

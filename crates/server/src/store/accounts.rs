@@ -17,6 +17,8 @@ pub struct Account {
     pub name: String,
     /// Role code: `lead` or `admin` may sign in.
     pub role: String,
+    /// Unit code (`youth_union`, ...).
+    pub unit: String,
     /// The communes of the member's villages (a lead sees these).
     pub communes: Vec<String>,
     /// Whether a password is set.

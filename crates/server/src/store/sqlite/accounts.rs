@@ -12,22 +12,23 @@ impl Accounts for SqliteStore {
     async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT m.id, coalesce(m.name, ''), coalesce(m.role, ''),
+                "SELECT m.id, coalesce(m.name, ''), coalesce(m.role, ''), coalesce(m.unit, ''),
                         (SELECT group_concat(DISTINCT v.commune_id) FROM r_village v
                          WHERE v.id IN (SELECT value FROM json_each(coalesce(m.village_ids, '[]')))),
                         EXISTS (SELECT 1 FROM member_password p WHERE p.member_id = m.id)
                  FROM r_member m WHERE m.deleted = 0 ORDER BY m.name",
             )?;
             let rows = stmt.query_map([], |r| {
-                let communes: Option<String> = r.get(3)?;
+                let communes: Option<String> = r.get(4)?;
                 Ok(Account {
                     member_id: r.get(0)?,
                     name: r.get(1)?,
                     role: r.get(2)?,
+                    unit: r.get(3)?,
                     communes: communes
                         .map(|c| c.split(',').map(str::to_owned).collect())
                         .unwrap_or_default(),
-                    has_password: r.get(4)?,
+                    has_password: r.get(5)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
