@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -142,6 +143,32 @@ pub(crate) async fn require<S: Store + Accounts>(
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(to_login()),
         Err(e) => Err(failure(lang, e)),
+    }
+}
+
+/// What every signed-in page starts from: its language and words, and who
+/// is signed in. Without a session the page answers with the sign-in form.
+pub(crate) struct Lead {
+    /// The page's language.
+    pub lang: &'static str,
+    /// Its words.
+    pub t: &'static Texts,
+    /// Who is signed in.
+    pub me: SignedIn,
+}
+
+impl<S: Store + Accounts> FromRequestParts<Arc<Dashboard<S>>> for Lead {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, dash: &Arc<Dashboard<S>>) -> Result<Lead, Response> {
+        let asked = Query::<LangQuery>::try_from_uri(&parts.uri).ok().and_then(|q| q.0.lang);
+        let lang = lang_of(&parts.headers, asked.as_deref());
+        let me = require(dash, &parts.headers, lang).await?;
+        Ok(Lead {
+            lang,
+            t: Texts::of(lang),
+            me,
+        })
     }
 }
 

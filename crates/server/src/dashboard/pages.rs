@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::session::{self, SignedIn};
 use super::texts::Texts;
-use super::{Dashboard, LangQuery, failure, html, lang_of, require};
+use super::{Dashboard, LangQuery, Lead, failure, html};
 use crate::chart::{self, BarRow, ChartText, DayCount, Fill, Layout, Series};
 use crate::report::{Filter, LOCAL_OFFSET_HOURS, PeerSpread, VillageCoverage, VolunteerWork};
 use crate::store::Store;
@@ -177,6 +177,20 @@ fn scope_words(t: &Texts, filter: &Filter, names: &BTreeMap<String, String>) -> 
     }
 }
 
+/// The overview of everything a member may see: where the names of their
+/// communes and villages come from.
+async fn my_places<S: Store + Accounts>(
+    dash: &Dashboard<S>,
+    me: &SignedIn,
+) -> Result<crate::report::Overview, crate::store::StoreError> {
+    let filter = Filter {
+        communes: me.communes.clone(),
+        today: Utc::now().date_naive(),
+        ..Filter::default()
+    };
+    dash.store.overview(filter).await
+}
+
 /// Commune names by id, from the overview's villages.
 fn commune_names(villages: &[VillageCoverage]) -> BTreeMap<String, String> {
     villages
@@ -239,15 +253,9 @@ fn unit_word(t: &Texts, code: &str) -> String {
 
 pub(super) async fn overview<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let lang = lang_of(&headers, q.lang.as_deref());
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
     let filter = match filter_for(&me, &q, t) {
         Ok(f) => f,
         Err(r) => return *r,
@@ -432,15 +440,9 @@ struct FollowUpsPage<'a> {
 
 pub(super) async fn follow_ups<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let lang = lang_of(&headers, q.lang.as_deref());
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
     let filter = match filter_for(&me, &q, t) {
         Ok(f) => f,
         Err(r) => return *r,
@@ -508,15 +510,9 @@ struct PeerSpreadPage<'a> {
 
 pub(super) async fn peer_spread<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let lang = lang_of(&headers, q.lang.as_deref());
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
     let filter = match filter_for(&me, &q, t) {
         Ok(f) => f,
         Err(r) => return *r,
@@ -559,24 +555,10 @@ struct ExportsPage<'a> {
 
 pub(super) async fn exports<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let lang = lang_of(&headers, q.lang.as_deref());
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let o = match dash
-        .store
-        .overview(Filter {
-            communes: me.communes.clone(),
-            today: Utc::now().date_naive(),
-            ..Filter::default()
-        })
-        .await
-    {
+    let o = match my_places(&dash, &me).await {
         Ok(o) => o,
         Err(e) => return failure(lang, e),
     };
@@ -603,15 +585,9 @@ pub(super) struct DownloadQuery {
 
 pub(super) async fn download<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Query(q): Query<DownloadQuery>,
 ) -> Response {
-    let lang = lang_of(&headers, q.page.lang.as_deref());
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
     let filter = match filter_for(&me, &q.page, t) {
         Ok(f) => f,
         Err(r) => return *r,
@@ -694,25 +670,13 @@ struct DevicesPage<'a> {
 
 pub(super) async fn devices<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let lang = lang_of(&headers, q.lang.as_deref());
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
     let (devices, accounts, overview) = match (
         dash.store.devices().await,
         dash.store.accounts().await,
-        dash.store
-            .overview(Filter {
-                communes: me.communes.clone(),
-                today: Utc::now().date_naive(),
-                ..Filter::default()
-            })
-            .await,
+        my_places(&dash, &me).await,
     ) {
         (Ok(d), Ok(a), Ok(o)) => (d, a, o),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failure(lang, e),
@@ -771,15 +735,9 @@ pub(super) struct RevokeForm {
 
 pub(super) async fn revoke<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Form(form): Form<RevokeForm>,
 ) -> Response {
-    let lang = lang_of(&headers, None);
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
     if !session::same_secret(&me.csrf, &form.csrf) {
         return message(
             t,
@@ -827,15 +785,9 @@ struct ConflictsPage<'a> {
 
 pub(super) async fn conflicts<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let lang = lang_of(&headers, q.lang.as_deref());
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
     let filter = match filter_for(&me, &q, t) {
         Ok(f) => f,
         Err(r) => return *r,
@@ -871,15 +823,9 @@ pub(super) struct ResolveForm {
 /// closes on every tablet at its next sync.
 pub(super) async fn resolve<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Form(form): Form<ResolveForm>,
 ) -> Response {
-    let lang = lang_of(&headers, None);
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
     let title = t.get("conflicts.title");
     if !session::same_secret(&me.csrf, &form.csrf) {
         return message(t, Some(&me), title, t.get("error.csrf"), StatusCode::FORBIDDEN);
@@ -944,15 +890,10 @@ struct CodePage<'a> {
 /// code (the server keeps only its hash).
 pub(super) async fn new_code<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
+    Lead { lang, t, me }: Lead,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let lang = lang_of(&headers, None);
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
     let title = t.get("devices.code_title");
     if !session::same_secret(&me.csrf, &form.csrf) {
         return message(t, Some(&me), title, t.get("error.csrf"), StatusCode::FORBIDDEN);
@@ -1014,25 +955,10 @@ struct MembersPage<'a> {
 
 pub(super) async fn members<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let lang = lang_of(&headers, q.lang.as_deref());
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let (accounts, overview) = match (
-        dash.store.accounts().await,
-        dash.store
-            .overview(Filter {
-                communes: me.communes.clone(),
-                today: Utc::now().date_naive(),
-                ..Filter::default()
-            })
-            .await,
-    ) {
+    let (accounts, overview) = match (dash.store.accounts().await, my_places(&dash, &me).await) {
         (Ok(a), Ok(o)) => (a, o),
         (Err(e), _) | (_, Err(e)) => return failure(lang, e),
     };
@@ -1084,15 +1010,9 @@ pub(super) struct MemberForm {
 /// as `doorstep-server member add`).
 pub(super) async fn add_member<S: Store + Accounts>(
     State(dash): State<Arc<Dashboard<S>>>,
-    headers: HeaderMap,
+    Lead { lang, t, me }: Lead,
     Form(form): Form<MemberForm>,
 ) -> Response {
-    let lang = lang_of(&headers, None);
-    let t = Texts::of(lang);
-    let me = match require(&dash, &headers, lang).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
     let title = t.get("members.add");
     if !session::same_secret(&me.csrf, &form.csrf) {
         return message(t, Some(&me), title, t.get("error.csrf"), StatusCode::FORBIDDEN);
@@ -1101,15 +1021,7 @@ pub(super) async fn add_member<S: Store + Accounts>(
         return message(t, Some(&me), title, &form.role, StatusCode::BAD_REQUEST);
     }
     // The village must be in one of the lead's communes.
-    let allowed = match dash
-        .store
-        .overview(Filter {
-            communes: me.communes.clone(),
-            today: Utc::now().date_naive(),
-            ..Filter::default()
-        })
-        .await
-    {
+    let allowed = match my_places(&dash, &me).await {
         Ok(o) => o.villages.iter().any(|v| v.village_id == form.village),
         Err(e) => return failure(lang, e),
     };
