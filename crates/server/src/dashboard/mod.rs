@@ -9,9 +9,15 @@
 //! CSRF token; the login form a double-submit cookie. Handlers only check
 //! access, call the store and fill a template.
 
-mod pages;
+mod conflicts;
+mod exports;
+mod members;
+mod overview;
+mod page;
 pub mod session;
+mod tablets;
 pub mod texts;
+mod walk;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,18 +67,18 @@ pub fn router<S: Store + Accounts>(dash: Arc<Dashboard<S>>) -> Router {
         .route("/static/dashboard.css", get(css))
         .route("/login", get(login_form).post(login::<S>))
         .route("/logout", post(logout::<S>))
-        .route("/overview", get(pages::overview::<S>))
-        .route("/follow-ups", get(pages::follow_ups::<S>))
-        .route("/peer-spread", get(pages::peer_spread::<S>))
-        .route("/exports", get(pages::exports::<S>))
-        .route("/exports/download", get(pages::download::<S>))
-        .route("/conflicts", get(pages::conflicts::<S>))
-        .route("/conflicts/resolve", post(pages::resolve::<S>))
-        .route("/devices", get(pages::devices::<S>))
-        .route("/devices/revoke", post(pages::revoke::<S>))
-        .route("/devices/code", post(pages::new_code::<S>))
-        .route("/members", get(pages::members::<S>))
-        .route("/members/add", post(pages::add_member::<S>))
+        .route("/overview", get(overview::overview::<S>))
+        .route("/follow-ups", get(walk::follow_ups::<S>))
+        .route("/peer-spread", get(walk::peer_spread::<S>))
+        .route("/exports", get(exports::exports::<S>))
+        .route("/exports/download", get(exports::download::<S>))
+        .route("/conflicts", get(conflicts::conflicts::<S>))
+        .route("/conflicts/resolve", post(conflicts::resolve::<S>))
+        .route("/devices", get(tablets::devices::<S>))
+        .route("/devices/revoke", post(tablets::revoke::<S>))
+        .route("/devices/code", post(tablets::new_code::<S>))
+        .route("/members", get(members::members::<S>))
+        .route("/members/add", post(members::add_member::<S>))
         .with_state(dash)
 }
 
@@ -124,7 +130,7 @@ pub(crate) fn to_login() -> Response {
 pub(crate) fn failure(lang: &str, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "dashboard");
     let t = Texts::of(lang);
-    pages::message(
+    page::message(
         t,
         None,
         t.get("message.error"),
@@ -182,7 +188,7 @@ fn login_page(lang: &str, lang_asked: Option<&str>, error: Option<&str>, name: &
         return failure(lang, "no randomness for the sign-in form");
     };
     let t = Texts::of(lang);
-    let body = pages::render_login(t, &csrf, error, name);
+    let body = page::render_login(t, &csrf, error, name);
     let mut response = html(body, lang_asked, status);
     if let Some(v) = session::set_cookie(LOGIN_COOKIE, &csrf, 3600) {
         response.headers_mut().append(header::SET_COOKIE, v);
@@ -207,7 +213,7 @@ async fn login<S: Store + Accounts>(
     let t = Texts::of(lang);
     let cookie_csrf = session::cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if cookie_csrf.is_empty() || !session::same_secret(&cookie_csrf, &form.csrf) {
-        return pages::message(
+        return page::message(
             t,
             None,
             t.get("login.title"),
@@ -302,7 +308,7 @@ async fn logout<S: Store + Accounts>(
     };
     if !session::same_secret(&me.csrf, &form.csrf) {
         let t = Texts::of(lang);
-        return pages::message(
+        return page::message(
             t,
             Some(&me),
             t.get("nav.sign_out"),

@@ -1,0 +1,213 @@
+//! Tablets: the list, revoking one, and a one-time enrolment code with
+//! its QR code.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::page::{commune_names, layout, message, my_places};
+use super::session;
+use super::texts::Texts;
+use super::{Dashboard, LangQuery, Lead, failure, html};
+use crate::store::Store;
+use crate::store::accounts::Accounts;
+
+struct DeviceLine {
+    id: String,
+    label: String,
+    member: String,
+    commune: String,
+    last_sync: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "devices.html")]
+struct DevicesPage<'a> {
+    t: &'a Texts,
+    csrf: &'a str,
+    devices: Vec<DeviceLine>,
+    members: Vec<(String, String)>,
+    communes: Vec<(String, String)>,
+}
+
+pub(super) async fn devices<S: Store + Accounts>(
+    State(dash): State<Arc<Dashboard<S>>>,
+    Lead { lang, t, me }: Lead,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let (devices, accounts, overview) = match (
+        dash.store.devices().await,
+        dash.store.accounts().await,
+        my_places(&dash, &me).await,
+    ) {
+        (Ok(d), Ok(a), Ok(o)) => (d, a, o),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failure(lang, e),
+    };
+    let communes = commune_names(&overview.villages);
+    // Members a code may be made for: those working in the lead's communes.
+    let enrollable: Vec<(String, String)> = accounts
+        .iter()
+        .filter(|a| me.communes.is_none() || a.communes.iter().any(|c| me.may_see(c)))
+        .map(|a| (a.member_id.clone(), a.name.clone()))
+        .collect();
+    let members: BTreeMap<String, String> = accounts.into_iter().map(|a| (a.member_id, a.name)).collect();
+    let lines = devices
+        .into_iter()
+        .filter(|d| d.commune_id.as_deref().is_some_and(|c| me.may_see(c)))
+        .map(|d| DeviceLine {
+            id: d.id.to_string(),
+            label: d.label.clone().unwrap_or_else(|| d.id.to_string()),
+            member: d
+                .member_id
+                .and_then(|m| members.get(&m.to_string()).cloned())
+                .unwrap_or_default(),
+            commune: d
+                .commune_id
+                .as_ref()
+                .and_then(|c| communes.get(c).cloned())
+                .unwrap_or_default(),
+            last_sync: d
+                .last_seen_at
+                .clone()
+                .unwrap_or_else(|| t.get("devices.never").to_owned()),
+            revoked: d.revoked_at.is_some(),
+        })
+        .collect();
+    let body = DevicesPage {
+        t,
+        csrf: &me.csrf,
+        devices: lines,
+        members: enrollable,
+        communes: communes.into_iter().collect(),
+    }
+    .render()
+    .unwrap_or_else(|e| format!("template error: {e}"));
+    html(
+        layout(t, Some(&me), t.get("devices.title"), "/devices", "/devices", body),
+        q.lang.as_deref(),
+        StatusCode::OK,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RevokeForm {
+    csrf: String,
+    device: String,
+}
+
+pub(super) async fn revoke<S: Store + Accounts>(
+    State(dash): State<Arc<Dashboard<S>>>,
+    Lead { lang, t, me }: Lead,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    if !session::same_secret(&me.csrf, &form.csrf) {
+        return message(
+            t,
+            Some(&me),
+            t.get("devices.revoke"),
+            t.get("error.csrf"),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let devices = match dash.store.devices().await {
+        Ok(d) => d,
+        Err(e) => return failure(lang, e),
+    };
+    let Some(device) = devices.into_iter().find(|d| d.id.to_string() == form.device) else {
+        return message(
+            t,
+            Some(&me),
+            t.get("devices.revoke"),
+            &form.device,
+            StatusCode::NOT_FOUND,
+        );
+    };
+    if !device.commune_id.as_deref().is_some_and(|c| me.may_see(c)) {
+        return message(
+            t,
+            Some(&me),
+            t.get("devices.revoke"),
+            t.get("error.forbidden"),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    match dash.store.revoke(device.id, Utc::now()).await {
+        Ok(_) => Redirect::to("/devices").into_response(),
+        Err(e) => failure(lang, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CodeForm {
+    csrf: String,
+    member: String,
+    commune: String,
+}
+
+#[derive(Template)]
+#[template(path = "code.html")]
+struct CodePage<'a> {
+    t: &'a Texts,
+    member: &'a str,
+    commune: &'a str,
+    code: &'a str,
+    qr: String,
+    expires: String,
+}
+
+/// A one-time enrolment code for a member's tablet, shown once with its QR
+/// code (the server keeps only its hash).
+pub(super) async fn new_code<S: Store + Accounts>(
+    State(dash): State<Arc<Dashboard<S>>>,
+    Lead { lang, t, me }: Lead,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let title = t.get("devices.code_title");
+    if !session::same_secret(&me.csrf, &form.csrf) {
+        return message(t, Some(&me), title, t.get("error.csrf"), StatusCode::FORBIDDEN);
+    }
+    if !me.may_see(&form.commune) {
+        return message(t, Some(&me), title, t.get("error.forbidden"), StatusCode::FORBIDDEN);
+    }
+    let issued = match crate::admin::new_enrol_code(
+        &dash.store,
+        &form.member,
+        &form.commune,
+        chrono::Duration::days(7),
+        Utc::now(),
+    )
+    .await
+    {
+        Ok(issued) => issued,
+        Err(crate::admin::AdminError::Input(m)) => return message(t, Some(&me), title, &m, StatusCode::BAD_REQUEST),
+        Err(e) => return failure(lang, e),
+    };
+    // Tablets reach the server at the address the lead's browser used.
+    let server = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|host| format!("http://{host}"));
+    let body = CodePage {
+        t,
+        member: &issued.member_name,
+        commune: &issued.commune_name,
+        code: &issued.code,
+        qr: issued.qr_svg(server.as_deref()).unwrap_or_default(),
+        expires: issued.expires_at.format("%Y-%m-%d %H:%M").to_string(),
+    }
+    .render()
+    .unwrap_or_else(|e| format!("template error: {e}"));
+    html(
+        layout(t, Some(&me), title, "/devices", "/devices", body),
+        None,
+        StatusCode::OK,
+    )
+}
