@@ -36,14 +36,20 @@ pub fn bundled() -> Vec<PackFile> {
     sorted(files)
 }
 
+/// The built-in packs, parsed once for the life of the process (pages and
+/// campaign defaults read their titles and keys).
+pub fn bundled_packs() -> &'static [Pack] {
+    static PACKS: std::sync::OnceLock<Vec<Pack>> = std::sync::OnceLock::new();
+    PACKS.get_or_init(|| bundled().iter().filter_map(|f| Pack::from_toml(&f.toml).ok()).collect())
+}
+
 /// The keys of the built-in packs for residents (not the trainees' ones):
 /// what a campaign uses unless told otherwise.
 pub fn resident_keys() -> Vec<String> {
-    let mut keys: Vec<String> = bundled()
+    let mut keys: Vec<String> = bundled_packs()
         .iter()
-        .filter_map(|f| Pack::from_toml(&f.toml).ok())
         .filter(|p| p.audience.is_none())
-        .map(|p| p.key)
+        .map(|p| p.key.clone())
         .collect();
     keys.dedup();
     keys

@@ -236,30 +236,28 @@ async fn login<S: Store + Accounts>(
         Ok(a) => a,
         Err(e) => return failure(lang, e),
     };
+    // One answer for every way a sign-in fails, so it tells nothing.
+    let refused = || {
+        login_page(
+            lang,
+            None,
+            Some(t.get("login.failed")),
+            &form.name,
+            StatusCode::UNAUTHORIZED,
+        )
+    };
     let wanted = doorstep_core::text::match_key(&form.name);
     let mut matching = accounts
         .into_iter()
         .filter(|a| matches!(a.role.as_str(), "lead" | "admin") && a.has_password)
         .filter(|a| doorstep_core::text::match_key(&a.name) == wanted);
     let (Some(account), None) = (matching.next(), matching.next()) else {
-        return login_page(
-            lang,
-            None,
-            Some(t.get("login.failed")),
-            &form.name,
-            StatusCode::UNAUTHORIZED,
-        );
+        return refused();
     };
     let stored = match dash.store.password_hash(account.member_id.clone()).await {
         Ok(Some(h)) => h,
         Ok(None) => {
-            return login_page(
-                lang,
-                None,
-                Some(t.get("login.failed")),
-                &form.name,
-                StatusCode::UNAUTHORIZED,
-            );
+            return refused();
         }
         Err(e) => return failure(lang, e),
     };
@@ -269,13 +267,7 @@ async fn login<S: Store + Accounts>(
         .await
         .unwrap_or(false);
     if !ok {
-        return login_page(
-            lang,
-            None,
-            Some(t.get("login.failed")),
-            &form.name,
-            StatusCode::UNAUTHORIZED,
-        );
+        return refused();
     }
     dash.attempts.succeeded(ip);
     match session::start(&dash.store, dash.store.token_key(), account.member_id, Utc::now()).await {

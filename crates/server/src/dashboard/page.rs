@@ -196,9 +196,8 @@ pub(super) fn commune_names(villages: &[VillageCoverage]) -> BTreeMap<String, St
 
 /// Pack titles in a language, from the packs built in.
 pub(super) fn pack_titles(lang: &str) -> BTreeMap<String, String> {
-    crate::pack_catalog::bundled()
-        .into_iter()
-        .filter_map(|f| Pack::from_toml(&f.toml).ok())
+    crate::pack_catalog::bundled_packs()
+        .iter()
         .map(|p| (p.key.clone(), Pack::text(&p.title, lang).to_owned()))
         .collect()
 }

@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::page::{PageQuery, commune_names, filter_for, layout, scope_words};
+use super::page::{PageQuery, filter_for, layout, scope_words};
 use super::texts::Texts;
 use super::{Dashboard, Lead, failure, html};
 use crate::report::PeerSpread;
@@ -116,16 +116,19 @@ pub(super) async fn peer_spread<S: Store + Accounts>(
         Ok(f) => f,
         Err(r) => return *r,
     };
-    let (spread, overview) = match (
+    // Commune names only: a few rows, not a whole overview.
+    let (spread, names) = match (
         dash.store.peer_spread(filter.clone()).await,
-        dash.store.overview(filter.clone()).await,
+        crate::admin::names(&dash.store, doorstep_core::schema::EntityKind::Commune).await,
     ) {
-        (Ok(s), Ok(o)) => (s, o),
-        (Err(e), _) | (_, Err(e)) => return failure(lang, e),
+        (Ok(s), Ok(n)) => (s, n),
+        (Err(e), _) => return failure(lang, e),
+        (_, Err(e)) => return failure(lang, e),
     };
+    let names: BTreeMap<String, String> = names.into_iter().map(|(id, n)| (id.to_string(), n)).collect();
     let body = PeerSpreadPage {
         t,
-        scope: scope_words(t, &filter, &commune_names(&overview.villages)),
+        scope: scope_words(t, &filter, &names),
         spread,
     }
     .render()
