@@ -110,6 +110,22 @@ pub fn phone_kind(k: PhoneKind, locale: &str) -> &'static str {
     }
 }
 
+/// The kind of phone a resident has (the person record's field).
+pub fn resident_phone(k: crate::vocab::PhoneKind, locale: &str) -> &'static str {
+    use crate::vocab::PhoneKind as K;
+    let t = match k {
+        K::Android => ("Điện thoại Android", "Android phone", "هاتف Android"),
+        K::Ios => ("iPhone", "iPhone", "iPhone"),
+        K::FeaturePhone => (
+            "Điện thoại thường (chỉ gọi và nhắn tin)",
+            "Basic phone (calls and SMS only)",
+            "هاتف عادي (مكالمات ورسائل فقط)",
+        ),
+        K::NoPhone => ("Không có điện thoại", "No phone", "لا يوجد هاتف"),
+    };
+    pick(t, locale)
+}
+
 /// Whether NFC is needed.
 pub fn nfc(n: NfcUse, locale: &str) -> &'static str {
     match n {

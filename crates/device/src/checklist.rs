@@ -16,6 +16,7 @@ use crate::store::Store;
 
 /// One step of a run, ready to show.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunStep {
     /// Step id.
     pub id: String,
@@ -32,6 +33,7 @@ pub struct RunStep {
     /// Illustration path under `assets/illustrations/`.
     pub illustration: Option<String>,
     /// Blocker reasons that apply.
+    #[cfg_attr(feature = "ts", ts(type = "Array<BlockerReason>"))]
     pub blockers: Vec<BlockerReason>,
     /// Latest outcome: done, skipped, blocked, or none yet.
     pub outcome: Option<String>,
@@ -43,6 +45,7 @@ pub struct RunStep {
 
 /// A run with its steps, for the guided screen and `checklist show`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunView {
     /// The run and its progress.
     #[serde(flatten)]

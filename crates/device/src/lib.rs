@@ -25,6 +25,7 @@ pub mod export;
 pub mod import;
 pub mod outbox;
 pub mod packs;
+pub mod people;
 pub mod pull;
 pub mod queries;
 mod store;

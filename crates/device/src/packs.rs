@@ -83,6 +83,7 @@ impl PackCache {
 
 /// One installed pack version, for listings.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InstalledPack {
     /// Pack key.
     pub key: String,

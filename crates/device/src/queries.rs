@@ -18,6 +18,7 @@ use crate::store::{SCHEMA_VERSION, Store};
 
 /// A village with its commune, for pickers.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VillageRow {
     /// Village id.
     pub id: String,
@@ -40,6 +41,7 @@ pub fn parse_status(s: &str) -> Result<HouseholdStatus> {
 
 /// One row of a village's household list.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HouseholdRow {
     /// Household id.
     pub id: String,
@@ -64,6 +66,7 @@ pub struct HouseholdRow {
     /// Runs with a blocked step.
     pub runs_blocked: u32,
     /// Derived status.
+    #[cfg_attr(feature = "ts", ts(type = "HouseholdStatus"))]
     pub status: HouseholdStatus,
 }
 
@@ -90,6 +93,7 @@ fn status_of(
 
 /// A person, for the household screen.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PersonRow {
     /// Person id.
     pub id: String,
@@ -111,6 +115,7 @@ pub struct PersonRow {
 
 /// A visit, for the household screen.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VisitRow {
     /// Visit id.
     pub id: String,
@@ -132,6 +137,7 @@ pub struct VisitRow {
 
 /// A checklist run, for the household screen.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunRow {
     /// Run id.
     pub id: String,
@@ -180,6 +186,7 @@ pub(crate) fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
 
 /// One household in full.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HouseholdDetail {
     /// Household id.
     pub id: String,
@@ -206,6 +213,7 @@ pub struct HouseholdDetail {
     /// On the register since.
     pub created_at: String,
     /// Derived status.
+    #[cfg_attr(feature = "ts", ts(type = "HouseholdStatus"))]
     pub status: HouseholdStatus,
     /// People.
     pub people: Vec<PersonRow>,
@@ -217,6 +225,7 @@ pub struct HouseholdDetail {
 
 /// A household to go back to.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FollowUpRow {
     /// Household id.
     pub household_id: String,
@@ -236,6 +245,7 @@ pub struct FollowUpRow {
 
 /// Coverage of one village.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VillageCoverage {
     /// Village id.
     pub village_id: String,

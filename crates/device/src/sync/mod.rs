@@ -109,6 +109,7 @@ impl SyncOptions {
 
 /// Where a running sync stands, reported after every round (and retry).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncProgress {
     /// Outbox changes confirmed by the server so far in this sync.
     pub pushed: u64,

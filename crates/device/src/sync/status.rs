@@ -35,6 +35,7 @@ pub struct SyncStatus {
 
 /// A pushed change the server refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RejectedChange {
     /// Its outbox seq.
     pub seq: u64,
