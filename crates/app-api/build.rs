@@ -1,0 +1,4 @@
+//! Rebuild when the illustrations change: `include_dir!` embeds them.
+fn main() {
+    println!("cargo:rerun-if-changed=../../assets/illustrations");
+}
