@@ -9,7 +9,9 @@ export default defineConfig({
   base: './',
   plugins: [svelte(), svelteTesting()],
   clearScreen: false,
-  server: { port: 5173, strictPort: true },
+  // `npm run dev` in a browser: the commands go to a `doorstep-ui-host`
+  // started on its default address (see the README).
+  server: { port: 5173, strictPort: true, proxy: { '/invoke': 'http://127.0.0.1:1420' } },
   build: {
     outDir: 'dist',
     target: ['es2020', 'chrome80'],

@@ -19,6 +19,7 @@ use std::time::Duration;
 use doorstep_device::Store;
 use doorstep_device::sync::{SyncOptions, SyncReport};
 
+pub mod app;
 pub mod day;
 
 /// A workspace binary, built by `cargo test --workspace` next to the tests.

@@ -119,6 +119,8 @@ export function run(cmd, args, { cwd, env, input } = {}) {
       if (code === 0) resolve(out);
       else reject(new Error(`${cmd} ${args.join(' ')} failed (${code})\n${out}\n${err}`));
     });
+    // A command that exits before reading its input must not crash the run.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }

@@ -7,7 +7,9 @@
 //! transport with `setTransport`; nothing else in the app knows which one is live.
 //!
 //! Sync progress arrives as `sync-progress` events in Tauri and by polling
-//! `sync_screen` in a browser; `onSyncWorker` hides that difference.
+//! `sync_screen` in a browser (every second while a sync runs or the sync
+//! screen is open, every five seconds otherwise while the page is visible);
+//! `onSyncWorker` hides that difference.
 
 import type { ApiError, Commands, SyncScreen, SyncWorker } from './bindings';
 
@@ -103,6 +105,7 @@ export function setTransport(t: Transport | null): void {
   stopSyncSource();
   transport = t;
   lastPhase = 'idle';
+  polling = false;
   if (subscribers.size > 0) startSyncSource();
 }
 
@@ -132,13 +135,24 @@ export type SyncWorkerListener = (worker: SyncWorker, screen?: SyncScreen) => vo
 
 /** Poll period in a browser while a sync runs or the sync screen is open. */
 export const SYNC_POLL_MS = 1000;
+/**
+ * Poll period in a browser otherwise (while the page is visible), so a sync
+ * started elsewhere (in the background, by another tab) still reaches the
+ * open screen when it finishes.
+ */
+export const SYNC_IDLE_POLL_MS = 5000;
 
 const subscribers = new Set<SyncWorkerListener>();
 let lastPhase: SyncWorker['phase'] = 'idle';
 let screenHolds = 0;
 let pollTimer: ReturnType<typeof setTimeout> | null = null;
+/** When the pending poll fires (`Date.now()` time), to bring it forward. */
+let pollDue = 0;
+/** A `sync_screen` poll is on its way: no second one meanwhile. */
+let polling = false;
 let unlisten: (() => void) | null = null;
 let listening = false;
+let watchingVisibility = false;
 
 /**
  * Calls `cb` with every new sync worker state (Tauri events, or polling
@@ -154,7 +168,7 @@ export function onSyncWorker(cb: SyncWorkerListener): () => void {
   };
 }
 
-/** Keeps browser polling on while the sync screen is open. Returns release. */
+/** Polls fast (every second) while the sync screen is open. Returns release. */
 export function holdSyncPolling(): () => void {
   screenHolds += 1;
   schedulePoll();
@@ -188,32 +202,80 @@ function startSyncSource(): void {
         listening = false;
       });
   } else {
+    if (!watchingVisibility && typeof document !== 'undefined') {
+      document.addEventListener('visibilitychange', onVisibility);
+      watchingVisibility = true;
+    }
     schedulePoll();
   }
 }
 
 function stopSyncSource(): void {
-  if (pollTimer) clearTimeout(pollTimer);
-  pollTimer = null;
+  clearPollTimer();
   listening = false;
   if (unlisten) unlisten();
   unlisten = null;
+  if (watchingVisibility) {
+    document.removeEventListener('visibilitychange', onVisibility);
+    watchingVisibility = false;
+  }
 }
 
+function clearPollTimer(): void {
+  if (pollTimer) clearTimeout(pollTimer);
+  pollTimer = null;
+}
+
+function pageHidden(): boolean {
+  return typeof document !== 'undefined' && document.visibilityState === 'hidden';
+}
+
+/** Back on screen: look at once (a sync may have ended meanwhile), then poll on. */
+function onVisibility(): void {
+  if (pageHidden()) {
+    clearPollTimer();
+    return;
+  }
+  if (subscribers.size === 0 || polling) return;
+  clearPollTimer();
+  void pollOnce();
+}
+
+/**
+ * Browser only: the next `sync_screen` poll, every second while a sync runs or
+ * the sync screen is open, every five seconds otherwise; none while the page
+ * is hidden. A pending slow poll is brought forward when a sync starts.
+ */
 function schedulePoll(): void {
-  if (pollTimer || subscribers.size === 0) return;
+  if (subscribers.size === 0 || polling) return;
   if (current().listen) return;
-  if (screenHolds <= 0 && lastPhase === 'idle') return;
-  pollTimer = setTimeout(pollOnce, SYNC_POLL_MS);
+  if (pageHidden()) {
+    clearPollTimer();
+    return;
+  }
+  const fast = screenHolds > 0 || lastPhase !== 'idle';
+  const delay = fast ? SYNC_POLL_MS : SYNC_IDLE_POLL_MS;
+  const due = Date.now() + delay;
+  if (pollTimer) {
+    if (pollDue <= due) return;
+    clearPollTimer();
+  }
+  pollDue = due;
+  pollTimer = setTimeout(() => {
+    pollTimer = null;
+    void pollOnce();
+  }, delay);
 }
 
 async function pollOnce(): Promise<void> {
+  polling = true;
+  let screen: SyncScreen | null = null;
   try {
-    const screen = await call('sync_screen', {});
-    pollTimer = null;
-    publishSyncWorker(screen.worker, screen);
+    screen = await call('sync_screen', {});
   } catch {
-    pollTimer = null;
+    screen = null;
   }
-  schedulePoll();
+  polling = false;
+  if (screen) publishSyncWorker(screen.worker, screen);
+  else schedulePoll();
 }

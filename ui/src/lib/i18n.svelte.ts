@@ -53,6 +53,40 @@ export function tk(key: string, vars?: Record<string, string | number>, fallback
   return interpolate(s, vars);
 }
 
+/** One piece of a translated message: fixed text, or the value of placeholder `name`. */
+export type MessagePart = { text: string; name?: string };
+
+/**
+ * A message cut at its placeholders, so a component can isolate each inserted
+ * value (`<bdi>`): a Latin name inside an Arabic sentence then keeps its place.
+ */
+export function messageParts(key: MessageKey, vars: Record<string, string | number> = {}): MessagePart[] {
+  const template = MESSAGES[i18n.lang][key] ?? MESSAGES.en[key] ?? key;
+  const parts: MessagePart[] = [];
+  let last = 0;
+  for (const m of template.matchAll(/\{(\w+)\}/g)) {
+    const at = m.index ?? 0;
+    if (at > last) parts.push({ text: template.slice(last, at) });
+    const name = m[1];
+    if (Object.prototype.hasOwnProperty.call(vars, name)) parts.push({ text: String(vars[name]), name });
+    else parts.push({ text: m[0] });
+    last = at + m[0].length;
+  }
+  if (last < template.length) parts.push({ text: template.slice(last) });
+  return parts;
+}
+
+const FSI = String.fromCharCode(0x2068);
+const PDI = String.fromCharCode(0x2069);
+
+/**
+ * Wraps user data for plain-text places (toasts, labels): Unicode first-strong
+ * isolate … pop directional isolate, the text equivalent of `<bdi>`.
+ */
+export function isolate(s: string): string {
+  return FSI + s + PDI;
+}
+
 /** True when a computed key exists. */
 export function hasKey(key: string): boolean {
   return key in MESSAGES.en;

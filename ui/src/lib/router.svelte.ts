@@ -88,14 +88,22 @@ export function startRouter(): () => void {
 
 /** What the top bar shows for the current screen. */
 class PageState {
+  /** The translated part of the title ("Record visit"); may be empty. */
   title = $state('');
+  /** User data in the title (a village or household name), shown isolated (`<bdi>`). */
+  name = $state<string | null>(null);
   /** Where the back button goes; `null` hides it. */
   back = $state<string | null>(null);
 }
 
 export const page = new PageState();
 
-export function setPage(title: string, back: string | null = null): void {
+/**
+ * Sets the top bar: `title` is translated text, `name` (optional) is user data
+ * shown after it ("Record visit — Lò Văn Pắn") or alone when `title` is empty.
+ */
+export function setPage(title: string, back: string | null = null, name: string | null = null): void {
   page.title = title;
+  page.name = name;
   page.back = back;
 }

@@ -6,6 +6,7 @@ import {
   holdSyncPolling,
   onSyncWorker,
   setTransport,
+  SYNC_IDLE_POLL_MS,
   SYNC_POLL_MS,
   toCommandError,
 } from '../lib/api';
@@ -76,7 +77,13 @@ describe('call with an injected transport', () => {
 describe('onSyncWorker', () => {
   afterEach(() => {
     vi.useRealTimers();
+    setVisibility('visible');
   });
+
+  function setVisibility(state: 'visible' | 'hidden') {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }
 
   function screenWith(worker: SyncWorker): SyncScreen {
     return {
@@ -93,7 +100,7 @@ describe('onSyncWorker', () => {
     };
   }
 
-  it('in a browser, polls sync_screen every second while a sync runs, then stops', async () => {
+  it('in a browser, polls sync_screen every second while a sync runs, then slowly again', async () => {
     vi.useFakeTimers();
     const phases: SyncWorker['phase'][] = ['syncing', 'syncing', 'idle'];
     const fake = fakeBackend({
@@ -108,6 +115,65 @@ describe('onSyncWorker', () => {
     for (let i = 0; i < 5; i++) await vi.advanceTimersByTimeAsync(SYNC_POLL_MS);
     expect(seen).toEqual(['checking', 'syncing', 'syncing', 'idle']);
     expect(fake.calls.filter((c) => c.name === 'sync_screen')).toHaveLength(3);
+    // Idle again: back to the slow pace, not every second.
+    await vi.advanceTimersByTimeAsync(SYNC_IDLE_POLL_MS - 2 * SYNC_POLL_MS - 1);
+    expect(fake.calls.filter((c) => c.name === 'sync_screen')).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fake.calls.filter((c) => c.name === 'sync_screen')).toHaveLength(4);
+    off();
+  });
+
+  it('in a browser, polls slowly when idle, so a background sync reaches the open screen', async () => {
+    vi.useFakeTimers();
+    let finished: string | null = null;
+    let phase: SyncWorker['phase'] = 'idle';
+    const fake = fakeBackend({
+      sync_screen: () =>
+        screenWith(
+          idleWorker({
+            phase,
+            last_summary: finished ? { pushed: 1, pulled: 3, rejected: 0, conflicts: 0, packs_installed: 0, finished_at: finished } : null,
+          }),
+        ),
+    });
+    setTransport(fake);
+    const seen: (string | null)[] = [];
+    const off = onSyncWorker((w) => seen.push(w.last_summary?.finished_at ?? null));
+    const polls = () => fake.calls.filter((c) => c.name === 'sync_screen').length;
+    await vi.advanceTimersByTimeAsync(SYNC_IDLE_POLL_MS - 1);
+    expect(polls()).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(polls()).toBe(1);
+    // A sync nobody on this page started: seen at the next slow poll, then followed every second.
+    phase = 'syncing';
+    await vi.advanceTimersByTimeAsync(SYNC_IDLE_POLL_MS);
+    expect(polls()).toBe(2);
+    phase = 'idle';
+    finished = '2025-10-10T09:00:00Z';
+    await vi.advanceTimersByTimeAsync(SYNC_POLL_MS);
+    expect(polls()).toBe(3);
+    expect(seen).toEqual([null, null, '2025-10-10T09:00:00Z']);
+    await vi.advanceTimersByTimeAsync(2 * SYNC_IDLE_POLL_MS);
+    expect(polls()).toBe(5);
+    off();
+    await vi.advanceTimersByTimeAsync(2 * SYNC_IDLE_POLL_MS);
+    expect(polls()).toBe(5);
+  });
+
+  it('does not poll while the page is hidden, and looks at once when it is shown again', async () => {
+    vi.useFakeTimers();
+    const fake = fakeBackend({ sync_screen: () => screenWith(idleWorker()) });
+    setTransport(fake);
+    const polls = () => fake.calls.filter((c) => c.name === 'sync_screen').length;
+    const off = onSyncWorker(() => {});
+    setVisibility('hidden');
+    await vi.advanceTimersByTimeAsync(3 * SYNC_IDLE_POLL_MS);
+    expect(polls()).toBe(0);
+    setVisibility('visible');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(polls()).toBe(1);
+    await vi.advanceTimersByTimeAsync(SYNC_IDLE_POLL_MS);
+    expect(polls()).toBe(2);
     off();
   });
 

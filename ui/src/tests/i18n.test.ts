@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MESSAGES, LANGUAGES, i18n, interpolate, setLanguage, t, tk } from '../lib/i18n.svelte';
+import { MESSAGES, LANGUAGES, i18n, interpolate, isolate, messageParts, setLanguage, t, tk } from '../lib/i18n.svelte';
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -55,5 +55,21 @@ describe('setLanguage', () => {
     expect(document.documentElement.lang).toBe('en');
     expect(document.documentElement.dir).toBe('ltr');
     expect(i18n.dir).toBe('ltr');
+  });
+});
+
+describe('messageParts and isolate', () => {
+  it('cuts a message at its placeholders and names the inserted values', () => {
+    setLanguage('en');
+    expect(messageParts('run.finishIntro', { person: 'Lò Văn Pắn', pack: 'VNeID' })).toEqual([
+      { text: 'Lò Văn Pắn', name: 'person' },
+      { text: ' — ' },
+      { text: 'VNeID', name: 'pack' },
+    ]);
+    expect(messageParts('household.village', {})).toEqual([{ text: 'Village: ' }, { text: '{name}' }]);
+  });
+
+  it('isolate wraps text in first-strong isolate marks', () => {
+    expect(isolate('Bun')).toBe('\u2068Bun\u2069');
   });
 });
