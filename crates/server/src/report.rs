@@ -18,7 +18,8 @@ pub struct Filter {
     pub communes: Option<Vec<String>>,
     /// Only this village (id).
     pub village: Option<String>,
-    /// Visits from this local day on.
+    /// Visits and checklist runs from this local day on (coverage is
+    /// always the state today).
     pub from: Option<NaiveDate>,
     /// Visits up to this local day.
     pub to: Option<NaiveDate>,
@@ -276,4 +277,6 @@ pub struct ConflictValue {
     pub written_at: String,
     /// Its version, `HLC-DEVICE`: what a pick names.
     pub version: String,
+    /// The device that wrote it (the office's own for a lead's pick).
+    pub device: String,
 }
