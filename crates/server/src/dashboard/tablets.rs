@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::page::{commune_names, layout, message, my_places};
+use super::page::{commune_names, layout, local_time, message, my_places};
 use super::session;
 use super::texts::Texts;
 use super::{Dashboard, LangQuery, Lead, failure, html};
@@ -27,12 +27,22 @@ struct DeviceLine {
     revoked: bool,
 }
 
+/// An enrolment code not used yet: for whom, until when.
+struct CodeLine {
+    hash: String,
+    member: String,
+    commune: String,
+    made: String,
+    expires: String,
+}
+
 #[derive(Template)]
 #[template(path = "devices.html")]
 struct DevicesPage<'a> {
     t: &'a Texts,
     csrf: &'a str,
     devices: Vec<DeviceLine>,
+    codes: Vec<CodeLine>,
     members: Vec<(String, String)>,
     communes: Vec<(String, String)>,
 }
@@ -42,13 +52,14 @@ pub(super) async fn devices<S: Store + Accounts>(
     Lead { lang, t, me }: Lead,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let (devices, accounts, overview) = match (
+    let (devices, codes, accounts, overview) = match (
         dash.store.devices().await,
+        dash.store.pending_codes(Utc::now()).await,
         dash.store.accounts().await,
         my_places(&dash, &me).await,
     ) {
-        (Ok(d), Ok(a), Ok(o)) => (d, a, o),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failure(lang, e),
+        (Ok(d), Ok(c), Ok(a), Ok(o)) => (d, c, a, o),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => return failure(lang, e),
     };
     let communes = commune_names(&overview.villages);
     // Members a code may be made for: those working in the lead's communes.
@@ -75,15 +86,27 @@ pub(super) async fn devices<S: Store + Accounts>(
                 .unwrap_or_default(),
             last_sync: d
                 .last_seen_at
-                .clone()
-                .unwrap_or_else(|| t.get("devices.never").to_owned()),
+                .as_deref()
+                .map_or_else(|| t.get("devices.never").to_owned(), |at| local_time(t, at)),
             revoked: d.revoked_at.is_some(),
+        })
+        .collect();
+    let codes = codes
+        .into_iter()
+        .filter(|c| me.may_see(&c.commune_id.to_string()))
+        .map(|c| CodeLine {
+            member: members.get(&c.member_id.to_string()).cloned().unwrap_or_default(),
+            commune: communes.get(&c.commune_id.to_string()).cloned().unwrap_or_default(),
+            made: local_time(t, &c.created_at),
+            expires: local_time(t, &c.expires_at),
+            hash: c.code_hash,
         })
         .collect();
     let body = DevicesPage {
         t,
         csrf: &me.csrf,
         devices: lines,
+        codes,
         members: enrollable,
         communes: communes.into_iter().collect(),
     }
@@ -201,7 +224,7 @@ pub(super) async fn new_code<S: Store + Accounts>(
         commune: &issued.commune_name,
         code: &issued.code,
         qr: issued.qr_svg(server.as_deref()).unwrap_or_default(),
-        expires: issued.expires_at.format("%Y-%m-%d %H:%M").to_string(),
+        expires: local_time(t, &doorstep_core::schema::format_timestamp(issued.expires_at)),
     }
     .render()
     .unwrap_or_else(|e| format!("template error: {e}"));
@@ -210,4 +233,39 @@ pub(super) async fn new_code<S: Store + Accounts>(
         None,
         StatusCode::OK,
     )
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CancelCodeForm {
+    csrf: String,
+    code: String,
+}
+
+/// Stops a code that was never used (a tablet lost before enrolling, a
+/// code sent to the wrong person).
+pub(super) async fn cancel_code<S: Store + Accounts>(
+    State(dash): State<Arc<Dashboard<S>>>,
+    Lead { lang, t, me }: Lead,
+    Form(form): Form<CancelCodeForm>,
+) -> Response {
+    let title = t.get("devices.cancel_code");
+    if !session::same_secret(&me.csrf, &form.csrf) {
+        return message(t, Some(&me), title, t.get("error.csrf"), StatusCode::FORBIDDEN);
+    }
+    let now = Utc::now();
+    let pending = match dash.store.pending_codes(now).await {
+        Ok(p) => p,
+        Err(e) => return failure(lang, e),
+    };
+    let Some(code) = pending.into_iter().find(|c| c.code_hash == form.code) else {
+        return message(t, Some(&me), title, t.get("devices.code_gone"), StatusCode::NOT_FOUND);
+    };
+    if !me.may_see(&code.commune_id.to_string()) {
+        return message(t, Some(&me), title, t.get("error.forbidden"), StatusCode::FORBIDDEN);
+    }
+    match dash.store.cancel_code(code.code_hash, now).await {
+        Ok(true) => Redirect::to("/devices").into_response(),
+        Ok(false) => message(t, Some(&me), title, t.get("devices.code_gone"), StatusCode::NOT_FOUND),
+        Err(e) => failure(lang, e),
+    }
 }

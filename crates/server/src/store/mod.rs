@@ -77,6 +77,22 @@ pub struct NewCode {
     pub expires_at: DateTime<Utc>,
 }
 
+/// An enrolment code not used yet and not expired. The code itself is
+/// not kept: only its hash, which names it on the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCode {
+    /// The code's hash.
+    pub code_hash: String,
+    /// The member the device will belong to.
+    pub member_id: Uuid,
+    /// The commune the device will see.
+    pub commune_id: Uuid,
+    /// When it was made.
+    pub created_at: String,
+    /// When it stops working.
+    pub expires_at: String,
+}
+
 /// Why an enrolment failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EnrollError {
@@ -208,6 +224,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new enrolment code.
     fn add_enrol_code(&self, code: NewCode, now: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Enrolment codes not used and not expired at `now`, oldest first.
+    fn pending_codes(&self, now: DateTime<Utc>) -> impl Future<Output = Result<Vec<PendingCode>, StoreError>> + Send;
+
+    /// Makes a pending code stop working now; false if there is no such
+    /// pending code.
+    fn cancel_code(
+        &self,
+        code_hash: String,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Every enrolled device.
     fn devices(&self) -> impl Future<Output = Result<Vec<DeviceRecord>, StoreError>> + Send;

@@ -20,7 +20,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
-use super::{DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWrite, Page, Pushed, Store, StoreError};
+use super::{
+    DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWrite, Page, PendingCode, Pushed, Store,
+    StoreError,
+};
 use crate::auth::TokenKey;
 use crate::entity_state;
 use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
@@ -687,6 +690,49 @@ impl Store for SqliteStore {
                 ),
             )?;
             Ok(())
+        })
+        .await?
+    }
+
+    async fn pending_codes(&self, now: DateTime<Utc>) -> Result<Vec<PendingCode>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT code_hash, member_id, commune_id, created_at, expires_at FROM enrol_code
+                 WHERE used_at IS NULL AND expires_at > ?1 ORDER BY created_at, code_hash",
+            )?;
+            let rows = stmt.query_map([format_timestamp(now)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (code_hash, member, commune, created_at, expires_at) = row?;
+                out.push(PendingCode {
+                    code_hash,
+                    member_id: Uuid::parse_str(&member).map_err(|e| damaged("enrol_code.member_id", e))?,
+                    commune_id: Uuid::parse_str(&commune).map_err(|e| damaged("enrol_code.commune_id", e))?,
+                    created_at,
+                    expires_at,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn cancel_code(&self, code_hash: String, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.write(move |conn, _| -> Result<bool, StoreError> {
+            let now = format_timestamp(now);
+            let changed = conn.execute(
+                "UPDATE enrol_code SET expires_at = ?1 WHERE code_hash = ?2 AND used_at IS NULL AND expires_at > ?1",
+                (&now, &code_hash),
+            )?;
+            Ok(changed == 1)
         })
         .await?
     }
