@@ -118,6 +118,16 @@ fn location(r: &Response) -> String {
     r.headers().get("location").unwrap().to_str().unwrap().to_owned()
 }
 
+/// The one-time code a code page shows.
+fn shown_code(page: &str) -> String {
+    page.split("<p class=\"code\"")
+        .nth(1)
+        .and_then(|p| p.split('>').nth(1))
+        .and_then(|p| p.split('<').next())
+        .unwrap()
+        .to_owned()
+}
+
 fn commune_id(db: &Path, name: &str) -> String {
     let out = admin(db, &["--json", "report", "overview", "--commune", name]);
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -320,19 +330,59 @@ fn a_lead_signs_in_sees_their_commune_only_and_every_page_works() {
     assert_eq!(r.status(), 200);
     let page = r.text().unwrap();
     assert!(page.contains("<svg"), "a QR code");
-    let code = page
-        .split("<p class=\"code\"")
+    let code = shown_code(&page);
+    assert_eq!(code.len(), 11, "{code}");
+    assert!(!page.contains("(UTC)"), "the expiry in local time");
+    let pending = |b: &mut Browser| b.text("/devices").matches("name=\"code\" value=\"").count();
+    assert_eq!(pending(&mut browser), 1, "the new code waits on the devices page");
+    let _c = Tablet::enrol(&server.url, &code);
+    assert_eq!(pending(&mut browser), 0, "a used code is no longer pending");
+
+    // A code made by mistake is cancelled and then enrols nothing.
+    let r = browser.post(
+        "/devices/code",
+        &[("csrf", &csrf), ("member", &member), ("commune", &muong_lan)],
+    );
+    let page = r.text().unwrap();
+    let lost = shown_code(&page);
+    let listed = browser.text("/devices");
+    let hash = listed
+        .split("name=\"code\" value=\"")
         .nth(1)
         .unwrap()
-        .split('>')
-        .nth(1)
-        .unwrap()
-        .split('<')
+        .split('"')
         .next()
         .unwrap()
         .to_owned();
-    assert_eq!(code.len(), 11, "{code}");
-    let _c = Tablet::enrol(&server.url, &code);
+    assert!(listed.contains("Cà Văn Dũng"), "pending codes name their member");
+    assert_eq!(
+        browser
+            .post("/devices/code/cancel", &[("csrf", "x"), ("code", &hash)])
+            .status(),
+        403
+    );
+    assert_eq!(
+        browser
+            .post("/devices/code/cancel", &[("csrf", &csrf), ("code", &hash)])
+            .status(),
+        303
+    );
+    assert_eq!(pending(&mut browser), 0);
+    assert_eq!(
+        browser
+            .post("/devices/code/cancel", &[("csrf", &csrf), ("code", &hash)])
+            .status(),
+        404,
+        "once"
+    );
+    let refused = {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            doorstep_device::Store::create(&dir.path().join("t.db"), doorstep_device::CreateOptions::default())
+                .unwrap();
+        doorstep_device::sync::enroll(&mut store, &server.url, &lost, None, &doorstep_e2e::quick())
+    };
+    assert!(refused.is_err(), "a cancelled code enrols nothing");
 
     // Revoking: a form without the session's token is refused; with it,
     // the tablet's token stops working.
@@ -473,6 +523,13 @@ fn a_lead_settles_a_conflict_and_every_tablet_gets_the_pick() {
     assert_eq!(lead.sign_in("Lò Văn Thành", PASSWORD).status(), 303);
     let page = lead.text("/conflicts");
     assert!(page.contains("0912345678") && page.contains("0987654321"), "{page}");
+    // In the lead's words: what was edited, by whom, in local time.
+    assert!(page.contains("Hộ gia đình · Số điện thoại"), "{page}");
+    assert!(
+        page.contains("Quàng Thị Hoa") && page.contains("Cà Văn Dũng"),
+        "who wrote each value"
+    );
+    assert!(!page.contains("Z</span>") && !page.contains("(household)"), "{page}");
     // The lead keeps the value shown second (the one that lost).
     let versions: Vec<String> = page
         .split("name=\"version\" value=\"")
@@ -550,4 +607,182 @@ fn a_lead_settles_a_conflict_and_every_tablet_gets_the_pick() {
         let h = t.store.household(shared).unwrap();
         assert_eq!(h.phone.as_deref(), Some(shown_second));
     }
+}
+
+#[test]
+fn campaigns_and_passwords_are_managed_from_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    admin(&db, &["campaign", "create", "--demo"]);
+    admin(
+        &db,
+        &[
+            "member",
+            "add",
+            "--name",
+            "Nguyễn Văn Quản",
+            "--role",
+            "admin",
+            "--unit",
+            "other",
+        ],
+    );
+    assert!(set_password(&db, "Lò Văn Thành", PASSWORD).status.success());
+    assert!(set_password(&db, "Nguyễn Văn Quản", PASSWORD).status.success());
+    let server = Server::start(&db);
+
+    // Behind a TLS proxy the cookies are Secure; on the LAN they cannot be.
+    let login = |proto: Option<&str>| {
+        let mut request = Client::new().get(format!("{}/login", server.url));
+        if let Some(p) = proto {
+            request = request.header("x-forwarded-proto", p);
+        }
+        let r = request.send().unwrap();
+        r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned()
+    };
+    assert!(login(Some("https")).contains("Secure"));
+    assert!(!login(None).contains("Secure"));
+
+    // A lead sees their campaign and commune only, and cannot start one.
+    let mut lead = Browser::new(&server.url);
+    assert_eq!(lead.sign_in("Lò Văn Thành", PASSWORD).status(), 303);
+    let page = lead.text("/campaigns");
+    assert!(page.contains("Muong Lan") && page.contains("Tam Tu"), "{page}");
+    assert!(!page.contains("Chieng Sinh"), "another commune's villages stay hidden");
+    assert!(page.contains("VNeID – Định danh điện tử"), "packs by their titles");
+    assert!(!page.contains("/campaigns/create"), "no form for a lead");
+    let csrf = Browser::csrf(&page);
+    let new_campaign = [
+        ("csrf", csrf.as_str()),
+        ("name", "Chiến dịch Mường Nhé 2027"),
+        ("starts_on", "2027-01-05"),
+        ("ends_on", ""),
+        ("province", "Điện Biên"),
+        ("communes", "Mường Nhé=Nậm Là, Nậm Kè\r\nChung Chải=Mường Nhé Mới"),
+        ("pack", "vneid"),
+        ("pack", "vssid"),
+    ];
+    assert_eq!(lead.post("/campaigns/create", &new_campaign).status(), 403);
+
+    // The lead adds a lead for one of their villages and gives them a
+    // password; another commune's lead's password is not theirs to set.
+    let members = lead.text("/members");
+    assert!(!members.contains("value=\"admin\""), "a lead cannot make admins");
+    let bun = members
+        .split("<option value=\"")
+        .skip(1)
+        .find(|o| o.contains("Muong Lan / Bun"))
+        .and_then(|o| o.split('"').next())
+        .unwrap()
+        .to_owned();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Tòng Văn Mới"),
+        ("role", "lead"),
+        ("unit", "youth_union"),
+        ("village", bun.as_str()),
+        ("phone", "0912 345 678"),
+    ];
+    assert_eq!(lead.post("/members/add", &form).status(), 303);
+    let members = lead.text("/members");
+    let id_of = |page: &str, name: &str| {
+        page.split("id=\"pw-member\"")
+            .nth(1)
+            .and_then(|select| select.split("<option value=\"").skip(1).find(|o| o.contains(name)))
+            .and_then(|o| o.split('"').next())
+            .map(str::to_owned)
+    };
+    let new_lead = id_of(&members, "Tòng Văn Mới").expect("the new lead's password can be set");
+    assert_eq!(id_of(&members, "Lò Thị Nga"), None, "not another commune's lead");
+    let nga = {
+        let out = admin(&db, &["--json", "member", "list"]);
+        let list: Value = serde_json::from_str(&out).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m.to_string().contains("Lò Thị Nga"))
+            .and_then(|m| m["id"].as_str().or_else(|| m["member_id"].as_str()))
+            .unwrap()
+            .to_owned()
+    };
+    let set = |b: &mut Browser, member: &str, password: &str, repeat: &str| {
+        b.post(
+            "/members/password",
+            &[
+                ("csrf", &csrf),
+                ("member", member),
+                ("password", password),
+                ("repeat", repeat),
+            ],
+        )
+        .status()
+    };
+    assert_eq!(set(&mut lead, &nga, "mật-khẩu-mới-2027", "mật-khẩu-mới-2027"), 403);
+    assert_eq!(set(&mut lead, &new_lead, "mật-khẩu-mới-2027", "khác-hẳn-2027"), 400);
+    assert_eq!(set(&mut lead, &new_lead, "ngắn", "ngắn"), 400);
+    assert_eq!(set(&mut lead, &new_lead, "mật-khẩu-mới-2027", "mật-khẩu-mới-2027"), 200);
+    let mut newcomer = Browser::new(&server.url);
+    assert_eq!(newcomer.sign_in("Tòng Văn Mới", "mật-khẩu-mới-2027").status(), 303);
+
+    // Changing one's own password needs the current one, then signs out.
+    let own = |b: &mut Browser, current: &str| {
+        b.post(
+            "/members/own-password",
+            &[
+                ("csrf", &csrf),
+                ("current", current),
+                ("password", "đổi-mật-khẩu-2027"),
+                ("repeat", "đổi-mật-khẩu-2027"),
+            ],
+        )
+        .status()
+    };
+    assert_eq!(own(&mut lead, "không-phải-nó"), 403);
+    assert_eq!(own(&mut lead, PASSWORD), 303);
+    assert_eq!(location(&lead.get("/overview")), "/login", "signed out everywhere");
+    assert_eq!(lead.sign_in("Lò Văn Thành", PASSWORD).status(), 401);
+    assert_eq!(lead.sign_in("Lò Văn Thành", "đổi-mật-khẩu-2027").status(), 303);
+
+    // The admin starts a campaign from the form: a bad day changes nothing.
+    let mut office = Browser::new(&server.url);
+    assert_eq!(office.sign_in("Nguyễn Văn Quản", PASSWORD).status(), 303);
+    let page = office.text("/campaigns");
+    assert!(
+        page.contains("/campaigns/create") && page.contains("Chieng Sinh"),
+        "an admin sees all"
+    );
+    let csrf = Browser::csrf(&page);
+    let mut form = new_campaign.to_vec();
+    form[0] = ("csrf", csrf.as_str());
+    let mut bad = form.clone();
+    bad[2] = ("starts_on", "05/01/2027");
+    let r = office.post("/campaigns/create", &bad);
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text().unwrap().contains("05/01/2027"),
+        "the message names the bad value"
+    );
+    assert!(!admin(&db, &["campaign", "list"]).contains("Mường Nhé 2027"));
+    assert_eq!(office.post("/campaigns/create", &form).status(), 303);
+    let page = office.text("/campaigns");
+    assert!(
+        page.contains("Chiến dịch Mường Nhé 2027") && page.contains("Nậm Kè, Nậm Là"),
+        "{page}"
+    );
+    assert!(page.contains("Mường Nhé Mới"));
+    assert!(
+        admin(&db, &["campaign", "list"]).contains("Chiến dịch Mường Nhé 2027"),
+        "the same as the CLI's"
+    );
+    // With two campaigns, a lead's new member joins the campaign of its village.
+    let csrf = Browser::csrf(&lead.text("/members"));
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Lò Thị Sau"),
+        ("role", "volunteer"),
+        ("unit", "youth_union"),
+        ("village", bun.as_str()),
+    ];
+    assert_eq!(lead.post("/members/add", &form).status(), 303);
+    assert!(lead.text("/members").contains("Lò Thị Sau"));
 }

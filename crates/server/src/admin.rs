@@ -61,6 +61,28 @@ pub struct PlaceSpec {
     pub villages: Vec<String>,
 }
 
+impl PlaceSpec {
+    /// A commune and its villages written as `Muong Lan=Bun,Ba Nam` (the
+    /// command line's `--commune`, a line of the dashboard's form).
+    pub fn parse(text: &str, province: Option<&str>) -> Result<PlaceSpec, AdminError> {
+        let (commune, villages) = text.split_once('=').ok_or_else(|| {
+            input(format!(
+                "{:?}: write the commune, '=' and its villages: \"Muong Lan=Bun,Ba Nam\"",
+                text.trim()
+            ))
+        })?;
+        Ok(PlaceSpec {
+            commune: commune.trim().to_owned(),
+            province: province.map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned),
+            villages: villages
+                .split(',')
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .collect(),
+        })
+    }
+}
+
 /// A new campaign.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignSpec {
@@ -358,6 +380,68 @@ pub async fn names<S: Store>(store: &S, kind: EntityKind) -> Result<HashMap<Uuid
         .into_iter()
         .map(|(id, k)| (id, text_of(&k, "name").unwrap_or_default().to_owned()))
         .collect())
+}
+
+/// A campaign as the office reads it: its days, places and packs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CampaignSummary {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// First day (`YYYY-MM-DD`).
+    pub starts_on: String,
+    /// Last day, if set.
+    pub ends_on: Option<String>,
+    /// Its communes: id, name, and the names of their villages.
+    pub communes: Vec<(Uuid, String, Vec<String>)>,
+    /// The keys of its checklist packs.
+    pub packs: Vec<String>,
+}
+
+/// Every campaign that is not deleted, by first day, with its communes and
+/// their villages (sorted by name).
+pub async fn campaigns<S: Store>(store: &S) -> Result<Vec<CampaignSummary>, AdminError> {
+    let live = |k: &Known| !matches!(k.state.value("deleted"), Some(FieldValue::Bool(true)));
+    let list = |k: &Known, field: &str| -> Vec<String> {
+        text_of(k, field)
+            .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
+            .unwrap_or_default()
+    };
+    let communes = names(store, EntityKind::Commune).await?;
+    let mut villages: HashMap<String, Vec<String>> = HashMap::new();
+    for (_, v) in store.entities(EntityKind::Village).await? {
+        if let (true, Some(commune)) = (live(&v), text_of(&v, "commune_id")) {
+            villages
+                .entry(commune.to_owned())
+                .or_default()
+                .push(text_of(&v, "name").unwrap_or_default().to_owned());
+        }
+    }
+    let mut out: Vec<CampaignSummary> = store
+        .entities(EntityKind::Campaign)
+        .await?
+        .into_iter()
+        .filter(|(_, k)| live(k))
+        .map(|(id, k)| CampaignSummary {
+            id,
+            name: text_of(&k, "name").unwrap_or_default().to_owned(),
+            starts_on: text_of(&k, "starts_on").unwrap_or_default().to_owned(),
+            ends_on: text_of(&k, "ends_on").map(str::to_owned),
+            communes: list(&k, "commune_ids")
+                .into_iter()
+                .filter_map(|c| {
+                    let id = Uuid::parse_str(&c).ok()?;
+                    let mut names = villages.get(&c).cloned().unwrap_or_default();
+                    names.sort();
+                    Some((id, communes.get(&id).cloned().unwrap_or_default(), names))
+                })
+                .collect(),
+            packs: list(&k, "pack_keys"),
+        })
+        .collect();
+    out.sort_by(|a, b| a.starts_on.cmp(&b.starts_on).then_with(|| a.name.cmp(&b.name)));
+    Ok(out)
 }
 
 const DEMO_TOML: &str = include_str!("../../../assets/demo/campaign.toml");

@@ -30,6 +30,9 @@ pub const MAX_DAYS: usize = 731;
 
 /// The narrowest chart, in SVG units.
 const MIN_WIDTH: u32 = 320;
+/// The widest a day's column is drawn: one day alone is a column, not a
+/// wall.
+const MAX_COLUMN: f64 = 36.0;
 /// The font size of every text, in SVG units.
 const FONT_SIZE: f64 = 12.0;
 const PAD: f64 = 8.0;
@@ -217,7 +220,7 @@ impl Default for Layout {
     fn default() -> Self {
         Layout {
             width: 640,
-            label_chars: 24,
+            label_chars: 40,
             plot_height: 160,
         }
     }
@@ -349,15 +352,15 @@ pub fn day_chart(text: &ChartText<'_>, series: &Series, days: &[DayCount], layou
     let labels_fit = col >= text_width(&peak.to_string()) + 2.0;
     let paint = series.fill.paint(&id);
     let mut peak_labelled = false;
+    let column = (col - gap).min(MAX_COLUMN);
     for (i, d) in days.iter().enumerate() {
-        let x = x0 + i as f64 * col + gap / 2.0;
+        let x = x0 + (i as f64 + 0.5) * col - column / 2.0;
         let y = y_of(d.count);
         let _ = write!(
             body,
-            r#"<rect class="day" data-day="{}" data-value="{}" x="{x:.2}" y="{y:.2}" width="{:.2}" height="{:.2}" fill="{paint}"/>"#,
+            r#"<rect class="day" data-day="{}" data-value="{}" x="{x:.2}" y="{y:.2}" width="{column:.2}" height="{:.2}" fill="{paint}"/>"#,
             d.day,
             d.count,
-            col - gap,
             base - y
         );
         let is_first_peak = d.count == peak && !peak_labelled;

@@ -409,23 +409,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 let places = communes
                     .iter()
-                    .map(|c| {
-                        let (commune, villages) = c.split_once('=').ok_or_else(|| {
-                            Failure::Input(format!(
-                                "--commune {c:?}: write the commune, '=' and its villages: \"Muong Lan=Bun,Ba Nam\""
-                            ))
-                        })?;
-                        Ok(PlaceSpec {
-                            commune: commune.trim().to_owned(),
-                            province: province.clone(),
-                            villages: villages
-                                .split(',')
-                                .map(|v| v.trim().to_owned())
-                                .filter(|v| !v.is_empty())
-                                .collect(),
-                        })
-                    })
-                    .collect::<Result<Vec<_>, Failure>>()?;
+                    .map(|c| PlaceSpec::parse(c, province.as_deref()))
+                    .collect::<Result<Vec<_>, _>>()?;
                 admin::create_campaign(
                     &store,
                     CampaignSpec {

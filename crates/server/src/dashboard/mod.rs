@@ -9,6 +9,7 @@
 //! CSRF token; the login form a double-submit cookie. Handlers only check
 //! access, call the store and fill a template.
 
+mod campaigns;
 mod conflicts;
 mod exports;
 mod members;
@@ -77,9 +78,41 @@ pub fn router<S: Store + Accounts>(dash: Arc<Dashboard<S>>) -> Router {
         .route("/devices", get(tablets::devices::<S>))
         .route("/devices/revoke", post(tablets::revoke::<S>))
         .route("/devices/code", post(tablets::new_code::<S>))
+        .route("/devices/code/cancel", post(tablets::cancel_code::<S>))
+        .route("/campaigns", get(campaigns::campaigns::<S>))
+        .route("/campaigns/create", post(campaigns::create::<S>))
         .route("/members", get(members::members::<S>))
         .route("/members/add", post(members::add_member::<S>))
+        .route("/members/password", post(members::set_password::<S>))
+        .route("/members/own-password", post(members::own_password::<S>))
+        .layer(axum::middleware::from_fn(secure_cookies))
         .with_state(dash)
+}
+
+/// Behind a proxy that ends TLS (`X-Forwarded-Proto: https`) every cookie
+/// is also `Secure`, so the browser never sends it over plain HTTP. On the
+/// office LAN, served over plain HTTP, cookies cannot be `Secure` or the
+/// browser would drop them.
+async fn secure_cookies(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let https = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let mut response = next.run(request).await;
+    if https {
+        let headers = response.headers_mut();
+        let cookies: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().cloned().collect();
+        headers.remove(header::SET_COOKIE);
+        for cookie in cookies {
+            let secure = cookie
+                .to_str()
+                .ok()
+                .and_then(|c| HeaderValue::from_str(&format!("{c}; Secure")).ok());
+            headers.append(header::SET_COOKIE, secure.unwrap_or(cookie));
+        }
+    }
+    response
 }
 
 async fn css() -> Response {

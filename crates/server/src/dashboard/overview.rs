@@ -150,7 +150,11 @@ pub(super) async fn overview<S: Store + Accounts>(
                 }
             })
             .collect::<Vec<_>>(),
-        &layout_wide,
+        // A reason is a sentence: room for it whole, printed on paper.
+        &Layout {
+            label_chars: 64,
+            ..Layout::default()
+        },
     );
     let days_chart = chart::day_chart(
         &ChartText {

@@ -48,6 +48,7 @@ pub(super) fn layout(t: &Texts, me: Option<&SignedIn>, title: &str, current: &st
         ("/conflicts", "nav.conflicts"),
         ("/devices", "nav.devices"),
         ("/members", "nav.members"),
+        ("/campaigns", "nav.campaigns"),
         ("/exports", "nav.exports"),
     ]
     .into_iter()
@@ -202,12 +203,46 @@ pub(super) fn pack_titles(lang: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub(super) fn unit_word(t: &Texts, code: &str) -> String {
-    let key = format!("unit.{code}");
+/// A stored UTC timestamp as the campaign's local time, written the way
+/// the page's language writes dates ("27/11/2026 15:30", "27 Nov 2026,
+/// 15:30"); text that is not a timestamp is shown as it is.
+pub(super) fn local_time(t: &Texts, stamp: &str) -> String {
+    match doorstep_core::schema::parse_timestamp(stamp) {
+        Ok(utc) => {
+            let local = (utc + chrono::Duration::hours(LOCAL_OFFSET_HOURS)).naive_utc();
+            let pattern = if t.lang == "en" {
+                "%-d %b %Y, %H:%M"
+            } else {
+                "%d/%m/%Y %H:%M"
+            };
+            local.format(pattern).to_string()
+        }
+        Err(_) => stamp.to_owned(),
+    }
+}
+
+/// A `YYYY-MM-DD` day written the way the page's language writes days.
+pub(super) fn day_words(t: &Texts, day: &str) -> String {
+    match NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+        Ok(d) => d
+            .format(if t.lang == "en" { "%-d %b %Y" } else { "%d/%m/%Y" })
+            .to_string(),
+        Err(_) => day.to_owned(),
+    }
+}
+
+/// A word for a code from the locale (`{group}.{code}`), or the code with
+/// spaces for underscores when the locale has none.
+pub(super) fn code_word(t: &Texts, group: &str, code: &str) -> String {
+    let key = format!("{group}.{code}");
     let word = t.get(&key);
     if word == key {
         code.replace('_', " ")
     } else {
         word.to_owned()
     }
+}
+
+pub(super) fn unit_word(t: &Texts, code: &str) -> String {
+    code_word(t, "unit", code)
 }
