@@ -237,6 +237,18 @@ fn code_word(code: &str, lang: &str) -> String {
     if lang == "en" { pair.1 } else { pair.0 }.to_owned()
 }
 
+/// A checklist pack's title in the language (the built-in packs' titles,
+/// as the dashboard shows them); a pack not built in keeps its key.
+fn pack_word(key: &str, lang: &str) -> String {
+    crate::pack_catalog::bundled_packs()
+        .iter()
+        .find(|p| p.key == key)
+        .map_or_else(
+            || key.to_owned(),
+            |p| doorstep_core::pack::Pack::text(&p.title, lang).to_owned(),
+        )
+}
+
 /// A blocker reason in words (doorstep-core's labels, as on the tablet).
 fn blocker_word(code: &str, lang: &str) -> String {
     match code.parse::<BlockerReason>() {
@@ -359,7 +371,7 @@ fn runs_grid<'a>(rows: impl IntoIterator<Item = &'a RunRow>, lang: &str, place: 
         cells.extend([
             text(&r.head_name),
             text(&r.person),
-            text(&r.pack),
+            Cell::Text(pack_word(&r.pack, lang)),
             Cell::Number(u64::from(r.pack_version)),
             Cell::Text(code_word(&r.status, lang)),
             Cell::Number(u64::from(r.steps_done)),
@@ -431,7 +443,7 @@ fn packs_grid(overview: &Overview, lang: &str) -> Grid {
     );
     for p in &overview.packs {
         grid.push(vec![
-            text(&p.pack),
+            Cell::Text(pack_word(&p.pack, lang)),
             Cell::Number(p.runs),
             Cell::Number(p.completed),
             Cell::Number(p.blocked),

@@ -472,7 +472,7 @@ fn assert_summary_matches(book: &Book, summary: &str, overview: &Value) {
     let expected = overview["packs"].as_array().expect("packs");
     assert_eq!(packs.len(), expected.len());
     for (row, p) in packs.iter().zip(expected) {
-        assert_eq!(row["Gói hướng dẫn"], p["pack"].as_str().expect("key"));
+        assert_eq!(row["Gói hướng dẫn"], pack_title(p["pack"].as_str().expect("key")));
         assert_eq!(row["Số lượt"], number(&p["runs"]));
         assert_eq!(row["Hoàn thành"], number(&p["completed"]));
         assert_eq!(row["Bị vướng"], number(&p["blocked"]));
@@ -569,7 +569,7 @@ fn the_workbook_has_the_overview_figures_and_a_sheet_per_village() {
         .iter()
         .find(|r| r["Người được hướng dẫn"] == "Lò Thị Xuân")
         .expect("Xuân's run");
-    assert_eq!(xuan["Gói hướng dẫn"], "vssid");
+    assert_eq!(xuan["Gói hướng dẫn"], pack_title("vssid"));
     assert_eq!(xuan["Trạng thái"], "Bị vướng");
     assert_eq!(xuan["Lý do vướng"], "Chưa có thẻ Căn cước gắn chip");
     let pan = runs
@@ -676,7 +676,7 @@ fn csv_exports_start_with_a_bom_and_match_the_overview() {
     let runs = records(&header, &rows);
     for p in overview["packs"].as_array().expect("packs") {
         let key = p["pack"].as_str().expect("key");
-        let n = runs.iter().filter(|r| r["Gói hướng dẫn"] == key).count();
+        let n = runs.iter().filter(|r| r["Gói hướng dẫn"] == pack_title(key)).count();
         assert_eq!(n.to_string(), number(&p["runs"]), "{key}");
     }
     let blocked = runs
@@ -730,6 +730,17 @@ fn exports_filter_by_commune_village_and_local_days() {
         ["Lò Thị Xuân", "Lò Văn Pắn"]
     );
     assert_eq!(heads("coverage", &["--village", "Khin"], "Thôn/Bản"), ["Khin"]);
+    // The overview's checklist figures follow the days too: from 11-22 only
+    // Tủa's run (not started) and Mường's (blocked) count.
+    let days = office.overview(&["--from", "2026-11-22"]);
+    let runs: u64 = days["packs"]
+        .as_array()
+        .expect("packs")
+        .iter()
+        .map(|p| p["runs"].as_u64().expect("runs"))
+        .sum();
+    assert_eq!(runs, 2, "{days}");
+    assert_eq!(days["blockers"][0]["count"], 1, "{days}");
     assert!(heads("visits", &["--from", "2026-12-01"], "Chủ hộ").is_empty());
 
     // The workbook of a village and some days: one village sheet.
@@ -779,4 +790,13 @@ fn bad_input_exits_2_and_names_the_value() {
     // The record exports still work as before.
     let out = office.ok(&["export", "household"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Hà Thị Lan"));
+}
+
+/// A built-in pack's Vietnamese title, as the exports name packs.
+fn pack_title(key: &str) -> String {
+    pack_catalog::bundled_packs()
+        .iter()
+        .find(|p| p.key == key)
+        .map(|p| doorstep_core::pack::Pack::text(&p.title, "vi").to_owned())
+        .expect("a built-in pack")
 }

@@ -384,7 +384,7 @@ impl Where {
         }
     }
 
-    /// Only visits in the filter's local days.
+    /// Only visits or checklist runs started in the filter's local days.
     fn days(&mut self, filter: &Filter, started_column: &str) {
         let local = format!("date({started_column}, '+{LOCAL_OFFSET_HOURS} hours')");
         if let Some(from) = filter.from {
@@ -505,6 +505,7 @@ fn packs(conn: &Connection, filter: &Filter) -> Result<Vec<PackOutcome>, StoreEr
     let mut w = Where::default();
     w.communes(filter, "r");
     w.village(filter, "r.household_id");
+    w.days(filter, "r.started_at");
     let mut stmt = conn.prepare(&format!(
         "SELECT r.pack_key, r.status, count(*), count(DISTINCT r.person_id)
          FROM r_checklist_run r WHERE r.deleted = 0{} GROUP BY r.pack_key, r.status ORDER BY r.pack_key",
@@ -541,6 +542,7 @@ fn blockers(conn: &Connection, filter: &Filter) -> Result<Vec<Count>, StoreError
     let mut w = Where::default();
     w.communes(filter, "r");
     w.village(filter, "r.household_id");
+    w.days(filter, "r.started_at");
     let mut stmt = conn.prepare(&format!(
         "SELECT coalesce(r.blocker, 'other'), count(*) FROM r_checklist_run r
          WHERE r.deleted = 0 AND r.status = 'blocked'{} GROUP BY 1 ORDER BY 2 DESC, 1",
@@ -881,12 +883,14 @@ pub(super) fn conflicts(conn: &Connection, filter: &Filter) -> Result<Vec<crate:
                 value: text(&winner.value),
                 written_at: doorstep_core::schema::format_timestamp(winner.version.hlc.to_datetime()),
                 version: version_text(&winner.version),
+                device: winner.version.device.to_string(),
             }];
             for (version, value) in f.losers.iter().rev() {
                 values.push(ConflictValue {
                     value: text(value),
                     written_at: doorstep_core::schema::format_timestamp(version.hlc.to_datetime()),
                     version: version_text(version),
+                    device: version.device.to_string(),
                 });
             }
             out.push(ConflictRow {
