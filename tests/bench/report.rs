@@ -214,6 +214,7 @@ fn main() {
         let bytes = doorstep_server::export::xlsx(&report, "vi").unwrap();
         assert!(bytes.len() > 10_000);
     });
+    let (commune_page, province_page) = page_times(&store, &created.communes[3].0.to_string());
     println!(
         "target: XLSX of one commune under 2 s - {}",
         if xlsx < Duration::from_secs(2) { "met" } else { "MISSED" }
@@ -231,4 +232,69 @@ fn main() {
             "MISSED"
         }
     );
+    println!(
+        "target: overview page under 300 ms of server time - one commune {}, whole province {}",
+        if commune_page < Duration::from_millis(300) {
+            "met"
+        } else {
+            "MISSED"
+        },
+        if province_page < Duration::from_millis(300) {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+}
+
+/// The overview page's whole server time, as an admin's browser asks for
+/// it: the session looked up, the queries, the charts and the template, in
+/// process through the dashboard's router (no network between).
+fn page_times(store: &SqliteStore, commune: &str) -> (Duration, Duration) {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let admin_id = runtime
+        .block_on(admin::add_member(
+            store,
+            MemberSpec {
+                campaign: None,
+                name: "Nguyễn Văn Quản".into(),
+                role: "admin".into(),
+                unit: "other".into(),
+                phone: None,
+                villages: Vec::new(),
+            },
+            Utc::now(),
+        ))
+        .unwrap()
+        .to_string();
+    let cookie = runtime
+        .block_on(doorstep_server::dashboard::session::start(
+            store,
+            store.token_key(),
+            admin_id,
+            Utc::now(),
+        ))
+        .unwrap();
+    let pair = cookie.to_str().unwrap().split(';').next().unwrap().to_owned();
+    let router = doorstep_server::dashboard::router(doorstep_server::dashboard::Dashboard::new(store.clone()));
+    let page = |uri: &str| {
+        let request = Request::get(uri).header("cookie", &pair).body(Body::empty()).unwrap();
+        let response = runtime.block_on(router.clone().oneshot(request)).unwrap();
+        assert_eq!(response.status(), 200, "{uri}");
+        let body = runtime
+            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            .unwrap();
+        assert!(body.len() > 5_000, "{uri}: a whole page");
+    };
+    let one = time("overview page, one commune (session, queries, HTML)", &|| {
+        page(&format!("/overview?commune={commune}"));
+    });
+    let all = time("overview page, whole province", &|| page("/overview"));
+    (one, all)
 }
