@@ -40,6 +40,7 @@ const PAGES = [
   { name: 'conflicts', href: '/conflicts' },
   { name: 'devices', href: '/devices' },
   { name: 'members', href: '/members' },
+  { name: 'campaigns', href: '/campaigns' },
   { name: 'exports', href: '/exports' },
 ];
 const WORDS = Object.fromEntries(
@@ -364,10 +365,20 @@ async function checkPage(page, name, lang) {
       checkEqual(await page.locator('section.conflict').count(), 1, `${lang} conflicts: one conflict`);
       for (const v of ctx.conflict.values) check(text.includes(v), `${lang} conflicts: value ${v} shown`);
       check(text.includes(m.head), `${lang} conflicts: names the household "${m.head}"`);
+      check(text.includes(`${tr(lang, 'kind.household')} · ${tr(lang, 'field.phone')}`), `${lang} conflicts: what was edited, in words`);
+      check(!/\d{4}-\d\d-\d\dT/.test(text), `${lang} conflicts: times in local words, not raw UTC stamps`);
       break;
     case 'devices':
       for (const label of ['Máy tính bảng A', 'Máy tính bảng B']) check(text.includes(label), `${lang} tablets: "${label}"`);
       checkEqual(await page.locator('form[action="/devices/revoke"]').count(), 2, `${lang} tablets: two to revoke`);
+      // Each language's walk makes one code below; the earlier ones wait here.
+      checkEqual(await page.locator('form[action="/devices/code/cancel"]').count(), LANGS.indexOf(lang), `${lang} tablets: codes not used yet`);
+      check(!/\d{4}-\d\d-\d\dT/.test(text), `${lang} tablets: last sync in local time`);
+      break;
+    case 'campaigns':
+      check(text.includes(COMMUNE) && text.includes('Tam Tu'), `${lang} campaigns: ${COMMUNE} and its villages`);
+      check(!text.includes('Chieng Sinh'), `${lang} campaigns: not another commune`);
+      checkEqual(await page.locator('form[action="/campaigns/create"]').count(), 0, `${lang} campaigns: a lead starts no campaign`);
       break;
     case 'members':
       for (const who of ['Quàng Thị Hoa', 'Cà Văn Dũng', LEAD]) check(text.includes(who), `${lang} members: ${who}`);
@@ -489,11 +500,11 @@ async function checkExports() {
   // The pack table of the summary: its row for VNeID against the report.
   const packCol = header.indexOf('Gói hướng dẫn');
   check(packCol >= 0, 'a checklist pack table on the summary');
-  const packRow = summaryRows.find((row) => typeof row[packCol] === 'string' && /^vneid/i.test(row[packCol]));
+  const packRow = summaryRows.find((row) => typeof row[packCol] === 'string' && /vneid/i.test(row[packCol]));
   check(packRow, `summary: a VNeID row (${summaryRows.map((row) => row[packCol]).filter(Boolean).join(', ')})`);
   const vneid = r.packs.find((p) => p.pack === 'vneid');
   checkEqual(packRow.slice(packCol + 1, packCol + 6), [vneid.runs, vneid.completed, vneid.blocked, vneid.in_progress, vneid.residents_helped], 'summary: VNeID figures as the report');
-  if (packRow[packCol] === 'vneid') log('export', 'NOTE: the workbook names the pack by its key "vneid", the overview page by its title');
+  check(packRow[packCol] !== 'vneid', `summary: the pack by its title, as on the page ("${packRow[packCol]}")`);
 
   const tamTu = book.sheets.find((s) => s.name === 'Tam Tu');
   const tamTuText = flat(tamTu.rows.filter(Boolean));
