@@ -739,9 +739,8 @@ async fn set_password(store: &SqliteStore, member: &str, now: chrono::DateTime<U
         .read_line(&mut line)
         .map_err(|e| Failure::Input(format!("reading the password from standard input: {e}")))?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
-    let hash = tokio::task::spawn_blocking(move || doorstep_server::password::hash(&password))
+    let hash = doorstep_server::password::hash_off_thread(password)
         .await
-        .map_err(|e| Failure::System(e.to_string()))?
         .map_err(|e| Failure::Input(e.to_string()))?;
     store.set_password(id.to_string(), hash, now).await?;
     out("Password set; the member's open sessions have ended.")

@@ -39,6 +39,22 @@ pub fn verify(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// [`hash`] on a blocking thread: argon2 takes tens of milliseconds of CPU,
+/// too long to hold an async worker.
+pub async fn hash_off_thread(password: String) -> Result<String, PasswordError> {
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .map_err(|e| PasswordError::Hash(e.to_string()))?
+}
+
+/// [`verify`] on a blocking thread, for the same reason; false if the
+/// thread fails.
+pub async fn verify_off_thread(password: String, stored: String) -> bool {
+    tokio::task::spawn_blocking(move || verify(&password, &stored))
+        .await
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

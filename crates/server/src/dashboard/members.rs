@@ -13,6 +13,7 @@ use super::page::{layout, message, my_places, unit_word};
 use super::session::{self, SignedIn};
 use super::texts::Texts;
 use super::{Dashboard, LangQuery, Lead, failure, html};
+use crate::password::PasswordError;
 use crate::store::Store;
 use crate::store::accounts::{Account, Accounts};
 
@@ -229,11 +230,7 @@ pub(super) async fn own_password<S: Store + Accounts>(
         Ok(h) => h.unwrap_or_default(),
         Err(e) => return failure(lang, e),
     };
-    let current = form.current;
-    let matches = tokio::task::spawn_blocking(move || crate::password::verify(&current, &stored))
-        .await
-        .unwrap_or(false);
-    if !matches {
+    if !crate::password::verify_off_thread(form.current, stored).await {
         return message(
             t,
             Some(&me),
@@ -265,7 +262,8 @@ impl Refused {
     }
 }
 
-/// Checks, hashes (off the async threads) and stores a new password.
+/// Checks, hashes (off the async threads; the hash refuses a short
+/// password) and stores a new password.
 async fn store_password<S: Store + Accounts>(
     dash: &Dashboard<S>,
     t: &Texts,
@@ -276,13 +274,10 @@ async fn store_password<S: Store + Accounts>(
     if password != repeat {
         return Err(Refused::Input(t.get("members.passwords_differ").to_owned()));
     }
-    if password.chars().count() < crate::password::MIN_LEN {
-        return Err(Refused::Input(t.get("members.password_short").to_owned()));
-    }
-    let hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
-        .await
-        .map_err(|e| Refused::Failed(e.to_string()))?
-        .map_err(|e| Refused::Failed(e.to_string()))?;
+    let hash = crate::password::hash_off_thread(password).await.map_err(|e| match e {
+        PasswordError::TooShort => Refused::Input(t.get("members.password_short").to_owned()),
+        PasswordError::Hash(e) => Refused::Failed(e),
+    })?;
     dash.store
         .set_password(member_id.to_owned(), hash, Utc::now())
         .await

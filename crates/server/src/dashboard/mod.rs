@@ -294,12 +294,7 @@ async fn login<S: Store + Accounts>(
         }
         Err(e) => return failure(lang, e),
     };
-    // argon2 takes tens of milliseconds of CPU: off the async threads.
-    let password = form.password;
-    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&password, &stored))
-        .await
-        .unwrap_or(false);
-    if !ok {
+    if !crate::password::verify_off_thread(form.password, stored).await {
         return refused();
     }
     dash.attempts.succeeded(ip);
