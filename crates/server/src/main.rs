@@ -16,7 +16,7 @@ use doorstep_server::admin::{self, AdminError, CampaignSpec, MemberSpec, PlaceSp
 use doorstep_server::api::Limits;
 use doorstep_server::export;
 use doorstep_server::report::{Filter, LOCAL_OFFSET_HOURS};
-use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::store::any::AnyStore;
 use doorstep_server::store::{Store, StoreError};
 use qrcode::QrCode;
 use qrcode::render::unicode;
@@ -26,8 +26,9 @@ use qrcode::render::unicode;
 #[derive(Debug, Parser)]
 #[command(name = "doorstep-server", version, about, max_term_width = 100)]
 struct Cli {
-    /// The database: a SQLite file (created if missing). `postgres://...`
-    /// URLs are for a later release.
+    /// The database: a SQLite file (created if missing), or a PostgreSQL
+    /// database as `postgres://user:password@host:port/database` (an
+    /// empty one is set up on first start).
     #[arg(long, global = true, env = "DATABASE_URL", default_value = "doorstep-server.db")]
     db: String,
 
@@ -336,14 +337,8 @@ impl From<StoreError> for Failure {
     }
 }
 
-fn open(db: &str) -> Result<SqliteStore, Failure> {
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        return Err(Failure::Input(
-            "PostgreSQL is not supported by this build yet; give a SQLite file path as --db".into(),
-        ));
-    }
-    let path = db.strip_prefix("sqlite://").unwrap_or(db);
-    Ok(SqliteStore::open(std::path::Path::new(path))?)
+async fn open(db: &str) -> Result<AnyStore, Failure> {
+    Ok(AnyStore::open(db).await?)
 }
 
 fn out(text: &str) -> Result<(), Failure> {
@@ -359,7 +354,7 @@ fn json(value: &impl serde::Serialize) -> Result<(), Failure> {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let store = open(&cli.db)?;
+    let store = open(&cli.db).await?;
     let now = Utc::now();
     match cli.command {
         Command::Serve {
@@ -580,7 +575,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 /// names (for the export's summary). Communes and villages are found by
 /// name or id, as everywhere else.
 async fn filter_of(
-    store: &SqliteStore,
+    store: &AnyStore,
     args: &FilterArgs,
     now: chrono::DateTime<Utc>,
 ) -> Result<(Filter, export::Scope), Failure> {
@@ -634,7 +629,7 @@ async fn filter_of(
 /// `export visits|checklists|coverage|workbook`: the figures of a filter
 /// as CSV or XLSX, to a file or standard output.
 async fn export_figures(
-    store: &SqliteStore,
+    store: &AnyStore,
     args: &ExportArgs,
     as_json: bool,
     now: chrono::DateTime<Utc>,
@@ -720,7 +715,7 @@ async fn export_figures(
 
 /// `member set-password`: a lead's or admin's dashboard password, from
 /// standard input, stored as an argon2id hash.
-async fn set_password(store: &SqliteStore, member: &str, now: chrono::DateTime<Utc>) -> Result<(), Failure> {
+async fn set_password(store: &AnyStore, member: &str, now: chrono::DateTime<Utc>) -> Result<(), Failure> {
     use doorstep_server::store::accounts::Accounts;
     let (id, known) = admin::find(store, EntityKind::Member, member).await?;
     let role = known
@@ -747,12 +742,7 @@ async fn set_password(store: &SqliteStore, member: &str, now: chrono::DateTime<U
 }
 
 /// `report`: figures as tables, or JSON.
-async fn report(
-    store: &SqliteStore,
-    args: &ReportArgs,
-    as_json: bool,
-    now: chrono::DateTime<Utc>,
-) -> Result<(), Failure> {
+async fn report(store: &AnyStore, args: &ReportArgs, as_json: bool, now: chrono::DateTime<Utc>) -> Result<(), Failure> {
     let (filter, _) = filter_of(store, &args.filter, now).await?;
     let table = |header: &[&str], rows: Vec<Vec<String>>| -> Result<(), Failure> {
         let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -919,7 +909,7 @@ async fn report(
 /// (or the report as JSON) on standard output, exit code 2 when the file is
 /// refused.
 async fn import_households(
-    store: &SqliteStore,
+    store: &AnyStore,
     args: &ImportArgs,
     as_json: bool,
     now: chrono::DateTime<Utc>,
@@ -964,7 +954,7 @@ async fn import_households(
     }
 }
 
-async fn list(store: &SqliteStore, kind: EntityKind, as_json: bool) -> Result<(), Failure> {
+async fn list(store: &AnyStore, kind: EntityKind, as_json: bool) -> Result<(), Failure> {
     let (header, rows) = admin::table(store, kind).await?;
     if as_json {
         let objects: Vec<serde_json::Map<String, serde_json::Value>> = rows

@@ -7,6 +7,10 @@
 //! what they return, and does both in one transaction.
 
 pub mod accounts;
+pub mod any;
+pub mod postgres;
+pub(crate) mod report_rows;
+mod schema;
 pub mod sqlite;
 
 use std::future::Future;
@@ -29,9 +33,15 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("database: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool.
+    #[error("database connection: {0}")]
+    Pool(String),
     /// Migrations failed.
     #[error("database schema: {0}")]
-    Migration(#[from] rusqlite_migration::Error),
+    Migration(String),
     /// Stored data does not read back.
     #[error("stored data is damaged: {0}")]
     Damaged(String),
@@ -168,6 +178,43 @@ pub enum OfficeError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Builds a pulled page from the rows of the commune's and the
+/// campaign-wide range scans (each at most `limit + 1` rows after `after`;
+/// `full` if either had more than `limit`), `high` being the log's end in
+/// the same snapshot.
+pub(crate) fn page_of(
+    mut rows: Vec<(i64, String)>,
+    after: u64,
+    high: u64,
+    full: bool,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<Page, StoreError> {
+    rows.sort_by_key(|r| r.0);
+    let mut page = Page::default();
+    let mut bytes = 0usize;
+    let mut last = None;
+    for (seq, body) in &rows {
+        if page.changes.len() >= limit || (bytes > 0 && bytes + body.len() > max_bytes) {
+            break;
+        }
+        bytes += body.len();
+        let change: Change =
+            serde_json::from_str(body).map_err(|e| StoreError::Damaged(format!("change_log {seq}: {e}")))?;
+        page.changes.push(change);
+        last = Some(*seq);
+    }
+    page.has_more = full || page.changes.len() < rows.len();
+    page.next_cursor = match (page.has_more, last) {
+        (true, Some(seq)) => u64::try_from(seq).unwrap_or(0),
+        (true, None) => after,
+        // Nothing left for this device: jump to the end of the whole log,
+        // so the next pull starts there instead of rescanning others' rows.
+        (false, _) => high.max(after),
+    };
+    Ok(page)
 }
 
 /// What a server store does. Every method is one transaction.

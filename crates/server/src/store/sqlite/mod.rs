@@ -17,12 +17,11 @@ use doorstep_core::ids::DeviceId;
 use doorstep_core::protocol::{PackFile, Rejected, Restamp};
 use doorstep_core::schema::{EntityKind, FieldValue, format_timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params_from_iter};
-use rusqlite_migration::{M, Migrations};
 use uuid::Uuid;
 
 use super::{
     DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWrite, Page, PendingCode, Pushed, Store,
-    StoreError,
+    StoreError, schema,
 };
 use crate::auth::TokenKey;
 use crate::entity_state;
@@ -35,11 +34,22 @@ const APPLICATION_ID: i64 = 0x4453_5256;
 mod accounts;
 mod report;
 
-const MIGRATIONS: &[M<'static>] = &[
-    M::up(include_str!("../../../migrations/sqlite/0001_initial.sql")),
-    M::up(include_str!("../../../migrations/sqlite/0002_pack_version.sql")),
-    M::up(include_str!("../../../migrations/sqlite/0003_report.sql")),
-    M::up(include_str!("../../../migrations/sqlite/0004_dashboard.sql")),
+/// The schema, in order (see `store::schema`); PostgreSQL has the same
+/// numbers in its dialect.
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "V1__initial",
+        include_str!("../../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        "V2__pack_version",
+        include_str!("../../../migrations/sqlite/0002_pack_version.sql"),
+    ),
+    ("V3__report", include_str!("../../../migrations/sqlite/0003_report.sql")),
+    (
+        "V4__dashboard",
+        include_str!("../../../migrations/sqlite/0004_dashboard.sql"),
+    ),
 ];
 
 /// How many `?` a statement gets at most when loading by id.
@@ -107,26 +117,25 @@ impl SqliteStore {
             let app: i64 = conn
                 .query_row("PRAGMA application_id", [], |r| r.get(0))
                 .map_err(unreadable)?;
-            let version: usize = conn
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(unreadable)?;
             if app != APPLICATION_ID {
                 return Err(StoreError::Refused(format!(
                     "{} is not a Doorstep server database; give another --db",
                     path.display()
                 )));
             }
-            if version > MIGRATIONS.len() {
-                return Err(StoreError::Refused(format!(
-                    "{} was written by a newer doorstep-server (schema {version}, this one knows {}); update the server",
-                    path.display(),
-                    MIGRATIONS.len()
-                )));
-            }
         }
         configure(&conn)?;
-        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        // Marked first, so a start interrupted while migrating is still
+        // recognised as ours next time.
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        let runner = schema::runner(MIGRATIONS)?;
+        if adopt_user_version(&conn)? {
+            let applied = runner
+                .get_applied_migrations(&mut conn)
+                .map_err(schema::migration_error)?;
+            schema::refuse_newer(&applied, MIGRATIONS.len(), &path.display().to_string())?;
+        }
+        schema::log_applied(&runner.run(&mut conn).map_err(schema::migration_error)?);
         {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if report::build_if_missing(&tx)? {
@@ -186,6 +195,51 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
+}
+
+/// Servers before refinery kept the schema version in `user_version`
+/// (rusqlite_migration): record those migrations as applied, with the
+/// checksums refinery gives the same files, so refinery carries on from
+/// there. Done once; the history table then exists. True if it exists.
+fn adopt_user_version(conn: &Connection) -> Result<bool, StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let has_history: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [schema::HISTORY],
+        |r| r.get(0),
+    )?;
+    if has_history {
+        return Ok(true);
+    }
+    if version <= 0 {
+        return Ok(false);
+    }
+    let known = usize::try_from(version).unwrap_or(usize::MAX);
+    if known > MIGRATIONS.len() {
+        return Err(StoreError::Refused(format!(
+            "this database was written by a newer doorstep-server (schema {version}, this one knows {}); update the server",
+            MIGRATIONS.len()
+        )));
+    }
+    let applied_on = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(&format!(
+        "CREATE TABLE {h} (version INT4 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255));",
+        h = schema::HISTORY
+    ))?;
+    for (n, (name, sql)) in MIGRATIONS.iter().take(known).enumerate() {
+        let m = refinery_core::Migration::unapplied(name, sql).map_err(schema::migration_error)?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {} (version, name, applied_on, checksum) VALUES (?1, ?2, ?3, ?4)",
+                schema::HISTORY
+            ),
+            (n + 1, m.name(), &applied_on, m.checksum().to_string()),
+        )?;
+    }
+    tx.execute_batch("PRAGMA user_version = 0")?;
+    tx.commit()?;
+    Ok(true)
 }
 
 /// Reads (or on first start makes) the office's device id and token key.
@@ -459,29 +513,8 @@ fn pull_page(
         full |= got.len() > limit;
         rows.extend(got);
     }
-    rows.sort_by_key(|r| r.0);
-    let mut page = Page::default();
-    let mut bytes = 0usize;
-    let mut last = None;
-    for (seq, body) in &rows {
-        if page.changes.len() >= limit || (bytes > 0 && bytes + body.len() > max_bytes) {
-            break;
-        }
-        bytes += body.len();
-        let change: Change = serde_json::from_str(body).map_err(|e| damaged(&format!("change_log {seq}"), e))?;
-        page.changes.push(change);
-        last = Some(*seq);
-    }
-    page.has_more = full || page.changes.len() < rows.len();
-    page.next_cursor = match (page.has_more, last) {
-        (true, Some(seq)) => u64_of(seq),
-        (true, None) => after,
-        // Nothing left for this device: jump to the end of the whole log,
-        // so the next pull starts there instead of rescanning others' rows.
-        (false, _) => u64_of(high).max(after),
-    };
     tx.commit()?;
-    Ok(page)
+    super::page_of(rows, after, u64_of(high), full, limit, max_bytes)
 }
 
 impl Store for SqliteStore {

@@ -7,16 +7,10 @@
 //! and its pack version's steps (`doorstep_core::progress`), a household's
 //! visit and run counts from its rows that are not deleted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
-use doorstep_core::change::{Change, Version};
-use doorstep_core::hlc::Hlc;
-use doorstep_core::ids::DeviceId;
 use doorstep_core::merge::EntityState;
-use doorstep_core::pack::Pack;
-use doorstep_core::progress::{StepMark, run_progress};
 use doorstep_core::schema::{EntityKind, FieldValue};
-use doorstep_core::vocab::StepOutcome;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params_from_iter};
 use uuid::Uuid;
@@ -24,14 +18,10 @@ use uuid::Uuid;
 use super::text_id;
 use crate::ingest::Plan;
 use crate::store::StoreError;
-
-/// The marker in `server_meta` saying the report tables are complete.
-const BUILT: &str = "report_built";
-
-/// The report table of an entity kind.
-fn table(kind: EntityKind) -> String {
-    format!("r_{}", kind.as_str())
-}
+use crate::store::report_rows::{
+    BUILT, Latest, Touched, add_pack_runs, change_of, conflict_rows, count, day, entity_of, local_time, longest_chains,
+    run_columns, state_of, status_of, steps_of_pack, table, uuid_of,
+};
 
 /// A field's value as an SQL value (lists stay JSON text).
 fn sql_value(value: Option<&FieldValue>) -> Value {
@@ -43,18 +33,6 @@ fn sql_value(value: Option<&FieldValue>) -> Value {
     }
 }
 
-/// A step's latest event, as a run keeps it: `[hlc, device, outcome,
-/// blocker]` under the step id in `r_checklist_run.latest`.
-type Latest = (u64, String, String, Option<String>);
-
-/// What a write touched, to recompute derived columns once each: runs with
-/// their new step events, and households.
-#[derive(Debug, Default)]
-struct Touched {
-    runs: BTreeMap<String, Vec<(String, Latest)>>,
-    households: BTreeSet<String>,
-}
-
 /// Writes the rows of a plan: entity states, new step events, and the
 /// derived columns of the runs and households they touch.
 pub(super) fn project(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreError> {
@@ -64,7 +42,7 @@ pub(super) fn project(tx: &Transaction<'_>, plan: &Plan) -> Result<(), StoreErro
     }
     for accepted in &plan.accepted {
         if accepted.change.entity == EntityKind::StepEvent {
-            put_step(&accepted.change, &mut touched);
+            touched.step(&accepted.change);
         }
     }
     finish(tx, touched)
@@ -95,20 +73,14 @@ pub(super) fn build_if_missing(tx: &Transaction<'_>) -> Result<bool, StoreError>
         })?;
         for row in rows {
             let (id, kind, scope, state) = row?;
-            let id = Uuid::parse_str(&id).map_err(|e| StoreError::Damaged(format!("entity.id {id}: {e}")))?;
-            let kind: EntityKind = kind
-                .parse()
-                .map_err(|e| StoreError::Damaged(format!("entity.kind: {e}")))?;
-            let state =
-                crate::entity_state::from_json(&state).map_err(|e| StoreError::Damaged(format!("entity {id}: {e}")))?;
+            let (kind, state) = entity_of(&id, &kind, &state)?;
+            let id = uuid_of(&id)?;
             put_entity(tx, id, kind, &scope, &state, &mut touched)?;
         }
         let mut steps = tx.prepare("SELECT body FROM change_log WHERE entity = ?1 ORDER BY server_seq")?;
         let rows = steps.query_map([EntityKind::StepEvent.as_str()], |r| r.get::<_, String>(0))?;
         for row in rows {
-            let change: Change =
-                serde_json::from_str(&row?).map_err(|e| StoreError::Damaged(format!("change_log body: {e}")))?;
-            put_step(&change, &mut touched);
+            touched.step(&change_of(&row?)?);
         }
     }
     finish(tx, touched)?;
@@ -152,42 +124,8 @@ fn put_entity(
         });
     }
     tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
-    let text = |field: &str| state.value(field).and_then(FieldValue::as_text).map(str::to_owned);
-    match kind {
-        EntityKind::Household => {
-            touched.households.insert(text_id(id));
-        }
-        EntityKind::Visit => {
-            touched.households.extend(text("household_id"));
-        }
-        EntityKind::ChecklistRun => {
-            touched.runs.entry(text_id(id)).or_default();
-            touched.households.extend(text("household_id"));
-        }
-        _ => {}
-    }
+    touched.entity(&text_id(id), kind, state);
     Ok(())
-}
-
-/// Step events are not kept one row each (a million rows whose random ids
-/// would cost more than the rest of an ingest): each run keeps the latest
-/// event of each of its steps, which is all its progress depends on.
-fn put_step(change: &Change, touched: &mut Touched) {
-    let text = |name: &str| {
-        change
-            .fields
-            .iter()
-            .find(|f| f.field == name)
-            .and_then(|f| f.value.as_text())
-            .map(str::to_owned)
-    };
-    let (Some(run), Some(step), Some(outcome)) = (text("run_id"), text("step_id"), text("outcome")) else {
-        return; // ingest accepts no step event without these
-    };
-    touched.runs.entry(run).or_default().push((
-        step,
-        (change.hlc.as_u64(), change.device.to_string(), outcome, text("blocker")),
-    ));
 }
 
 /// Recomputes the derived columns of the touched runs, then of their
@@ -237,9 +175,7 @@ fn pack_steps(
             |r| r.get(0),
         )
         .optional()?;
-    let steps = toml
-        .and_then(|t| Pack::from_toml(&t).ok())
-        .map(|p| p.steps.into_iter().map(|s| s.id).collect());
+    let steps = steps_of_pack(toml.as_deref());
     cache.insert((key.to_owned(), version), steps.clone());
     Ok(steps)
 }
@@ -263,83 +199,35 @@ fn run_progress_row(
     let Some((Some(key), Some(version), household, latest)) = row else {
         return Ok(None);
     };
-    let mut latest: BTreeMap<String, Latest> = serde_json::from_str(&latest)
-        .map_err(|e| StoreError::Damaged(format!("r_checklist_run.latest of {run}: {e}")))?;
-    let version_of = |l: &Latest| -> Result<Version, StoreError> {
-        Ok(Version {
-            hlc: Hlc::from_u64(l.0),
-            device: l
-                .1
-                .parse::<DeviceId>()
-                .map_err(|e| StoreError::Damaged(format!("r_checklist_run.latest device: {e}")))?,
-        })
-    };
-    for (step, event) in new_events {
-        let newer = match latest.get(step) {
-            Some(old) => version_of(event)? > version_of(old)?,
-            None => true,
-        };
-        if newer {
-            latest.insert(step.clone(), event.clone());
-        }
-    }
-    let mut marks = Vec::with_capacity(latest.len());
-    for (step, l) in &latest {
-        let outcome: StepOutcome =
-            l.2.parse()
-                .map_err(|e| StoreError::Damaged(format!("r_checklist_run.latest outcome: {e}")))?;
-        marks.push((step.as_str(), outcome, version_of(l)?, l.3.as_deref()));
-    }
     let version = u32::try_from(version).unwrap_or(0);
-    // Without the pack version, the steps seen so far stand in for it.
-    let steps = match pack_steps(tx, &key, version, packs)? {
-        Some(steps) => steps,
-        None => latest.keys().cloned().collect(),
-    };
-    let step_refs: Vec<&str> = steps.iter().map(String::as_str).collect();
-    let progress = run_progress(
-        &step_refs,
-        marks.iter().map(|(step, outcome, version, _)| StepMark {
-            step_id: step,
-            outcome: *outcome,
-            version: *version,
-        }),
-    );
-    // The reason shown for a blocked run: the latest of its steps that are
-    // still blocked.
-    let blocker = marks
-        .iter()
-        .filter(|m| m.1 == StepOutcome::Blocked)
-        .max_by_key(|m| m.2)
-        .and_then(|m| m.3.map(str::to_owned));
-    let latest = serde_json::to_string(&latest).map_err(|e| StoreError::Task(e.to_string()))?;
+    let steps = pack_steps(tx, &key, version, packs)?;
+    let columns = run_columns(run, &latest, new_events, steps)?;
     tx.prepare_cached(
         "UPDATE r_checklist_run SET status = ?2, steps_total = ?3, steps_done = ?4, steps_skipped = ?5,
                 steps_blocked = ?6, blocker = ?7, latest = ?8 WHERE id = ?1",
     )?
     .execute((
         run,
-        progress.status.as_str(),
-        progress.total,
-        progress.done,
-        progress.skipped,
-        progress.blocked,
-        blocker,
-        latest,
+        columns.status,
+        columns.total,
+        columns.done,
+        columns.skipped,
+        columns.blocked,
+        columns.blocker,
+        columns.latest,
     ))?;
     Ok(household)
 }
 
 // ---- Queries ---------------------------------------------------------
 
-use chrono::NaiveDate;
 use rusqlite::Connection;
 
 use crate::report::{
     ChainLink, Count, Filter, LOCAL_OFFSET_HOURS, Overview, PackOutcome, PeerSpread, VillageCoverage, VolunteerWork,
     WalkStop,
 };
-use doorstep_core::coverage::{HouseholdStatus, household_status};
+use doorstep_core::coverage::HouseholdStatus;
 
 /// SQL conditions for a filter, with their parameters, numbered from 1.
 #[derive(Debug, Default)]
@@ -396,14 +284,6 @@ impl Where {
     }
 }
 
-fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
-fn day(text: Option<&str>) -> Option<NaiveDate> {
-    text.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-}
-
 /// The overview page's figures.
 pub(super) fn overview(conn: &Connection, filter: &Filter) -> Result<Overview, StoreError> {
     Ok(Overview {
@@ -415,20 +295,6 @@ pub(super) fn overview(conn: &Connection, filter: &Filter) -> Result<Overview, S
         volunteers: Vec::new(),
     }
     .with_volunteers(volunteers(conn, filter)?))
-}
-
-impl Overview {
-    fn with_volunteers(mut self, volunteers: Vec<VolunteerWork>) -> Overview {
-        let mut units: BTreeMap<String, u64> = BTreeMap::new();
-        for v in &volunteers {
-            *units.entry(v.unit.clone()).or_default() += v.visits;
-        }
-        let mut units: Vec<Count> = units.into_iter().map(|(key, count)| Count { key, count }).collect();
-        units.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
-        self.visits_per_unit = units;
-        self.volunteers = volunteers;
-        self
-    }
 }
 
 fn coverage(conn: &Connection, filter: &Filter) -> Result<Vec<VillageCoverage>, StoreError> {
@@ -479,24 +345,14 @@ fn coverage(conn: &Connection, filter: &Filter) -> Result<Vec<VillageCoverage>, 
         };
         let outcome: Option<String> = r.get(1)?;
         let follow_up: Option<String> = r.get(2)?;
-        let runs = u32::try_from(r.get::<_, i64>(3)?).unwrap_or(0);
-        let completed = u32::try_from(r.get::<_, i64>(4)?).unwrap_or(0);
-        let reached: bool = r.get(5)?;
-        let row = &mut villages[at];
-        row.households += 1;
-        row.reached += u64::from(reached);
-        match household_status(
+        let status = status_of(
             outcome.as_deref(),
-            day(follow_up.as_deref()),
-            runs,
-            completed,
+            follow_up.as_deref(),
+            r.get(3)?,
+            r.get(4)?,
             filter.today,
-        ) {
-            HouseholdStatus::NotVisited => row.not_visited += 1,
-            HouseholdStatus::FollowUpDue => row.follow_up_due += 1,
-            HouseholdStatus::InProgress => row.in_progress += 1,
-            HouseholdStatus::Done => row.done += 1,
-        }
+        );
+        villages[at].add(r.get(5)?, status);
     }
     Ok(villages)
 }
@@ -516,24 +372,7 @@ fn packs(conn: &Connection, filter: &Filter) -> Result<Vec<PackOutcome>, StoreEr
     while let Some(r) = rows.next()? {
         let key: String = r.get::<_, Option<String>>(0)?.unwrap_or_default();
         let status: String = r.get(1)?;
-        let runs = count(r.get(2)?);
-        let people = count(r.get(3)?);
-        if out.last().is_none_or(|p| p.pack != key) {
-            out.push(PackOutcome {
-                pack: key,
-                ..PackOutcome::default()
-            });
-        }
-        let Some(p) = out.last_mut() else { continue };
-        p.runs += runs;
-        match status.as_str() {
-            "completed" => {
-                p.completed += runs;
-                p.residents_helped += people;
-            }
-            "blocked" => p.blocked += runs,
-            _ => p.in_progress += runs,
-        }
+        add_pack_runs(&mut out, key, &status, count(r.get(2)?), count(r.get(3)?));
     }
     Ok(out)
 }
@@ -621,13 +460,11 @@ pub(super) fn walking_list(conn: &Connection, filter: &Filter) -> Result<Vec<Wal
     while let Some(r) = rows.next()? {
         let outcome: Option<String> = r.get(7)?;
         let follow_up: Option<String> = r.get(8)?;
-        let runs = u32::try_from(r.get::<_, i64>(9)?).unwrap_or(0);
-        let completed = u32::try_from(r.get::<_, i64>(10)?).unwrap_or(0);
-        let status = household_status(
+        let status = status_of(
             outcome.as_deref(),
-            day(follow_up.as_deref()),
-            runs,
-            completed,
+            follow_up.as_deref(),
+            r.get(9)?,
+            r.get(10)?,
             filter.today,
         );
         if !matches!(status, HouseholdStatus::FollowUpDue | HouseholdStatus::NotVisited) {
@@ -691,35 +528,7 @@ pub(super) fn peer_spread(conn: &Connection, filter: &Filter) -> Result<PeerSpre
             |r| r.get(0),
         )?)
     };
-    // Longest chain ending at each household: follow "taught by" links back.
-    let teacher_of: HashMap<&str, &str> = edges.iter().map(|(t, f)| (t.as_str(), f.as_str())).collect();
-    let mut chains: Vec<Vec<String>> = Vec::new();
-    for start in &taught {
-        let mut chain = vec![start.to_string()];
-        let mut seen: BTreeSet<&str> = BTreeSet::from([start.as_str()]);
-        let mut at = start.as_str();
-        while let Some(&from) = teacher_of.get(at) {
-            if !seen.insert(from) {
-                break; // a loop: A taught B and B taught A
-            }
-            chain.push(from.to_owned());
-            at = from;
-        }
-        chain.reverse();
-        chains.push(chain);
-    }
-    chains.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    // Keep only chains that are not the start of a longer one.
-    let mut longest: Vec<Vec<String>> = Vec::new();
-    for c in chains {
-        if longest.iter().any(|l| l.starts_with(&c)) {
-            continue;
-        }
-        longest.push(c);
-        if longest.len() == 5 {
-            break;
-        }
-    }
+    let longest = longest_chains(&edges);
     let mut links = Vec::new();
     for chain in longest {
         let mut out = Vec::new();
@@ -751,14 +560,7 @@ pub(super) fn peer_spread(conn: &Connection, filter: &Filter) -> Result<PeerSpre
 
 // ---- Rows for the exports -------------------------------------------
 
-use chrono::NaiveDateTime;
-
 use crate::report::{RunRow, VisitRow};
-
-/// A local time as SQLite prints it (`strftime('%Y-%m-%d %H:%M:%S')`).
-fn local_time(text: Option<&str>) -> Option<NaiveDateTime> {
-    text.and_then(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").ok())
-}
 
 /// Every visit of the filter (days by the visit's local start), by
 /// commune, village and time.
@@ -848,7 +650,6 @@ pub(super) fn run_rows(conn: &Connection, filter: &Filter) -> Result<Vec<RunRow>
 /// Open conflicts of the filter's communes, newest entity first. The text
 /// filter skips the (nearly all) entities without losing values.
 pub(super) fn conflicts(conn: &Connection, filter: &Filter) -> Result<Vec<crate::report::ConflictRow>, StoreError> {
-    use crate::report::{ConflictRow, ConflictValue};
     let mut w = Where::default();
     w.communes(filter, "e");
     let mut stmt = conn.prepare(&format!(
@@ -861,47 +662,9 @@ pub(super) fn conflicts(conn: &Connection, filter: &Filter) -> Result<Vec<crate:
         let id: String = r.get(0)?;
         let kind: String = r.get(1)?;
         let scope: String = r.get(2)?;
-        let state = crate::entity_state::from_json(&r.get::<_, String>(3)?)
-            .map_err(|e| StoreError::Damaged(format!("entity {id}: {e}")))?;
-        let text = |v: &FieldValue| match v {
-            FieldValue::Null => String::new(),
-            FieldValue::Bool(b) => b.to_string(),
-            FieldValue::Int(i) => i.to_string(),
-            FieldValue::Text(t) => t.clone(),
-        };
-        let label = ["head_name", "name"]
-            .iter()
-            .find_map(|f| state.value(f).and_then(FieldValue::as_text))
-            .unwrap_or_default()
-            .to_owned();
-        let version_text = |v: &Version| format!("{:016x}-{}", v.hlc.as_u64(), v.device);
-        for (field, f) in &state.fields {
-            let (Some(winner), false) = (&f.winner, f.losers.is_empty()) else {
-                continue;
-            };
-            let mut values = vec![ConflictValue {
-                value: text(&winner.value),
-                written_at: doorstep_core::schema::format_timestamp(winner.version.hlc.to_datetime()),
-                version: version_text(&winner.version),
-                device: winner.version.device.to_string(),
-            }];
-            for (version, value) in f.losers.iter().rev() {
-                values.push(ConflictValue {
-                    value: text(value),
-                    written_at: doorstep_core::schema::format_timestamp(version.hlc.to_datetime()),
-                    version: version_text(version),
-                    device: version.device.to_string(),
-                });
-            }
-            out.push(ConflictRow {
-                kind: kind.clone(),
-                entity_id: id.clone(),
-                commune_id: scope.clone(),
-                label: label.clone(),
-                field: field.clone(),
-                values,
-            });
-        }
+        let state: String = r.get(3)?;
+        let state = state_of(&id, &state)?;
+        conflict_rows(&id, &kind, &scope, &state, &mut out);
     }
     Ok(out)
 }
@@ -914,11 +677,7 @@ pub(super) fn entity(conn: &Connection, id: &str) -> Result<Option<(EntityKind, 
         })
         .optional()?;
     row.map(|(kind, scope, state)| {
-        let kind: EntityKind = kind
-            .parse()
-            .map_err(|e| StoreError::Damaged(format!("entity.kind: {e}")))?;
-        let state =
-            crate::entity_state::from_json(&state).map_err(|e| StoreError::Damaged(format!("entity {id}: {e}")))?;
+        let (kind, state) = entity_of(id, &kind, &state)?;
         Ok((kind, scope, state))
     })
     .transpose()

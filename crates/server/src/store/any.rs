@@ -1,0 +1,209 @@
+//! The store a `--db` names: a SQLite file (the default) or a
+//! `postgres://` URL. One type for the binary, so every command and the
+//! server are built once and run on either.
+
+use chrono::{DateTime, Utc};
+use doorstep_core::change::Change;
+use doorstep_core::ids::DeviceId;
+use doorstep_core::protocol::PackFile;
+use doorstep_core::schema::EntityKind;
+use uuid::Uuid;
+
+use super::accounts::{Account, Accounts, Session};
+use super::postgres::PgStore;
+use super::sqlite::SqliteStore;
+use super::{
+    DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWrite, Page, PendingCode, Pushed, Store,
+    StoreError,
+};
+use crate::auth::TokenKey;
+use crate::ingest::{Known, Refusal};
+use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
+
+/// Either store.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    /// A SQLite file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(PgStore),
+}
+
+impl AnyStore {
+    /// Opens what `db` names: `postgres://` or `postgresql://` URLs go to
+    /// PostgreSQL; anything else (optionally `sqlite://`) is a SQLite file
+    /// path, created if missing.
+    pub async fn open(db: &str) -> Result<AnyStore, StoreError> {
+        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            return Ok(AnyStore::Postgres(PgStore::open(db).await?));
+        }
+        let path = std::path::PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db));
+        let opened = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+        Ok(AnyStore::Sqlite(opened))
+    }
+
+    /// Which store, for logs and the health page.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AnyStore::Sqlite(_) => "sqlite",
+            AnyStore::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Calls the same method on whichever store it is.
+macro_rules! either {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            AnyStore::Sqlite(s) => s.$method($($arg),*).await,
+            AnyStore::Postgres(p) => p.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    fn token_key(&self) -> &TokenKey {
+        match self {
+            AnyStore::Sqlite(s) => s.token_key(),
+            AnyStore::Postgres(p) => p.token_key(),
+        }
+    }
+
+    fn office_device(&self) -> DeviceId {
+        match self {
+            AnyStore::Sqlite(s) => s.office_device(),
+            AnyStore::Postgres(p) => p.office_device(),
+        }
+    }
+
+    async fn enroll(
+        &self,
+        code_hash: String,
+        token_hash: String,
+        label: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Enrolled, EnrollError> {
+        either!(self.enroll(code_hash, token_hash, label, now))
+    }
+
+    async fn device_by_token(&self, token_hash: String) -> Result<Option<DeviceRecord>, StoreError> {
+        either!(self.device_by_token(token_hash))
+    }
+
+    async fn push(
+        &self,
+        device: DeviceId,
+        acked_seq: u64,
+        changes: Vec<Change>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, Refusal>, StoreError> {
+        either!(self.push(device, acked_seq, changes, now))
+    }
+
+    async fn pull(
+        &self,
+        scope: String,
+        device: DeviceId,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Page, StoreError> {
+        either!(self.pull(scope, device, after, limit, max_bytes))
+    }
+
+    async fn office_write(&self, writes: Vec<OfficeWrite>, now: DateTime<Utc>) -> Result<Vec<Change>, OfficeError> {
+        either!(self.office_write(writes, now))
+    }
+
+    async fn add_enrol_code(&self, code: NewCode, now: DateTime<Utc>) -> Result<(), StoreError> {
+        either!(self.add_enrol_code(code, now))
+    }
+
+    async fn pending_codes(&self, now: DateTime<Utc>) -> Result<Vec<PendingCode>, StoreError> {
+        either!(self.pending_codes(now))
+    }
+
+    async fn cancel_code(&self, code_hash: String, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        either!(self.cancel_code(code_hash, now))
+    }
+
+    async fn devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {
+        either!(self.devices())
+    }
+
+    async fn revoke(&self, device: DeviceId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        either!(self.revoke(device, now))
+    }
+
+    async fn entities(&self, kind: EntityKind) -> Result<Vec<(Uuid, Known)>, StoreError> {
+        either!(self.entities(kind))
+    }
+
+    async fn change_count(&self) -> Result<u64, StoreError> {
+        either!(self.change_count())
+    }
+
+    async fn record_packs(
+        &self,
+        packs: Vec<PackFile>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Vec<PackFile>, String>, StoreError> {
+        either!(self.record_packs(packs, now))
+    }
+
+    async fn overview(&self, filter: Filter) -> Result<Overview, StoreError> {
+        either!(self.overview(filter))
+    }
+
+    async fn walking_list(&self, filter: Filter) -> Result<Vec<WalkStop>, StoreError> {
+        either!(self.walking_list(filter))
+    }
+
+    async fn conflicts(&self, filter: Filter) -> Result<Vec<ConflictRow>, StoreError> {
+        either!(self.conflicts(filter))
+    }
+
+    async fn entity(&self, id: Uuid) -> Result<Option<Known>, StoreError> {
+        either!(self.entity(id))
+    }
+
+    async fn peer_spread(&self, filter: Filter) -> Result<PeerSpread, StoreError> {
+        either!(self.peer_spread(filter))
+    }
+
+    async fn visit_rows(&self, filter: Filter) -> Result<Vec<VisitRow>, StoreError> {
+        either!(self.visit_rows(filter))
+    }
+
+    async fn run_rows(&self, filter: Filter) -> Result<Vec<RunRow>, StoreError> {
+        either!(self.run_rows(filter))
+    }
+}
+
+impl Accounts for AnyStore {
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        either!(self.accounts())
+    }
+
+    async fn set_password(&self, member_id: String, hash: String, now: DateTime<Utc>) -> Result<(), StoreError> {
+        either!(self.set_password(member_id, hash, now))
+    }
+
+    async fn password_hash(&self, member_id: String) -> Result<Option<String>, StoreError> {
+        either!(self.password_hash(member_id))
+    }
+
+    async fn start_session(&self, token_hash: String, session: Session, now: DateTime<Utc>) -> Result<(), StoreError> {
+        either!(self.start_session(token_hash, session, now))
+    }
+
+    async fn session(&self, token_hash: String, now: DateTime<Utc>) -> Result<Option<Session>, StoreError> {
+        either!(self.session(token_hash, now))
+    }
+
+    async fn end_session(&self, token_hash: String) -> Result<(), StoreError> {
+        either!(self.end_session(token_hash))
+    }
+}
