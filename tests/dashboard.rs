@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use doorstep_e2e::{Server, Tablet, admin, bin, code, visit_new_household};
+use doorstep_e2e::{Server, Tablet, admin, bin, code, db_arg, visit_new_household};
 use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
 use serde_json::Value;
@@ -20,7 +20,7 @@ const PASSWORD: &str = "núi-cao-2026";
 fn set_password(db: &Path, member: &str, password: &str) -> std::process::Output {
     let mut child = Command::new(bin("doorstep-server"))
         .arg("--db")
-        .arg(db)
+        .arg(db_arg(db))
         .args(["member", "set-password", "--member", member])
         .env("DOORSTEP_LOG", "warn")
         .stdin(Stdio::piped())

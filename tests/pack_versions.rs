@@ -11,7 +11,7 @@ use std::process::Command;
 
 use doorstep_core::entities::StepStatus;
 use doorstep_core::pack::Pack;
-use doorstep_e2e::{Server, Tablet, bin, campaign, code, visit_new_household};
+use doorstep_e2e::{Server, Tablet, bin, campaign, code, db_arg, visit_new_household};
 
 fn assets_packs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/packs")
@@ -45,7 +45,7 @@ fn next_version(p: &mut Pack) {
 fn refused(db: &Path, packs: &Path) -> (Option<i32>, String) {
     let out = Command::new(bin("doorstep-server"))
         .arg("--db")
-        .arg(db)
+        .arg(db_arg(db))
         .args(["serve", "--listen", "127.0.0.1:0", "--packs"])
         .arg(packs)
         .env("DOORSTEP_LOG", "warn")

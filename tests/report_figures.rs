@@ -15,13 +15,13 @@ use doorstep_core::ids::{PersonId, VisitId};
 use doorstep_core::text::PersonName;
 use doorstep_core::vocab::{BlockerReason, PhoneKind, VisitOutcome};
 use doorstep_e2e::day::record_day;
-use doorstep_e2e::{Server, Tablet, bin, campaign, code, visit_new_household};
+use doorstep_e2e::{Server, Tablet, bin, campaign, code, db_arg, on_postgres, pg, visit_new_household};
 use serde_json::Value;
 
 fn report(db: &Path, args: &[&str]) -> Value {
     let out = Command::new(bin("doorstep-server"))
         .arg("--db")
-        .arg(db)
+        .arg(db_arg(db))
         .args(["--json", "report"])
         .args(args)
         .env("DOORSTEP_LOG", "warn")
@@ -312,10 +312,13 @@ fn the_office_figures_match_the_tablets_and_survive_a_rebuild() {
 
     // Rebuilt from the change log, the report tables say the same.
     drop(server);
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute("DELETE FROM server_meta WHERE key = 'report_built'", [])
-        .unwrap();
-    drop(conn);
+    let forget = "DELETE FROM server_meta WHERE key = 'report_built'";
+    if on_postgres() {
+        pg::execute(&db, forget);
+    } else {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute(forget, []).unwrap();
+    }
     let rebuilt = report(&db, &["overview", "--commune", "Muong Lan", "--today", &today]);
     assert_eq!(rebuilt, overview);
 }

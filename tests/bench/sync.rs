@@ -4,6 +4,11 @@
 //! `cargo bench -p doorstep-e2e --bench sync` runs them all;
 //! `cargo bench -p doorstep-e2e --bench sync -- day` (or `2g`, `ingest`,
 //! `pull`) runs one. Figures go to `docs/benchmarks.md`.
+//!
+//! With `DOORSTEP_TEST_POSTGRES=postgres://.../postgres` (a server where
+//! the role may create databases, e.g. from `.ci/postgres`), `ingest` and
+//! `pull` run on SQLite and then on PostgreSQL, each on a fresh database,
+//! so the two stores are compared in one run.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
@@ -23,7 +28,7 @@ use doorstep_netsim::{Proxy, Toxics};
 use doorstep_server::admin::{self, CampaignSpec, MemberSpec, PlaceSpec};
 use doorstep_server::api::Limits;
 use doorstep_server::store::Store;
-use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::store::any::AnyStore;
 
 /// A server running in this process on a loopback port.
 struct Running {
@@ -33,7 +38,7 @@ struct Running {
 }
 
 impl Running {
-    fn start(store: SqliteStore) -> Running {
+    fn start(store: AnyStore) -> Running {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -86,8 +91,8 @@ fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
 
 /// A server database with a campaign of `communes` communes of 6 villages
 /// and one member; returns the store, the first commune's id and villages.
-fn campaign(path: &Path, communes: usize) -> (SqliteStore, Vec<(String, Vec<VillageId>)>, String) {
-    let store = SqliteStore::open(path).unwrap();
+fn campaign(db: &str, communes: usize) -> (AnyStore, Vec<(String, Vec<VillageId>)>, String) {
+    let store = block_on(AnyStore::open(db)).unwrap();
     let places = (0..communes)
         .map(|c| PlaceSpec {
             commune: format!("Xa {c}"),
@@ -128,7 +133,7 @@ fn campaign(path: &Path, communes: usize) -> (SqliteStore, Vec<(String, Vec<Vill
     (store, communes, member.to_string())
 }
 
-fn code(store: &SqliteStore, member: &str, commune: &str) -> String {
+fn code(store: &AnyStore, member: &str, commune: &str) -> String {
     block_on(admin::new_enrol_code(
         store,
         member,
@@ -154,7 +159,7 @@ fn kib(n: u64) -> String {
 /// tablet B syncs (pull), through `toxics`.
 fn day(label: &str, toxics: Toxics, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let (store, communes, member) = campaign(&dir.path().join("server.db"), 1);
+    let (store, communes, member) = campaign(dir.path().join("server.db").to_str().unwrap(), 1);
     let (commune, villages) = communes[0].clone();
     let c1 = code(&store, &member, &commune);
     let c2 = code(&store, &member, &commune);
@@ -250,10 +255,29 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The stores to compare: SQLite in a temporary directory, and a fresh
+/// PostgreSQL database when `DOORSTEP_TEST_POSTGRES` names a server.
+fn stores(dir: &Path, name: &str) -> Vec<(&'static str, String)> {
+    let mut out = vec![("sqlite", dir.join(format!("{name}.db")).to_str().unwrap().to_owned())];
+    match std::env::var("DOORSTEP_TEST_POSTGRES") {
+        Ok(admin) if !admin.is_empty() => {
+            let db = format!("doorstep_bench_{name}_{}", std::process::id());
+            let made = std::process::Command::new("psql")
+                .args([admin.as_str(), "-q", "-c", &format!("CREATE DATABASE {db}")])
+                .status()
+                .unwrap();
+            assert!(made.success(), "could not create database {db}");
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            out.push(("postgres", format!("{base}/{db}")));
+        }
+        _ => println!("{name}: PostgreSQL not measured (set DOORSTEP_TEST_POSTGRES, see docs/benchmarks.md)"),
+    }
+    out
+}
+
 /// 200 tablets push their day at once.
-fn ingest(devices: usize, households: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, communes, member) = campaign(&dir.path().join("server.db"), 4);
+fn ingest(label: &str, db: &str, devices: usize, households: usize) {
+    let (store, communes, member) = campaign(db, 4);
     let codes: Vec<(String, Vec<VillageId>)> = (0..devices)
         .map(|i| {
             let (commune, villages) = &communes[i % communes.len()];
@@ -287,7 +311,12 @@ fn ingest(devices: usize, households: usize) {
             let (barrier, url) = (Arc::clone(&barrier), url.clone());
             std::thread::spawn(move || {
                 let changes = day_changes(device, 1, &villages, households, Utc::now());
-                let http = reqwest::blocking::Client::new();
+                // As patient as the server, like the enrolment client above
+                // (reqwest's own default gives up after 30 s).
+                let http = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(120))
+                    .build()
+                    .unwrap();
                 barrier.wait();
                 let t = Instant::now();
                 let latencies = push_all(&http, &url, &token, device, &changes);
@@ -305,7 +334,7 @@ fn ingest(devices: usize, households: usize) {
     per_device.sort();
     per_request.sort();
     println!(
-        "ingest: {devices} devices x {} changes = {total} changes in {:.2} s = {:.0} changes/s | request p50 {:.0} ms, p99 {:.0} ms ({} requests) | whole-device sync p50 {:.2} s, p99 {:.2} s",
+        "ingest ({label}): {devices} devices x {} changes = {total} changes in {:.2} s = {:.0} changes/s | request p50 {:.0} ms, p99 {:.0} ms ({} requests) | whole-device sync p50 {:.2} s, p99 {:.2} s",
         total / devices,
         wall.as_secs_f64(),
         total as f64 / wall.as_secs_f64(),
@@ -319,9 +348,8 @@ fn ingest(devices: usize, households: usize) {
 
 /// Pulling the newest 500 changes of a commune from a server holding
 /// `history` changes in all.
-fn pull_cost(history: usize) -> (u64, Duration) {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, communes, member) = campaign(&dir.path().join("server.db"), 20);
+fn pull_cost(db: &str, history: usize) -> (u64, Duration) {
+    let (store, communes, member) = campaign(db, 20);
     let enrol = |commune: &str| -> DeviceId {
         let code = code(&store, &member, commune);
         let key = store.token_key();
@@ -336,6 +364,7 @@ fn pull_cost(history: usize) -> (u64, Duration) {
     };
     // History: writers in every commune, 2,000-change pushes.
     let per_writer = 19_000.min(history);
+    let started = Instant::now();
     let mut written = 0;
     let mut writer = 0;
     while written < history {
@@ -352,6 +381,10 @@ fn pull_cost(history: usize) -> (u64, Duration) {
         written += changes.len();
         writer += 1;
     }
+    println!(
+        "  history of {written} changes built one push at a time: {:.0} changes/s",
+        written as f64 / started.elapsed().as_secs_f64()
+    );
     let reader = enrol(&communes[0].0);
     let (commune, villages) = &communes[0];
     let fresh = enrol(commune);
@@ -383,6 +416,10 @@ fn pull_cost(history: usize) -> (u64, Duration) {
 }
 
 fn main() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("DOORSTEP_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
     let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wants = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
     if wants("day") {
@@ -400,18 +437,25 @@ fn main() {
             );
         }
     }
+    let dir = tempfile::tempdir().unwrap();
     if wants("ingest") {
-        ingest(200, 50);
+        for (label, db) in stores(dir.path(), "ingest") {
+            ingest(label, &db, 200, 50);
+        }
     }
     if wants("pull") {
-        let (n_small, small) = pull_cost(10_000);
-        let (n_large, large) = pull_cost(1_000_000);
-        println!(
-            "pull 500 changes: history {n_small} -> {:.2} ms; history {n_large} -> {:.2} ms; ratio {:.2}",
-            small.as_secs_f64() * 1000.0,
-            large.as_secs_f64() * 1000.0,
-            large.as_secs_f64() / small.as_secs_f64()
-        );
+        let small_dbs = stores(dir.path(), "pull_small");
+        let large_dbs = stores(dir.path(), "pull_large");
+        for ((label, small_db), (_, large_db)) in small_dbs.iter().zip(&large_dbs) {
+            let (n_small, small) = pull_cost(small_db, 10_000);
+            let (n_large, large) = pull_cost(large_db, 1_000_000);
+            println!(
+                "pull 500 changes ({label}): history {n_small} -> {:.2} ms; history {n_large} -> {:.2} ms; ratio {:.2}",
+                small.as_secs_f64() * 1000.0,
+                large.as_secs_f64() * 1000.0,
+                large.as_secs_f64() / small.as_secs_f64()
+            );
+        }
     }
     let _ = EntityKind::Household;
 }

@@ -21,6 +21,9 @@ use doorstep_device::sync::{SyncOptions, SyncReport};
 
 pub mod app;
 pub mod day;
+pub mod pg;
+
+pub use pg::{db_arg, on_postgres};
 
 /// A workspace binary, built by `cargo test --workspace` next to the tests.
 pub fn bin(name: &str) -> PathBuf {
@@ -41,12 +44,14 @@ pub struct Server {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    /// Its database file.
+    /// Its database file (on PostgreSQL, the path [`db_arg`] maps to a
+    /// database).
     pub db: PathBuf,
 }
 
 impl Server {
-    /// Starts `doorstep-server serve` on a free loopback port.
+    /// Starts `doorstep-server serve` on a free loopback port, on the
+    /// database [`db_arg`] picks for `db`.
     pub fn start(db: &Path) -> Server {
         Server::start_on(db, "127.0.0.1:0")
     }
@@ -59,7 +64,7 @@ impl Server {
     /// Starts it with more `serve` arguments (`--packs DIR`).
     pub fn start_with(db: &Path, listen: &str, serve_args: &[&str]) -> Server {
         let mut child = Command::new(bin("doorstep-server"))
-            .args(["--db", db.to_str().unwrap(), "serve", "--listen", listen])
+            .args(["--db", &db_arg(db), "serve", "--listen", listen])
             .args(serve_args)
             .env("DOORSTEP_LOG", "warn")
             .stdout(Stdio::piped())
@@ -108,7 +113,7 @@ impl Drop for Server {
 pub fn admin(db: &Path, args: &[&str]) -> String {
     let out = Command::new(bin("doorstep-server"))
         .arg("--db")
-        .arg(db)
+        .arg(db_arg(db))
         .args(args)
         .env("DOORSTEP_LOG", "warn")
         .output()
@@ -310,12 +315,20 @@ pub fn household_ids(store: &Store) -> Vec<String> {
 }
 
 /// Per device on the server: (changes in the log, highest seq). Read
-/// straight from the server's SQLite file.
+/// straight from the server's database (the SQLite file, or PostgreSQL).
 pub fn server_log_counts(db: &Path) -> std::collections::HashMap<String, (u64, u64)> {
+    const SQL: &str = "SELECT device_id, count(*), max(seq) FROM change_log GROUP BY device_id";
+    if on_postgres() {
+        return pg::query(
+            db,
+            "SELECT device_id, count(*)::text, max(seq)::text FROM change_log GROUP BY device_id",
+        )
+        .into_iter()
+        .map(|r| (r[0].clone(), (r[1].parse().unwrap(), r[2].parse().unwrap())))
+        .collect();
+    }
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT device_id, count(*), max(seq) FROM change_log GROUP BY device_id")
-        .unwrap();
+    let mut stmt = conn.prepare(SQL).unwrap();
     stmt.query_map([], |r| {
         Ok((r.get::<_, String>(0)?, (r.get::<_, u64>(1)?, r.get::<_, u64>(2)?)))
     })
@@ -326,6 +339,11 @@ pub fn server_log_counts(db: &Path) -> std::collections::HashMap<String, (u64, u
 
 /// Rows in the server's change log.
 pub fn server_log_total(db: &Path) -> u64 {
+    if on_postgres() {
+        return pg::query(db, "SELECT count(*)::text FROM change_log")[0][0]
+            .parse()
+            .unwrap();
+    }
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     conn.query_row("SELECT count(*) FROM change_log", [], |r| r.get(0))
         .unwrap()

@@ -16,11 +16,14 @@ use doorstep_core::change::{Change, ChangeOp, FieldWrite};
 use doorstep_core::hlc::{Hlc, wall_millis};
 use doorstep_core::ids::{ChangeId, DeviceId};
 use doorstep_core::schema::{EntityKind, FieldValue, format_timestamp};
-use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::store::any::AnyStore;
 use doorstep_server::store::{OfficeWrite, Store};
 use doorstep_server::{admin, auth, pack_catalog};
 use serde_json::Value;
 use uuid::Uuid;
+
+#[path = "../../../tests/support/pg.rs"]
+mod pg;
 
 /// The day follow-ups are counted against, so figures do not move with
 /// the calendar.
@@ -47,7 +50,7 @@ impl Office {
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
             .arg("--db")
-            .arg(&self.db)
+            .arg(pg::db_arg(&self.db))
             .args(args)
             .env_remove("DATABASE_URL")
             .env("DOORSTEP_LOG", "warn")
@@ -202,7 +205,7 @@ fn create(kind: EntityKind, fields: Vec<(&str, FieldValue)>) -> (Uuid, OfficeWri
 }
 
 /// A demo member's id.
-async fn member(store: &SqliteStore, name: &str) -> FieldValue {
+async fn member(store: &AnyStore, name: &str) -> FieldValue {
     let (id, _) = admin::find(store, EntityKind::Member, name)
         .await
         .expect("a demo member");
@@ -210,7 +213,7 @@ async fn member(store: &SqliteStore, name: &str) -> FieldValue {
 }
 
 /// A tablet enrolled for `member` in `commune`.
-async fn tablet(store: &SqliteStore, member: &str, commune: &str, now: DateTime<Utc>) -> DeviceId {
+async fn tablet(store: &AnyStore, member: &str, commune: &str, now: DateTime<Utc>) -> DeviceId {
     let code = admin::new_enrol_code(store, member, commune, Duration::days(1), now)
         .await
         .expect("a code");
@@ -229,7 +232,7 @@ async fn tablet(store: &SqliteStore, member: &str, commune: &str, now: DateTime<
 
 /// Pushes step events (run, step, outcome, blocker) from a tablet.
 async fn push_steps(
-    store: &SqliteStore,
+    store: &AnyStore,
     device: DeviceId,
     steps: &[(Uuid, &str, &str, Option<&str>)],
     now: DateTime<Utc>,
@@ -288,7 +291,7 @@ async fn push_steps(
 /// | Lường Văn Mường (Na Sai 1)   | 11-23 02:00 -> 11-23 09:00 helped   | vneid blocked (11-23)          |
 /// | Hà Thị Lan (Tam Tu)          | never visited                       |                                |
 async fn seed(db: &Path) {
-    let store = SqliteStore::open(db).expect("store");
+    let store = AnyStore::open(&pg::db_arg(db)).await.expect("store");
     let now = Utc::now();
     let created = admin::create_demo_campaign(&store, now).await.expect("demo campaign");
     store

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "../../../tests/support/pg.rs"]
+mod pg;
+
 /// A server database in a temporary directory.
 struct Office {
     dir: tempfile::TempDir,
@@ -29,7 +32,7 @@ impl Office {
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
             .arg("--db")
-            .arg(&self.db)
+            .arg(pg::db_arg(&self.db))
             .args(args)
             .env_remove("DATABASE_URL")
             // Logs on, so the test sees what they would carry.

@@ -1,4 +1,4 @@
-//! The SQLite store's record of pack versions handed out: kept forever,
+//! The store's record of pack versions handed out: kept forever,
 //! new wording outside the steps accepted, a changed version refused with
 //! nothing recorded.
 
@@ -6,7 +6,10 @@ use chrono::Utc;
 use doorstep_core::protocol::PackFile;
 use doorstep_server::pack_catalog;
 use doorstep_server::store::Store;
-use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::store::any::AnyStore;
+
+#[path = "../../../tests/support/pg.rs"]
+mod pg;
 
 fn vneid() -> PackFile {
     pack_catalog::bundled()
@@ -36,7 +39,9 @@ fn reworded(file: &PackFile, version: u32) -> PackFile {
 #[tokio::test]
 async fn versions_handed_out_are_kept_and_never_change_their_steps() {
     let dir = tempfile::tempdir().expect("dir");
-    let store = SqliteStore::open(&dir.path().join("server.db")).expect("store");
+    let store = AnyStore::open(&pg::db_arg(&dir.path().join("server.db")))
+        .await
+        .expect("store");
     let v = vneid();
     let n = v.version;
     let all = store
