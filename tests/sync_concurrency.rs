@@ -7,7 +7,9 @@
 //!   one);
 //! - two `doorstep-server` processes on one database, tablets syncing to
 //!   either at random: they converge exactly as with one server, and the
-//!   server holds each accepted change once.
+//!   server holds each accepted change once;
+//! - three processes starting at once on a new database: one migrates and
+//!   makes the server's identity, the others wait and find it done.
 
 #![allow(clippy::unwrap_used)]
 
@@ -380,4 +382,46 @@ fn two_servers_on_one_database_converge() {
         store_name(),
         started.elapsed()
     );
+}
+
+#[test]
+fn servers_starting_together_on_a_new_database_migrate_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let barrier = Arc::new(Barrier::new(3));
+    let starters: Vec<_> = (0..3)
+        .map(|_| {
+            let (db, barrier) = (db.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                Server::start(&db)
+            })
+        })
+        .collect();
+    let servers: Vec<Server> = starters.into_iter().map(|t| t.join().unwrap()).collect();
+    let count = |from: &str| -> i64 {
+        if on_postgres() {
+            doorstep_e2e::pg::query(&db, &format!("SELECT count(*)::text FROM {from}"))[0][0]
+                .parse()
+                .unwrap()
+        } else {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            conn.query_row(&format!("SELECT count(*) FROM {from}"), [], |r| r.get(0))
+                .unwrap()
+        }
+    };
+    assert_eq!(count("doorstep_schema_history"), 4, "each migration recorded once");
+    assert_eq!(count("device WHERE commune_id IS NULL"), 1, "one office identity");
+    // All three serve the same server: one campaign made through any of
+    // them is seen by the others' tablets.
+    let c = campaign(&db);
+    let mut tablets: Vec<Tablet> = servers
+        .iter()
+        .map(|s| Tablet::enrol(&s.url, &code(&db, &c.member, &c.communes[0].0)))
+        .collect();
+    for (t, s) in tablets.iter_mut().zip(&servers) {
+        t.sync(&s.url);
+    }
+    let digests: BTreeSet<_> = tablets.iter().map(|t| t.store.state_digest().unwrap()).collect();
+    assert_eq!(digests.len(), 1, "every tablet sees the same campaign");
 }

@@ -417,7 +417,7 @@ fn pull_cost(db: &str, history: usize) -> (u64, Duration) {
 
 fn main() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("DOORSTEP_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(std::env::var("DOORSTEP_LOG").unwrap_or_else(|_| "warn,deadpool=error".into()))
         .with_writer(std::io::stderr)
         .try_init();
     let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();

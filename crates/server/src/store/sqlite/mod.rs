@@ -107,6 +107,12 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let existed = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
         let mut conn = Connection::open(path)?;
+        // Processes starting together on one file take turns to migrate
+        // and make the identity (an flock, apart from SQLite's own locks;
+        // released when the handle closes at the end of `open`).
+        let start_lock = std::fs::File::open(path)
+            .and_then(|f| f.lock().map(|()| f))
+            .map_err(|e| StoreError::Refused(format!("cannot lock {}: {e}", path.display())))?;
         if existed {
             let unreadable = |e: rusqlite::Error| {
                 StoreError::Refused(format!(
@@ -144,6 +150,7 @@ impl SqliteStore {
             tx.commit()?;
         }
         let (key, office) = identity(&mut conn)?;
+        drop(start_lock);
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
