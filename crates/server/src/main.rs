@@ -28,7 +28,8 @@ use qrcode::render::unicode;
 struct Cli {
     /// The database: a SQLite file (created if missing), or a PostgreSQL
     /// database as `postgres://user:password@host:port/database` (an
-    /// empty one is set up on first start).
+    /// empty one is set up on first start; `?sslmode=require` for TLS with
+    /// the certificate verified, against `PGSSLROOTCERT` if set).
     #[arg(long, global = true, env = "DATABASE_URL", default_value = "doorstep-server.db")]
     db: String,
 

@@ -27,6 +27,7 @@ use doorstep_core::hlc::{Hlc, HlcClock, wall_millis};
 use doorstep_core::ids::DeviceId;
 use doorstep_core::protocol::{PackFile, Rejected, Restamp};
 use doorstep_core::schema::{EntityKind, FieldValue, format_timestamp};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{IsolationLevel, NoTls, Row, Transaction};
 use uuid::Uuid;
 
@@ -125,6 +126,41 @@ const START_LOCK: i64 = 0x4453_5256;
 /// default; several instances share it.
 const POOL_SIZE: usize = 16;
 
+/// TLS for `sslmode=require`: the server's certificate must chain to a
+/// public root (webpki-roots, as browsers trust) or to the CA certificates
+/// in the PEM file named by `PGSSLROOTCERT` (libpq's variable: a managed
+/// service's own CA), and name the host of the URL. Stricter than libpq's
+/// `require`, which does not verify: it is libpq's `verify-full`.
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = std::env::var_os("PGSSLROOTCERT") {
+        let shown = std::path::Path::new(&path).display().to_string();
+        let refused = |why: String| StoreError::Refused(format!("PGSSLROOTCERT {shown}: {why}"));
+        let mut added = 0;
+        for cert in CertificateDer::pem_file_iter(&path).map_err(|e| refused(e.to_string()))? {
+            let cert = cert.map_err(|e| refused(e.to_string()))?;
+            roots
+                .add(cert)
+                .map_err(|e| refused(format!("not a CA certificate ({e})")))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(refused("holds no PEM certificate".into()));
+        }
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| StoreError::Task(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
 /// Where a URL points, without its password, for messages and logs.
 fn describe(config: &tokio_postgres::Config) -> String {
     let host = config
@@ -152,13 +188,14 @@ impl PgStore {
             ))
         })?;
         let place = describe(&config);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = if config.get_ssl_mode() == SslMode::Require {
+            Manager::from_config(config, tls()?, manager_config)
+        } else {
+            Manager::from_config(config, NoTls, manager_config)
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
