@@ -30,7 +30,13 @@ struct Cli {
     /// database as `postgres://user:password@host:port/database` (an
     /// empty one is set up on first start; `?sslmode=require` for TLS with
     /// the certificate verified, against `PGSSLROOTCERT` if set).
-    #[arg(long, global = true, env = "DATABASE_URL", default_value = "doorstep-server.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "doorstep-server.db"
+    )]
     db: String,
 
     /// Print results as JSON.

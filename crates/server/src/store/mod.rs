@@ -33,8 +33,8 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL failed.
-    #[error("database: {0}")]
+    /// PostgreSQL failed (its own message is the error's source: shown).
+    #[error("database: {}", postgres::with_causes(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// No PostgreSQL connection could be had from the pool.
     #[error("database connection: {0}")]

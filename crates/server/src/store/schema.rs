@@ -36,9 +36,9 @@ pub(crate) fn refuse_newer(applied: &[Migration], known: usize, place: &str) -> 
     }
 }
 
-/// A refinery failure, as a store error.
-pub(crate) fn migration_error(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Migration(e.to_string())
+/// A refinery failure, as a store error, with the database's own reason.
+pub(crate) fn migration_error(e: refinery_core::Error) -> StoreError {
+    StoreError::Migration(super::postgres::with_causes(&e))
 }
 
 /// Logs what a run applied.

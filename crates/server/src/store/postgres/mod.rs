@@ -47,6 +47,10 @@ mod report;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Writers queue for the clock row holding a pooled connection each;
+    /// they may hold at most this many, so pulls, sign-in and the
+    /// dashboard always find one.
+    writers: std::sync::Arc<tokio::sync::Semaphore>,
     key: TokenKey,
     office: DeviceId,
 }
@@ -80,8 +84,9 @@ pub(super) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
 }
 
 /// An error with its causes ("error connecting to server: Connection
-/// refused"), since the pool's own message names only the outermost.
-fn with_causes(e: &dyn std::error::Error) -> String {
+/// refused"; "db error: ERROR: permission denied for table device"), since
+/// the pool's and the driver's own messages name only the outermost.
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -125,6 +130,9 @@ const START_LOCK: i64 = 0x4453_5256;
 /// Connections per server process. A province's PostgreSQL allows 100 by
 /// default; several instances share it.
 const POOL_SIZE: usize = 16;
+
+/// Connections writers may hold at once (the rest are for reads).
+const WRITERS: usize = POOL_SIZE - 4;
 
 /// TLS for `sslmode=require`: the server's certificate must chain to a
 /// public root (webpki-roots, as browsers trust) or to the CA certificates
@@ -182,11 +190,16 @@ impl PgStore {
     /// identity on first start. A database holding other tables, or one
     /// migrated by a newer server, is refused untouched.
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
-        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
+        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
             StoreError::Refused(format!(
-                "--db is not a usable PostgreSQL URL ({e}); expected postgres://user:password@host:port/database"
+                "--db is not a usable PostgreSQL URL ({}); expected postgres://user:password@host:port/database",
+                with_causes(&e)
             ))
         })?;
+        if config.get_application_name().is_none() {
+            // Names the server's connections in pg_stat_activity.
+            config.application_name("doorstep-server");
+        }
         let place = describe(&config);
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
@@ -212,14 +225,40 @@ impl PgStore {
         client.execute("SELECT pg_advisory_lock($1)", &[&START_LOCK]).await?;
         let started = start(&mut client, &place).await;
         // Released on every path; a crash releases it with the connection.
-        let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&START_LOCK]).await;
+        // It is a session lock: behind a pooler in transaction mode the
+        // unlock could reach another backend, which says false.
+        let unlocked: bool = client
+            .query_one("SELECT pg_advisory_unlock($1)", &[&START_LOCK])
+            .await?
+            .try_get(0)?;
         let (key, office) = started?;
-        unlocked?;
-        Ok(PgStore { pool, key, office })
+        if !unlocked {
+            return Err(StoreError::Refused(format!(
+                "the start-up lock on {place} was not released by the session that took it; \
+                 connect doorstep-server directly or through a pooler in session mode, not transaction mode"
+            )));
+        }
+        Ok(PgStore {
+            pool,
+            writers: std::sync::Arc::new(tokio::sync::Semaphore::new(WRITERS)),
+            key,
+            office,
+        })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(pool_error)
+    }
+
+    /// A connection for a writer of the change log, and its turn among
+    /// the writers (held until both are dropped).
+    async fn writer(&self) -> Result<(tokio::sync::SemaphorePermit<'_>, deadpool_postgres::Object), StoreError> {
+        let turn = self
+            .writers
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        Ok((turn, self.client().await?))
     }
 }
 
@@ -258,6 +297,9 @@ async fn start(client: &mut deadpool_postgres::Object, place: &str) -> Result<(T
         .map_err(schema::migration_error)?;
     schema::log_applied(&report);
     let tx = client.transaction().await?;
+    // Instances already serving may be pushing: a rebuild of the report
+    // tables waits for the clock row like any other writer.
+    lock_clock(&tx).await?;
     if report::build_if_missing(&tx).await? {
         tracing::info!("report tables built from the change log");
     }
@@ -632,7 +674,12 @@ impl Store for PgStore {
         changes: Vec<Change>,
         now: DateTime<Utc>,
     ) -> Result<Result<Pushed, Refusal>, StoreError> {
-        let mut client = self.client().await?;
+        let (_turn, mut client) = if changes.is_empty() {
+            (None, self.client().await?)
+        } else {
+            let (turn, client) = self.writer().await?;
+            (Some(turn), client)
+        };
         let tx = client.transaction().await?;
         let now_text = format_timestamp(now);
         let accepted = if changes.is_empty() {
@@ -729,7 +776,7 @@ impl Store for PgStore {
     }
 
     async fn office_write(&self, writes: Vec<OfficeWrite>, now: DateTime<Utc>) -> Result<Vec<Change>, OfficeError> {
-        let mut client = self.client().await?;
+        let (_turn, mut client) = self.writer().await?;
         let tx = client.transaction().await.map_err(StoreError::from)?;
         let mut clock = lock_clock(&tx).await?;
         let office = self.office;
@@ -874,7 +921,7 @@ impl Store for PgStore {
         packs: Vec<PackFile>,
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<PackFile>, String>, StoreError> {
-        let mut client = self.client().await?;
+        let (_turn, mut client) = self.writer().await?;
         let tx = client.transaction().await?;
         // Two instances starting together record the same versions in turn.
         lock_clock(&tx).await?;

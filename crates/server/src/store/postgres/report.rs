@@ -377,8 +377,13 @@ async fn pack_steps(
 // ---- Queries ---------------------------------------------------------
 
 /// A UTC timestamp column as a local time (SQLite: `col, '+7 hours'`).
+/// Years PostgreSQL's timestamps cannot hold (0000, or beyond 9999, which
+/// a stored timestamp can spell) give NULL instead of failing the query.
 fn local(column: &str) -> String {
-    format!("(({column})::timestamptz AT TIME ZONE 'UTC' + interval '{LOCAL_OFFSET_HOURS} hours')")
+    format!(
+        "(CASE WHEN ({column}) COLLATE \"C\" >= '0001' THEN \
+         (({column})::timestamptz AT TIME ZONE 'UTC' + interval '{LOCAL_OFFSET_HOURS} hours') END)"
+    )
 }
 
 /// A UTC timestamp column as its local day, `YYYY-MM-DD` (SQLite's `date`).

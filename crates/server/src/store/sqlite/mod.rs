@@ -108,11 +108,22 @@ impl SqliteStore {
         let existed = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
         let mut conn = Connection::open(path)?;
         // Processes starting together on one file take turns to migrate
-        // and make the identity (an flock, apart from SQLite's own locks;
-        // released when the handle closes at the end of `open`).
-        let start_lock = std::fs::File::open(path)
+        // and make the identity: an flock on `<db>.lock`, released when the
+        // handle closes at the end of `open`. Never a handle on the database
+        // file itself: closing any descriptor of a file drops every POSIX
+        // lock the process holds on it, SQLite's included.
+        let lock_path = {
+            let mut p = path.as_os_str().to_owned();
+            p.push(".lock");
+            PathBuf::from(p)
+        };
+        let start_lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
             .and_then(|f| f.lock().map(|()| f))
-            .map_err(|e| StoreError::Refused(format!("cannot lock {}: {e}", path.display())))?;
+            .map_err(|e| StoreError::Refused(format!("cannot lock {}: {e}", lock_path.display())))?;
         if existed {
             let unreadable = |e: rusqlite::Error| {
                 StoreError::Refused(format!(
