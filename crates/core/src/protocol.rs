@@ -46,7 +46,14 @@ pub mod paths {
     pub const PACKS: &str = "/api/v1/packs";
     /// Liveness and the server's time and versions.
     pub const HEALTH: &str = "/healthz";
+    /// A revoked tablet reports that it erased its data ([`super::ErasedReport`]).
+    pub const ERASED: &str = super::ERASED_PATH;
 }
+
+/// `POST /api/v1/erased`: a tablet told to erase its data (an
+/// [`ErrorBody`] with `erase`) reports, with its (revoked) bearer token,
+/// that it did. Answered 204 No Content; repeating it is harmless.
+pub const ERASED_PATH: &str = "/api/v1/erased";
 
 /// `POST /api/v1/enroll`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,8 +246,33 @@ pub struct ErrorBody {
     /// For [`ErrorCode::SeqGap`]: the seq the server needs next.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_seq: Option<u64>,
+    /// For [`ErrorCode::Revoked`]: the lead asked for this tablet's data to
+    /// be erased; the tablet deletes its databases and keys, then reports
+    /// with `POST /api/v1/erased` ([`ErasedReport`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erase: bool,
     /// The server's clock.
     pub server_time: String,
+}
+
+/// `POST /api/v1/erased` ([`ERASED_PATH`]): the tablet erased its data as
+/// a team lead asked. Sent with the tablet's own (revoked) bearer token;
+/// answered 204 No Content (again 204 if repeated: the first report is the
+/// one kept), 403 for another device's id, 409 if no erase was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErasedReport {
+    /// [`PROTOCOL_VERSION`] of the client.
+    pub protocol: u32,
+    /// The device the token was issued to.
+    pub device_id: DeviceId,
+    /// Changes made on the tablet that never reached the server, lost with
+    /// the erase (the outbox above the last acknowledged seq).
+    pub unsent_changes: u64,
+    /// When the tablet erased, by its clock (UTC, `2026-11-27T08:30:00.000Z`).
+    /// The server keeps it unless it is before the erase was asked or
+    /// after the report arrived; then it keeps the report's arrival time.
+    pub erased_at: String,
 }
 
 /// A batch of changes in their compact wire form.
@@ -541,5 +573,48 @@ mod tests {
         assert!(err.to_string().contains("invalid length"), "{err}");
         let ok: WireField = serde_json::from_str(r#"["a", null]"#).expect("short form");
         assert_eq!(ok.value, FieldValue::Null);
+    }
+
+    #[test]
+    fn erase_travels_only_when_asked() {
+        let mut body = ErrorBody {
+            error: ErrorCode::Revoked,
+            message: "removed".into(),
+            field: None,
+            expected_seq: None,
+            erase: false,
+            server_time: "2026-11-27T08:30:00.000Z".into(),
+        };
+        let plain = serde_json::to_string(&body).expect("encode");
+        assert!(!plain.contains("erase"), "{plain}");
+        // An older server's answer (no field) reads as no erase.
+        assert_eq!(serde_json::from_str::<ErrorBody>(&plain).expect("decode"), body);
+        body.erase = true;
+        let asked = serde_json::to_value(&body).expect("encode");
+        assert_eq!(asked["erase"], serde_json::Value::Bool(true));
+        assert_eq!(serde_json::from_value::<ErrorBody>(asked).expect("decode"), body);
+    }
+
+    #[test]
+    fn an_erased_report_is_strict() {
+        let device = DeviceId::new();
+        let report = ErasedReport {
+            protocol: PROTOCOL_VERSION,
+            device_id: device,
+            unsent_changes: 3,
+            erased_at: "2026-11-27T08:30:00.000Z".into(),
+        };
+        let json = serde_json::to_value(&report).expect("encode");
+        assert_eq!(json["unsent_changes"], 3);
+        assert_eq!(
+            serde_json::from_value::<ErasedReport>(json.clone()).expect("decode"),
+            report
+        );
+        let mut extra = json;
+        extra["wiped"] = serde_json::Value::Bool(true);
+        assert!(
+            serde_json::from_value::<ErasedReport>(extra).is_err(),
+            "unknown fields are refused"
+        );
     }
 }

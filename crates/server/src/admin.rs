@@ -344,7 +344,7 @@ pub async fn revoke_device<S: Store>(store: &S, given: &str, now: DateTime<Utc>)
         [] => return Err(input(format!("no enrolled device matches {given:?}"))),
         _ => return Err(input(format!("{given:?} matches several devices; give more of the id"))),
     };
-    store.revoke(device, now).await?;
+    store.revoke(device, false, now).await?;
     Ok(device)
 }
 

@@ -25,6 +25,7 @@ impl ApiError {
                 message: message.into(),
                 field: None,
                 expected_seq: None,
+                erase: false,
                 server_time: format_timestamp(Utc::now()),
             },
         }

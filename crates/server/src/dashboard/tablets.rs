@@ -161,7 +161,7 @@ pub(super) async fn revoke<S: Store + Accounts>(
             StatusCode::FORBIDDEN,
         );
     }
-    match dash.store.revoke(device.id, Utc::now()).await {
+    match dash.store.revoke(device.id, false, Utc::now()).await {
         Ok(_) => Redirect::to("/devices").into_response(),
         Err(e) => failure(lang, e),
     }

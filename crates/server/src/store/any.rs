@@ -13,7 +13,7 @@ use super::accounts::{Account, Accounts, Session};
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 use super::{
-    DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWrite, Page, PendingCode, Pushed, Store,
+    DeviceRecord, EnrollError, Enrolled, EraseAck, NewCode, OfficeError, OfficeWrite, Page, PendingCode, Pushed, Store,
     StoreError,
 };
 use crate::auth::TokenKey;
@@ -133,8 +133,18 @@ impl Store for AnyStore {
         either!(self.devices())
     }
 
-    async fn revoke(&self, device: DeviceId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        either!(self.revoke(device, now))
+    async fn revoke(&self, device: DeviceId, erase: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        either!(self.revoke(device, erase, now))
+    }
+
+    async fn record_erased(
+        &self,
+        device: DeviceId,
+        unsent: u64,
+        reported_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<EraseAck, StoreError> {
+        either!(self.record_erased(device, unsent, reported_at, now))
     }
 
     async fn entities(&self, kind: EntityKind) -> Result<Vec<(Uuid, Known)>, StoreError> {

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use doorstep_core::change::Change;
 use doorstep_core::ids::DeviceId;
 use doorstep_core::protocol::{PackFile, Rejected, Restamp};
-use doorstep_core::schema::{EntityKind, FieldValue};
+use doorstep_core::schema::{EntityKind, FieldValue, format_timestamp};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -72,6 +72,38 @@ pub struct DeviceRecord {
     pub last_applied_seq: u64,
     /// When a lead revoked it.
     pub revoked_at: Option<String>,
+    /// When a lead asked for its data to be erased (it is told at its next
+    /// contact, and reports back).
+    pub erase_requested_at: Option<String>,
+    /// When it reported that it erased its data.
+    pub erased_at: Option<String>,
+    /// How many changes it had not sent when it erased (lost with it).
+    pub erased_unsent: Option<u64>,
+}
+
+/// What became of a tablet's report that it erased its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EraseAck {
+    /// Recorded now.
+    Recorded,
+    /// An earlier report was recorded; it stays (the first one wins).
+    AlreadyRecorded,
+    /// No erase was asked for this device: nothing recorded.
+    NotRequested,
+    /// No such device.
+    NoDevice,
+}
+
+/// When a tablet erased, as kept: the time it reports, unless that is
+/// before the erase was asked or after `now` (a tablet's clock may be
+/// days off), then `now`.
+pub(crate) fn erased_time(reported: DateTime<Utc>, requested: &str, now: DateTime<Utc>) -> String {
+    let asked = doorstep_core::schema::parse_timestamp(requested).unwrap_or(now);
+    if reported < asked || reported > now {
+        format_timestamp(now)
+    } else {
+        format_timestamp(reported)
+    }
 }
 
 /// A new enrolment code, stored hashed.
@@ -286,8 +318,28 @@ pub trait Store: Send + Sync + 'static {
     /// Every enrolled device.
     fn devices(&self) -> impl Future<Output = Result<Vec<DeviceRecord>, StoreError>> + Send;
 
-    /// Revokes a device; false if there is no such device.
-    fn revoke(&self, device: DeviceId, now: DateTime<Utc>) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Revokes a device (its token stops working); with `erase`, also asks
+    /// it to erase its data at its next contact. Revoking again keeps the
+    /// first time, and may add the erase to a plain revoke. False if there
+    /// is no such device.
+    fn revoke(
+        &self,
+        device: DeviceId,
+        erase: bool,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records a tablet's report that it erased its data as asked, with
+    /// the changes it had not sent: only for a device whose erase was
+    /// asked, and only the first report (see [`erased_time`] for the time
+    /// kept).
+    fn record_erased(
+        &self,
+        device: DeviceId,
+        unsent: u64,
+        reported_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<EraseAck, StoreError>> + Send;
 
     /// Every entity of a kind, with its state.
     fn entities(&self, kind: EntityKind) -> impl Future<Output = Result<Vec<(Uuid, Known)>, StoreError>> + Send;

@@ -32,7 +32,7 @@ use tokio_postgres::{IsolationLevel, NoTls, Row, Transaction};
 use uuid::Uuid;
 
 use super::{
-    DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWrite, Page, PendingCode, Pushed, Store,
+    DeviceRecord, EnrollError, Enrolled, EraseAck, NewCode, OfficeError, OfficeWrite, Page, PendingCode, Pushed, Store,
     StoreError, schema,
 };
 use crate::auth::TokenKey;
@@ -119,6 +119,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V4__dashboard",
         include_str!("../../../migrations/postgres/0004_dashboard.sql"),
+    ),
+    (
+        "V5__device_erase",
+        include_str!("../../../migrations/postgres/0005_device_erase.sql"),
     ),
 ];
 
@@ -574,8 +578,8 @@ async fn outcomes_since(
     Ok((rejected, restamped))
 }
 
-const DEVICE_COLUMNS: &str =
-    "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, revoked_at";
+const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
+     revoked_at, erase_requested_at, erased_at, erased_unsent";
 
 fn device_record(r: &Row) -> Result<DeviceRecord, StoreError> {
     let id: String = r.try_get(0)?;
@@ -589,6 +593,9 @@ fn device_record(r: &Row) -> Result<DeviceRecord, StoreError> {
         last_seen_at: r.try_get(5)?,
         last_applied_seq: u64_of(r.try_get(6)?),
         revoked_at: r.try_get(7)?,
+        erase_requested_at: r.try_get(8)?,
+        erased_at: r.try_get(9)?,
+        erased_unsent: r.try_get::<_, Option<i64>>(10)?.map(u64_of),
     })
 }
 
@@ -884,15 +891,61 @@ impl Store for PgStore {
         rows.iter().map(device_record).collect()
     }
 
-    async fn revoke(&self, device: DeviceId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn revoke(&self, device: DeviceId, erase: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let n = client
             .execute(
-                "UPDATE device SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2 AND commune_id IS NOT NULL",
-                &[&format_timestamp(now), &device.to_string()],
+                "UPDATE device SET revoked_at = coalesce(revoked_at, $1),
+                     erase_requested_at = CASE WHEN $3 THEN coalesce(erase_requested_at, $1)
+                                               ELSE erase_requested_at END
+                 WHERE id = $2 AND commune_id IS NOT NULL",
+                &[&format_timestamp(now), &device.to_string(), &erase],
             )
             .await?;
         Ok(n > 0)
+    }
+
+    async fn record_erased(
+        &self,
+        device: DeviceId,
+        unsent: u64,
+        reported_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<EraseAck, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT erase_requested_at, erased_at FROM device WHERE id = $1 AND commune_id IS NOT NULL",
+                &[&device.to_string()],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(EraseAck::NoDevice);
+        };
+        let asked: Option<String> = row.try_get(0)?;
+        let erased: Option<String> = row.try_get(1)?;
+        let Some(asked) = asked else {
+            return Ok(EraseAck::NotRequested);
+        };
+        if erased.is_some() {
+            return Ok(EraseAck::AlreadyRecorded);
+        }
+        // Two reports at once: the condition lets only the first one write.
+        let n = client
+            .execute(
+                "UPDATE device SET erased_at = $1, erased_unsent = $2 WHERE id = $3 AND erased_at IS NULL",
+                &[
+                    &super::erased_time(reported_at, &asked, now),
+                    &i64_of(unsent),
+                    &device.to_string(),
+                ],
+            )
+            .await?;
+        Ok(if n > 0 {
+            EraseAck::Recorded
+        } else {
+            EraseAck::AlreadyRecorded
+        })
     }
 
     async fn entities(&self, kind: EntityKind) -> Result<Vec<(Uuid, Known)>, StoreError> {

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 use uuid::Uuid;
 
 use super::{
-    DeviceRecord, EnrollError, Enrolled, NewCode, OfficeError, OfficeWrite, Page, PendingCode, Pushed, Store,
+    DeviceRecord, EnrollError, Enrolled, EraseAck, NewCode, OfficeError, OfficeWrite, Page, PendingCode, Pushed, Store,
     StoreError, schema,
 };
 use crate::auth::TokenKey;
@@ -49,6 +49,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V4__dashboard",
         include_str!("../../../migrations/sqlite/0004_dashboard.sql"),
+    ),
+    (
+        "V5__device_erase",
+        include_str!("../../../migrations/sqlite/0005_device_erase.sql"),
     ),
 ];
 
@@ -492,12 +496,15 @@ fn device_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DeviceRecor
             last_seen_at: r.get(5)?,
             last_applied_seq: u64_of(r.get(6)?),
             revoked_at: r.get(7)?,
+            erase_requested_at: r.get(8)?,
+            erased_at: r.get(9)?,
+            erased_unsent: r.get::<_, Option<i64>>(10)?.map(u64_of),
         },
     ))
 }
 
-const DEVICE_COLUMNS: &str =
-    "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, revoked_at";
+const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
+     revoked_at, erase_requested_at, erased_at, erased_unsent";
 
 fn pull_page(
     conn: &mut Connection,
@@ -801,13 +808,54 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn revoke(&self, device: DeviceId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn revoke(&self, device: DeviceId, erase: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.write(move |conn, _| -> Result<bool, StoreError> {
             let n = conn.execute(
-                "UPDATE device SET revoked_at = coalesce(revoked_at, ?1) WHERE id = ?2 AND commune_id IS NOT NULL",
-                (format_timestamp(now), device.to_string()),
+                "UPDATE device SET revoked_at = coalesce(revoked_at, ?1),
+                     erase_requested_at = CASE WHEN ?3 THEN coalesce(erase_requested_at, ?1)
+                                               ELSE erase_requested_at END
+                 WHERE id = ?2 AND commune_id IS NOT NULL",
+                (format_timestamp(now), device.to_string(), erase),
             )?;
             Ok(n > 0)
+        })
+        .await?
+    }
+
+    async fn record_erased(
+        &self,
+        device: DeviceId,
+        unsent: u64,
+        reported_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<EraseAck, StoreError> {
+        self.write(move |conn, _| -> Result<EraseAck, StoreError> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let row: Option<(Option<String>, Option<String>)> = tx
+                .query_row(
+                    "SELECT erase_requested_at, erased_at FROM device WHERE id = ?1 AND commune_id IS NOT NULL",
+                    [device.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let ack = match row {
+                None => EraseAck::NoDevice,
+                Some((None, _)) => EraseAck::NotRequested,
+                Some((Some(_), Some(_))) => EraseAck::AlreadyRecorded,
+                Some((Some(asked), None)) => {
+                    tx.execute(
+                        "UPDATE device SET erased_at = ?1, erased_unsent = ?2 WHERE id = ?3 AND erased_at IS NULL",
+                        (
+                            super::erased_time(reported_at, &asked, now),
+                            i64_of(unsent),
+                            device.to_string(),
+                        ),
+                    )?;
+                    EraseAck::Recorded
+                }
+            };
+            tx.commit()?;
+            Ok(ack)
         })
         .await?
     }
