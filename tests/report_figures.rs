@@ -80,7 +80,7 @@ struct TabletCounts {
 }
 
 fn tablet_counts(path: &Path) -> TabletCounts {
-    let conn = rusqlite::Connection::open(path).unwrap();
+    let conn = doorstep_device::key::open_raw(path).unwrap();
     let mut villages = BTreeMap::new();
     let mut stmt = conn
         .prepare(

@@ -196,7 +196,7 @@ fn failures_exit_3_for_the_network_and_2_for_refusals() {
 /// SQLite shell would (the CLI has no command for it: moving to another
 /// server means enrolling again).
 fn point_at(db: &std::path::Path, url: &str) {
-    let conn = rusqlite::Connection::open(db).expect("open");
+    let conn = doorstep_device::key::open_raw(db).expect("open");
     let n = conn
         .execute("UPDATE device_state SET server_url = ?1 WHERE id = 1", [url])
         .expect("update");

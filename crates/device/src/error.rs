@@ -37,6 +37,35 @@ pub enum StoreError {
         /// The file.
         path: PathBuf,
     },
+    /// An encrypted file (or one too damaged to tell) with no key for it.
+    #[error(
+        "{path} is not a readable Doorstep database without its key, and no key for it was found ({looked_in}): it is encrypted and its key was deleted, or it was copied from another tablet, or it is damaged"
+    )]
+    NoKey {
+        /// The file.
+        path: PathBuf,
+        /// Where the key was looked for.
+        looked_in: String,
+    },
+    /// The key found does not open the file.
+    #[error(
+        "{path} cannot be opened with the key from {location}: it is the wrong key, or the file was encrypted with another tablet's key (or is damaged)"
+    )]
+    WrongKey {
+        /// The file.
+        path: PathBuf,
+        /// Where the key came from.
+        location: String,
+    },
+    /// The key store failed or refused.
+    #[error(transparent)]
+    Key(#[from] crate::key::KeyError),
+    /// Another process has the database open while it must be alone.
+    #[error("{path} is in use by another program; close it and try again")]
+    InUse {
+        /// The file.
+        path: PathBuf,
+    },
     /// Written by a newer Doorstep.
     #[error(
         "{path} was written by a newer Doorstep (database schema {found}, this app knows up to {known}); update the app"

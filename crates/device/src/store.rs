@@ -15,12 +15,14 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
 
 use crate::error::{Result, StoreError};
+use crate::key::{DbKey, KeyChain, KeyHolder, KeyStore};
 use crate::packs::PackCache;
 
 /// The embedded migrations, in order. Never edit a released one.
 const MIGRATION_LIST: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_initial.sql")),
     M::up(include_str!("../migrations/0002_sync.sql")),
+    M::up(include_str!("../migrations/0003_lock.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_LIST);
 
@@ -51,6 +53,38 @@ pub struct Store {
     /// Server clock minus wall clock, from the last sync (0 before one).
     clock_offset_ms: i64,
     pub(crate) packs: PackCache,
+    /// The key the file was opened with (none: a plain file, benchmarks only).
+    key: Option<StoreKey>,
+}
+
+/// The key a store was opened with and who holds it: enough to open the
+/// same file again (the app's sync worker, a reopen after a sync) without
+/// asking the key store each time. Hidden in `Debug`.
+#[derive(Debug, Clone)]
+pub struct StoreKey {
+    key: DbKey,
+    holder: KeyHolder,
+    location: String,
+}
+
+impl StoreKey {
+    /// Who holds the key.
+    pub fn holder(&self) -> KeyHolder {
+        self.holder
+    }
+
+    /// Where, in words ("key file /data/field.db.key").
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn found(key: DbKey, store: &dyn KeyStore) -> StoreKey {
+        StoreKey {
+            key,
+            holder: store.holder(),
+            location: store.location(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -60,6 +94,7 @@ impl std::fmt::Debug for Store {
             .field("device_id", &self.device_id)
             .field("practice", &self.practice)
             .field("clock_offset_ms", &self.clock_offset_ms)
+            .field("key_holder", &self.key.as_ref().map(|k| k.holder))
             .finish_non_exhaustive()
     }
 }
@@ -69,13 +104,42 @@ fn system_clock() -> WallClock {
 }
 
 impl Store {
-    /// Creates a new store at `path`; refuses if a database is already there.
-    /// The bundled checklist packs are installed.
+    /// Creates a new store at `path`, encrypted under a new key kept in a
+    /// key file beside it (`<db>.key`); refuses if a database is already
+    /// there. The bundled checklist packs are installed.
     pub fn create(path: &Path, options: CreateOptions) -> Result<Store> {
-        if path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(true) {
-            return Err(StoreError::AlreadyExists { path: path.to_owned() });
+        Store::create_keyed(path, options, &KeyChain::key_file_beside(path))
+    }
+
+    /// Creates a new encrypted store whose key is kept by `keys` (a key left
+    /// there by an earlier database of the same name is used again).
+    pub fn create_keyed(path: &Path, options: CreateOptions, keys: &KeyChain) -> Result<Store> {
+        refuse_existing(path)?;
+        let (key, made) = match keys.find().map_err(StoreError::Key)? {
+            Some((key, store)) => (StoreKey::found(key, store), false),
+            None => {
+                let (key, store) = keys.create().map_err(StoreError::Key)?;
+                (StoreKey::found(key, store), true)
+            }
+        };
+        let result = Self::create_inner(path, options, Some(key));
+        if result.is_err() && made {
+            let _ = keys.erase();
         }
-        let result = Self::create_inner(path, options);
+        result
+    }
+
+    /// A plain, unencrypted store, as versions before SQLCipher wrote them:
+    /// for the benchmarks (plain against encrypted) and the migration tests
+    /// only. Opening it again with [`Store::open`] encrypts it.
+    #[doc(hidden)]
+    pub fn create_plain(path: &Path, options: CreateOptions) -> Result<Store> {
+        refuse_existing(path)?;
+        Self::create_inner(path, options, None)
+    }
+
+    fn create_inner(path: &Path, options: CreateOptions, key: Option<StoreKey>) -> Result<Store> {
+        let result = Self::create_file(path, options, key);
         if result.is_err() {
             // Leave nothing half-made behind; the error says what happened.
             for suffix in ["", "-wal", "-shm"] {
@@ -85,8 +149,11 @@ impl Store {
         result
     }
 
-    fn create_inner(path: &Path, options: CreateOptions) -> Result<Store> {
+    fn create_file(path: &Path, options: CreateOptions, key: Option<StoreKey>) -> Result<Store> {
         let mut conn = Connection::open(path).map_err(|e| StoreError::from_sqlite_at(e, path))?;
+        if let Some(k) = &key {
+            apply_key(&conn, &k.key, path)?;
+        }
         configure(&conn, path)?;
         MIGRATIONS.to_latest(&mut conn).map_err(|e| migration_error(e, path))?;
         let device_id = options.device_id.unwrap_or_default();
@@ -103,6 +170,7 @@ impl Store {
             wall,
             clock_offset_ms: 0,
             packs: PackCache::default(),
+            key,
         };
         for pack in crate::packs::bundled()? {
             store.install_pack(&pack)?;
@@ -110,40 +178,81 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens an existing store, upgrading an older schema. A missing file,
-    /// a damaged one, a foreign SQLite file or one from a newer app is
-    /// refused with a message that says which, and left untouched.
+    /// Opens an existing store whose key is in the key file beside it,
+    /// upgrading an older schema and encrypting a plain file from an earlier
+    /// version (see [`Store::open_keyed`]).
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_keyed(path, &KeyChain::key_file_beside(path))
+    }
+
+    /// Opens an existing store with the key `keys` hold. A missing file, a
+    /// damaged one, a foreign SQLite file, one from a newer app, a file
+    /// with no key or with another key is refused with a message that says
+    /// which, and left untouched. A plain file from before encryption is
+    /// encrypted in place first ([`crate::encrypt`]): a new key is kept,
+    /// the file is exported encrypted beside it, made durable, and renamed
+    /// over the old one, so a kill at any moment leaves one whole file.
+    pub fn open_keyed(path: &Path, keys: &KeyChain) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::NoDatabase { path: path.to_owned() });
+        }
+        crate::encrypt::clear_leftovers(path)?;
+        match crate::encrypt::file_kind(path)? {
+            FileKind::Plain => {
+                let conn = open_plain_checked(path)?;
+                let key = match keys.find().map_err(StoreError::Key)? {
+                    // A migration that was cut after keeping its key.
+                    Some((key, store)) => StoreKey::found(key, store),
+                    None => {
+                        let (key, store) = keys.create().map_err(StoreError::Key)?;
+                        StoreKey::found(key, store)
+                    }
+                };
+                crate::encrypt::encrypt_in_place(conn, path, &key.key)?;
+                Store::open_with(path, &key)
+            }
+            FileKind::Encrypted => {
+                let key = match keys.find().map_err(StoreError::Key)? {
+                    Some((key, store)) => StoreKey::found(key, store),
+                    None => {
+                        return Err(StoreError::NoKey {
+                            path: path.to_owned(),
+                            looked_in: keys.locations(),
+                        });
+                    }
+                };
+                Store::open_with(path, &key)
+            }
+            FileKind::Empty => Err(StoreError::NotDoorstep { path: path.to_owned() }),
+            FileKind::NotSqlite => Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: "it is not an SQLite file".to_owned(),
+            }),
+        }
+    }
+
+    /// Opens an encrypted store with a key already fetched ([`Store::key`]).
+    pub fn open_with(path: &Path, key: &StoreKey) -> Result<Store> {
         if !path.exists() {
             return Err(StoreError::NoDatabase { path: path.to_owned() });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_sqlite_at(e, path))?;
-        let found: usize = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| StoreError::from_sqlite_at(e, path))?;
-        if found == 0 {
-            return Err(StoreError::NotDoorstep { path: path.to_owned() });
-        }
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                path: path.to_owned(),
-                found,
-                known: SCHEMA_VERSION,
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_sqlite_at(e, path))?;
+        apply_key(&conn, &key.key, path)?;
+        if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+            return Err(match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase) => StoreError::WrongKey {
+                    path: path.to_owned(),
+                    location: key.location.clone(),
+                },
+                _ => StoreError::from_sqlite_at(e, path),
             });
         }
-        // Look before touching: switching to WAL or migrating would change
-        // the file, and a file we refuse must be left exactly as it was.
-        let ours: bool = conn
-            .query_row(
-                "SELECT count(*) = 1 FROM sqlite_master WHERE type = 'table' AND name = 'device_state'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| StoreError::from_sqlite_at(e, path))?;
-        if !ours {
-            return Err(StoreError::NotDoorstep { path: path.to_owned() });
-        }
+        Store::finish_open(conn, path, Some(key.clone()))
+    }
+
+    fn finish_open(mut conn: Connection, path: &Path, key: Option<StoreKey>) -> Result<Store> {
+        check_ours(&conn, path)?;
         configure(&conn, path)?;
         MIGRATIONS.to_latest(&mut conn).map_err(|e| migration_error(e, path))?;
         let identity: Option<(String, bool, i64)> = conn
@@ -171,15 +280,38 @@ impl Store {
             wall: system_clock(),
             clock_offset_ms,
             packs: PackCache::default(),
+            key,
         })
     }
 
-    /// Opens the store at `path`, creating it if there is none.
+    /// Opens the store at `path` (key file beside it), creating it if there is none.
     pub fn open_or_create(path: &Path, options: CreateOptions) -> Result<Store> {
+        Store::open_or_create_keyed(path, options, &KeyChain::key_file_beside(path))
+    }
+
+    /// Opens the store at `path` with `keys`, creating it if there is none.
+    pub fn open_or_create_keyed(path: &Path, options: CreateOptions, keys: &KeyChain) -> Result<Store> {
         if path.exists() {
-            Store::open(path)
+            Store::open_keyed(path, keys)
         } else {
-            Store::create(path, options)
+            Store::create_keyed(path, options, keys)
+        }
+    }
+
+    /// The key this store was opened with, to open the same file again
+    /// (`None` for a plain benchmark store).
+    pub fn key(&self) -> Option<&StoreKey> {
+        self.key.as_ref()
+    }
+
+    /// Opens this store's file again on a new connection, with the same key.
+    pub fn reopen(&self) -> Result<Store> {
+        match &self.key {
+            Some(key) => Store::open_with(&self.path, key),
+            None => {
+                let conn = open_plain_checked(&self.path)?;
+                Store::finish_open(conn, &self.path, None)
+            }
         }
     }
 
@@ -281,6 +413,71 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// What kind of file is at a path, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    /// An unencrypted SQLite file (an earlier version's, or a foreign one).
+    Plain,
+    /// Pages that look like SQLCipher's: random from the first byte.
+    Encrypted,
+    /// Zero bytes.
+    Empty,
+    /// Too short or misshapen to be either.
+    NotSqlite,
+}
+
+fn refuse_existing(path: &Path) -> Result<()> {
+    if path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(true) {
+        return Err(StoreError::AlreadyExists { path: path.to_owned() });
+    }
+    Ok(())
+}
+
+/// Keys a new connection; the very first statement on it.
+pub(crate) fn apply_key(conn: &Connection, key: &DbKey, path: &Path) -> Result<()> {
+    conn.execute_batch(&key.pragma(None))
+        .map_err(|e| StoreError::from_sqlite_at(e, path))
+}
+
+/// Opens a plain file and checks, before anything touches it, that it is a
+/// Doorstep database this app can read.
+fn open_plain_checked(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_sqlite_at(e, path))?;
+    check_ours(&conn, path)?;
+    Ok(conn)
+}
+
+/// Refuses a file that is not a Doorstep database or is from a newer app.
+/// Look before touching: switching to WAL or migrating would change the
+/// file, and a file we refuse must be left exactly as it was.
+fn check_ours(conn: &Connection, path: &Path) -> Result<()> {
+    let found: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| StoreError::from_sqlite_at(e, path))?;
+    if found == 0 {
+        return Err(StoreError::NotDoorstep { path: path.to_owned() });
+    }
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            path: path.to_owned(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    let ours: bool = conn
+        .query_row(
+            "SELECT count(*) = 1 FROM sqlite_master WHERE type = 'table' AND name = 'device_state'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| StoreError::from_sqlite_at(e, path))?;
+    if !ours {
+        return Err(StoreError::NotDoorstep { path: path.to_owned() });
+    }
+    Ok(())
 }
 
 fn configure(conn: &Connection, path: &Path) -> Result<()> {

@@ -83,7 +83,7 @@ fn check_invariants(path: &Path, dir: &Path, round: usize) -> u64 {
         outbox.len() as u64,
         "round {round}: next seq follows the last record"
     );
-    let conn = rusqlite::Connection::open(path).expect("open");
+    let conn = doorstep_device::key::open_raw(path).expect("open");
     for kind in EntityKind::ALL {
         let orphans: i64 = conn
             .query_row(

@@ -13,7 +13,7 @@ use doorstep_device::{CreateOptions, Store, StoreError};
 #[test]
 fn every_field_of_the_core_schema_has_its_column() {
     let t = TempStore::new();
-    let conn = rusqlite::Connection::open(t.path()).expect("open");
+    let conn = doorstep_device::key::open_raw(&t.path()).expect("open");
     for kind in EntityKind::ALL {
         let mut stmt = conn
             .prepare(&format!("PRAGMA table_info({})", kind.table()))
@@ -218,7 +218,7 @@ fn refuses_a_database_from_a_newer_app() {
     let t = TempStore::new();
     let path = t.path();
     drop(t.store);
-    rusqlite::Connection::open(&path)
+    doorstep_device::key::open_raw(&path)
         .expect("open")
         .pragma_update(None, "user_version", 99)
         .expect("bump");
@@ -233,7 +233,7 @@ fn a_damaged_file_gives_a_clear_error() {
     let path = t.path();
     drop(t.store);
     // Checkpoint the WAL into the main file, then overwrite pages in the middle.
-    rusqlite::Connection::open(&path)
+    doorstep_device::key::open_raw(&path)
         .expect("open")
         .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
         .expect("checkpoint");
@@ -312,7 +312,7 @@ fn derived_household_columns_match_a_fresh_count() {
     t.store
         .update::<doorstep_core::entities::Person>(p.as_uuid(), Patch::new().deleted(true))
         .expect("delete person");
-    let conn = rusqlite::Connection::open(t.path()).expect("open");
+    let conn = doorstep_device::key::open_raw(&t.path()).expect("open");
     // A run counts while its person and its visit are not deleted either.
     const LIVE: &str = "AND r.person_id IN (SELECT id FROM person WHERE deleted = 0)
                         AND r.visit_id IN (SELECT id FROM visit WHERE deleted = 0)";

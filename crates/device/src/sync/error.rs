@@ -82,6 +82,10 @@ pub enum SyncError {
     /// A team lead revoked this tablet's token.
     #[error("this tablet was removed by the team lead; ask for a new enrolment code")]
     TokenRevoked,
+    /// A team lead revoked this tablet and asked for its data to be
+    /// erased: the caller erases the store ([`super::erase_store`]).
+    #[error("this tablet was removed by the team lead, who asked for its data to be erased")]
+    EraseOrdered,
     /// The server does not know this tablet's token.
     #[error("the server does not recognise this tablet ({message}); ask the team lead for a new enrolment code")]
     Unauthorized {
@@ -172,6 +176,7 @@ impl SyncError {
             SyncError::ServerFailed { .. } => "server_failed",
             SyncError::BadCode { .. } => "bad_code",
             SyncError::TokenRevoked => "token_revoked",
+            SyncError::EraseOrdered => "erase_ordered",
             SyncError::Unauthorized { .. } => "unauthorized",
             SyncError::AppTooOld { .. } => "app_too_old",
             SyncError::ServerTooOld { .. } => "server_too_old",
@@ -231,6 +236,7 @@ impl SyncError {
         let message = body.map_or_else(|| plain_answer(status, excerpt), |b| b.message.clone());
         let code = body.map(|b| b.error);
         match (status, code) {
+            (_, Some(ErrorCode::Revoked)) if body.is_some_and(|b| b.erase) => SyncError::EraseOrdered,
             (_, Some(ErrorCode::Revoked)) => SyncError::TokenRevoked,
             (_, Some(ErrorCode::BadCode)) => SyncError::BadCode { message },
             (_, Some(ErrorCode::UpgradeRequired)) | (426, None) => SyncError::AppTooOld { message },
@@ -316,6 +322,7 @@ mod tests {
             message: message.to_owned(),
             field: None,
             expected_seq: None,
+            erase: false,
             server_time: "2026-11-27T08:30:00.000Z".to_owned(),
         }
     }

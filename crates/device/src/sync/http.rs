@@ -12,7 +12,9 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use doorstep_core::protocol::{EnrollRequest, EnrollResponse, ErrorBody, Health, PacksResponse, SyncResponse, paths};
+use doorstep_core::protocol::{
+    EnrollRequest, EnrollResponse, ErasedReport, ErrorBody, Health, PacksResponse, SyncResponse, paths,
+};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -235,6 +237,28 @@ impl Http {
         let (status, body, received) = self.exchange(request)?;
         let value = json_answer(status, &body)?;
         Ok(Exchange { value, sent, received })
+    }
+
+    /// `POST /api/v1/erased` (plain JSON); the answer is 204 with no body.
+    pub(crate) fn erased(&self, report: &ErasedReport) -> Result<(), HttpFailure> {
+        let body = serde_json::to_vec(report).map_err(|e| {
+            HttpFailure::Link(SyncError::BadAnswer {
+                detail: format!("cannot encode the erase report: {e}"),
+            })
+        })?;
+        let request = self
+            .authorised(self.client.post(self.url(paths::ERASED)))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body);
+        let (status, body, _) = self.exchange(request)?;
+        if status.is_success() {
+            return Ok(());
+        }
+        // `exchange` turns error statuses into `Status`; anything else
+        // (a proxy's 3xx) is not the answer we wait for.
+        Err(HttpFailure::Link(SyncError::BadAnswer {
+            detail: format!("HTTP {} to the erase report ({} bytes)", status.as_u16(), body.len()),
+        }))
     }
 
     /// `GET /healthz`.

@@ -26,6 +26,7 @@ mod answer;
 mod backoff;
 mod batch;
 mod enroll;
+mod erase;
 mod error;
 mod http;
 mod packs;
@@ -39,6 +40,10 @@ use doorstep_core::protocol::Health;
 use serde::Serialize;
 
 pub use enroll::{enroll, request_enrolment};
+pub use erase::{
+    EraseNotice, delete_database, dismiss_notice, erase_store, finish_interrupted_erase, notice_path, read_notice,
+    report_erase,
+};
 pub use error::SyncError;
 pub use http::normalise_server_url;
 pub use packs::PacksReport;
