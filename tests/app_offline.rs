@@ -63,6 +63,7 @@ fn the_app_works_offline_and_its_changes_arrive_when_the_server_is_back() {
         language: Some(Language::Vi),
         text_size: TextSize::Large,
         server_url: None,
+        lock_after_minutes: 5,
     })
     .unwrap();
 
@@ -84,6 +85,14 @@ fn the_app_works_offline_and_its_changes_arrive_when_the_server_is_back() {
         .unwrap();
     assert!(state.enrolled);
     assert_eq!(state.commune_name.as_deref(), Some("Muong Lan"));
+    // Enrolled, the tablet holds the commune's residents: a PIN first.
+    assert!(state.lock.pin_required);
+    assert_eq!(app.villages(NoArgs {}).unwrap_err().kind, "pin_required");
+    app.pin_setup(PinSetupArgs {
+        pin: PinText("4821".into()),
+        lead_pin: None,
+    })
+    .unwrap();
     wait_for("the first sync", || {
         app.sync_screen(NoArgs {}).unwrap().worker.last_summary.is_some()
     });

@@ -1,5 +1,12 @@
-//! [`App`]: the tablet's two databases (field and practice), its settings
-//! and its background sync, behind one method per command.
+//! [`App`]: the tablet's two databases (field and practice), its settings,
+//! its lock and its background sync, behind one method per command.
+//!
+//! Both databases are encrypted (SQLCipher), their keys in the platform's
+//! key store ([`KeyPolicy`]). While the app is locked, or enrolled without
+//! a PIN, every command on the field data is refused (`locked`,
+//! `pin_required`); practice mode never locks. A server's order to erase
+//! the tablet deletes both databases and their keys
+//! ([`Databases::erase`]); only the erase notice is shown then.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -15,6 +22,8 @@ use doorstep_core::text::{Notes, PersonName};
 use doorstep_core::vocab::{BlockerReason, PhoneKind, StepOutcome, VisitOutcome};
 use doorstep_device::checklist::RunView;
 use doorstep_device::demo::{DemoOptions, load_demo};
+use doorstep_device::key::{KeyChain, KeyHolder, KeyPolicy};
+use doorstep_device::lock::PinStatus;
 use doorstep_device::packs::InstalledPack;
 use doorstep_device::people::PeerCandidate;
 use doorstep_device::queries::{
@@ -22,7 +31,7 @@ use doorstep_device::queries::{
     parse_status,
 };
 use doorstep_device::sync::{self, SyncOptions};
-use doorstep_device::{CreateOptions, Store};
+use doorstep_device::{CreateOptions, Store, StoreError};
 use serde::Serialize;
 
 use crate::args::{
@@ -31,7 +40,7 @@ use crate::args::{
 };
 use crate::error::ApiError;
 use crate::settings::{self, Settings};
-use crate::sync_worker::{Notify, SyncScreen, SyncWorker, Worker, WorkerOptions};
+use crate::sync_worker::{Notify, SyncScreen, SyncWorker, Tablet, Worker, WorkerOptions};
 
 /// Where the app stands, for the first screen and the top bar.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -56,6 +65,39 @@ pub struct AppState {
     pub today: String,
     /// The app's version.
     pub app_version: String,
+    /// The app lock.
+    pub lock: LockState,
+    /// Who holds the field database's key (none once erased).
+    pub key_holder: Option<KeyHolder>,
+    /// The lead had the tablet erased: only this notice is shown.
+    pub erased: Option<ErasedNotice>,
+}
+
+/// The app lock as the screens see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ts_rs::TS)]
+pub struct LockState {
+    /// The volunteer's PIN is set.
+    pub pin_set: bool,
+    /// A team lead's PIN is set (they can reset the volunteer's).
+    pub lead_pin_set: bool,
+    /// Enrolled without a PIN: it must be set before anything else.
+    pub pin_required: bool,
+    /// The lock screen is up (never in practice mode).
+    pub locked: bool,
+    /// Wrong PINs in a row.
+    pub failures: u32,
+    /// Seconds before the next PIN may be tried (0: now).
+    pub wait_seconds: u32,
+}
+
+/// What is left of an erased tablet for the volunteer to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct ErasedNotice {
+    /// When it was erased (UTC).
+    pub at: String,
+    /// Changes that never reached the server and are lost.
+    #[ts(type = "number")]
+    pub unsent_changes: u64,
 }
 
 /// How the app is set up: where its files are and how it syncs.
@@ -67,6 +109,9 @@ pub struct AppOptions {
     pub sync: SyncOptions,
     /// The background sync's schedule.
     pub worker: WorkerOptions,
+    /// Where the databases' keys are kept: the platform's key store (the
+    /// app), or key files only (the test host, unless told otherwise).
+    pub keys: KeyPolicy,
 }
 
 impl AppOptions {
@@ -76,23 +121,81 @@ impl AppOptions {
             data_dir: data_dir.into(),
             sync: SyncOptions::default(),
             worker: WorkerOptions::default(),
+            keys: KeyPolicy::Platform,
         }
     }
 }
 
 /// The app: one method per command of [`crate::for_each_command!`].
 pub struct App {
-    data_dir: PathBuf,
-    settings: Mutex<Settings>,
-    field: Mutex<Store>,
-    practice: Mutex<Option<Store>>,
-    practice_on: AtomicBool,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) settings: Mutex<Settings>,
+    pub(crate) dbs: Arc<Databases>,
+    pub(crate) practice_on: AtomicBool,
+    /// The lock screen is up for the field data.
+    pub(crate) locked: AtomicBool,
     /// Successful syncs seen when the field store was last opened: after a
     /// sync (on the worker's own connection) it is reopened to pick up the
     /// corrected clock.
     field_generation: AtomicU64,
-    sync_options: SyncOptions,
-    worker: Worker,
+    pub(crate) sync_options: SyncOptions,
+    pub(crate) worker: Worker,
+}
+
+/// The tablet's two databases, shared with the sync worker (which erases
+/// them when the server orders it). `None`: erased, until the volunteer
+/// has read the notice.
+pub(crate) struct Databases {
+    data_dir: PathBuf,
+    keys: KeyPolicy,
+    pub(crate) field: Mutex<Option<Store>>,
+    pub(crate) practice: Mutex<Option<Store>>,
+}
+
+impl Databases {
+    /// Where the field database's key is kept.
+    pub(crate) fn field_keys(&self) -> KeyChain {
+        KeyChain::platform(&field_db(&self.data_dir), self.keys)
+    }
+
+    /// Where the practice database's key is kept.
+    pub(crate) fn practice_keys(&self) -> KeyChain {
+        KeyChain::platform(&practice_db(&self.data_dir), self.keys)
+    }
+
+    /// Erases both databases and their keys, keeping the notice.
+    fn erase_all(&self) -> Result<(), StoreError> {
+        let unusable = || StoreError::Stored("the database was left unusable by an earlier failure".to_owned());
+        let field = self.field.lock().map_err(|_| unusable())?.take();
+        match field {
+            Some(store) => {
+                sync::erase_store(store, &self.field_keys())?;
+            }
+            None => {
+                sync::finish_interrupted_erase(&field_db(&self.data_dir), &self.field_keys())?;
+            }
+        }
+        drop(self.practice.lock().map_err(|_| unusable())?.take());
+        sync::delete_database(&practice_db(&self.data_dir), &self.practice_keys())
+    }
+}
+
+impl Tablet for Databases {
+    fn field_path(&self) -> PathBuf {
+        field_db(&self.data_dir)
+    }
+
+    fn connect(&self) -> Result<Option<Store>, StoreError> {
+        let field = self
+            .field
+            .lock()
+            .map_err(|_| StoreError::Stored("the field database was left unusable by an earlier failure".to_owned()))?;
+        field.as_ref().map(Store::reopen).transpose()
+    }
+
+    fn erase(&self) -> Result<(), StoreError> {
+        self.erase_all()
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -160,41 +263,120 @@ impl App {
                 Settings::default()
             }
         };
+        let dbs = Arc::new(Databases {
+            data_dir: data_dir.clone(),
+            keys: options.keys,
+            field: Mutex::new(None),
+            practice: Mutex::new(None),
+        });
         let field_path = field_db(&data_dir);
-        let field = Store::open_or_create(&field_path, CreateOptions::default())?;
-        let worker = Worker::start(field_path, options.sync.clone(), options.worker, notify);
+        let field = if sync::read_notice(&field_path)?.is_some() {
+            // Erased (perhaps cut short): finish it; the notice is shown.
+            dbs.erase_all()?;
+            None
+        } else {
+            Some(Store::open_or_create_keyed(
+                &field_path,
+                CreateOptions::default(),
+                &dbs.field_keys(),
+            )?)
+        };
+        // A tablet with a PIN starts locked.
+        let locked = match &field {
+            Some(store) => store.pin_status()?.pin_set,
+            None => false,
+        };
+        *lock(&dbs.field, "field database")? = field;
+        let tablet: Arc<dyn Tablet> = dbs.clone();
+        let worker = Worker::start(tablet, options.sync.clone(), options.worker, notify);
         Ok(App {
             data_dir,
             settings: Mutex::new(settings),
-            field: Mutex::new(field),
-            practice: Mutex::new(None),
+            dbs,
             practice_on: AtomicBool::new(false),
+            locked: AtomicBool::new(locked),
             field_generation: AtomicU64::new(0),
             sync_options: options.sync,
             worker,
         })
     }
 
-    /// Runs `f` on the database in use: the practice one in practice mode.
+    /// Runs `f` on the database in use: the practice one in practice mode,
+    /// else the field one, unless it is locked or needs its PIN set first.
     fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        self.with_store_as(true, f)
+    }
+
+    fn with_store_as<T>(
+        &self,
+        guarded: bool,
+        f: impl FnOnce(&mut Store) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         if self.practice_on.load(Ordering::SeqCst) {
-            let mut practice = lock(&self.practice, "practice database")?;
+            let mut practice = lock(&self.dbs.practice, "practice database")?;
             if let Some(store) = practice.as_mut() {
                 return f(store);
             }
         }
-        let mut field = self.field_store()?;
-        f(&mut field)
+        self.with_field(|field| {
+            if guarded {
+                self.check_unlocked(field)?;
+            }
+            f(field)
+        })
     }
 
-    /// The field database, reopened first if a sync finished since.
-    fn field_store(&self) -> Result<MutexGuard<'_, Store>, ApiError> {
-        let mut field = lock(&self.field, "field database")?;
+    /// Runs `f` on the field database (whatever the lock says: the lock
+    /// commands' own use), reopened first if a sync finished since.
+    pub(crate) fn with_field<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let mut guard = lock(&self.dbs.field, "field database")?;
+        let Some(field) = guard.as_mut() else {
+            return Err(ApiError::new(
+                "erased",
+                "this tablet's data was erased as the team lead asked; enrol it again to use it",
+            ));
+        };
         let done = self.worker.syncs_done();
         if self.field_generation.swap(done, Ordering::SeqCst) != done {
-            *field = Store::open(&field_db(&self.data_dir))?;
+            *field = field.reopen()?;
         }
-        Ok(field)
+        f(field)
+    }
+
+    /// Refuses the field data while the lock screen is up, or while an
+    /// enrolled tablet has no PIN yet.
+    fn check_unlocked(&self, field: &Store) -> Result<(), ApiError> {
+        let lock = self.lock_of(field)?;
+        if lock.pin_required {
+            return Err(ApiError::new(
+                "pin_required",
+                "set a PIN first: this tablet holds residents' personal data",
+            ));
+        }
+        if lock.locked {
+            return Err(ApiError::new("locked", "the app is locked: enter the PIN"));
+        }
+        Ok(())
+    }
+
+    /// The lock's state for the screens, from the field database.
+    pub(crate) fn lock_of(&self, field: &Store) -> Result<LockState, ApiError> {
+        let PinStatus {
+            pin_set,
+            lead_pin_set,
+            failures,
+            wait_seconds,
+        } = field.pin_status()?;
+        let enrolled = field.sync_status()?.enrolled;
+        let practice = self.practice_on.load(Ordering::SeqCst);
+        Ok(LockState {
+            pin_set,
+            lead_pin_set,
+            pin_required: enrolled && !pin_set && !practice,
+            locked: pin_set && !practice && self.locked.load(Ordering::SeqCst),
+            failures,
+            wait_seconds,
+        })
     }
 
     fn locale(&self) -> Result<&'static str, ApiError> {
@@ -205,15 +387,38 @@ impl App {
     pub fn app_state(&self, _: NoArgs) -> Result<AppState, ApiError> {
         let settings = lock(&self.settings, "settings")?.clone();
         let practice = self.practice_on.load(Ordering::SeqCst);
-        let (status, device_id) = {
-            let field = self.field_store()?;
-            (field.sync_status()?, field.device_id().to_string())
-        };
-        let member = match status.member_id.as_deref() {
-            Some(m) => self.field_store()?.member(m)?,
-            None => None,
-        };
-        let today = self.with_store(|s| Ok(s.today()))?;
+        if let Some(notice) = sync::read_notice(&field_db(&self.data_dir))? {
+            return Ok(AppState {
+                settings,
+                enrolled: false,
+                practice: false,
+                device_id: notice.device_id.to_string(),
+                commune_name: None,
+                member_id: None,
+                member_name: None,
+                member_role: None,
+                today: chrono::Utc::now().format("%Y-%m-%d").to_string(),
+                app_version: env!("CARGO_PKG_VERSION").to_owned(),
+                lock: LockState::default(),
+                key_holder: None,
+                erased: Some(ErasedNotice {
+                    at: notice.erased_at,
+                    unsent_changes: notice.unsent_changes,
+                }),
+            });
+        }
+        let (status, device_id, member, lock, key_holder) = self.with_field(|field| {
+            let status = field.sync_status()?;
+            let lock = self.lock_of(field)?;
+            // The member's name is personal: not behind the lock screen.
+            let member = match status.member_id.as_deref() {
+                Some(m) if !lock.locked => field.member(m)?,
+                _ => None,
+            };
+            let holder = field.key().map(|k| k.holder());
+            Ok((status, field.device_id().to_string(), member, lock, holder))
+        })?;
+        let today = self.with_store_as(false, |s| Ok(s.today()))?;
         Ok(AppState {
             settings,
             enrolled: status.enrolled,
@@ -225,12 +430,22 @@ impl App {
             member_role: member.map(|m| m.role),
             today: today.format("%Y-%m-%d").to_string(),
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            lock,
+            key_holder,
+            erased: None,
         })
     }
 
     /// `settings_save`: keeps the settings on the tablet.
     pub fn settings_save(&self, new: Settings) -> Result<AppState, ApiError> {
         let mut new = new;
+        if !(1..=settings::MAX_LOCK_AFTER_MINUTES).contains(&new.lock_after_minutes) {
+            return Err(ApiError::bad_input(format!(
+                "lock_after_minutes {}: the app locks after 1 to {} minutes without use",
+                new.lock_after_minutes,
+                settings::MAX_LOCK_AFTER_MINUTES
+            )));
+        }
         new.server_url = match text(new.server_url.as_deref()) {
             Some(url) => Some(sync::normalise_server_url(url)?),
             None => None,
@@ -247,9 +462,7 @@ impl App {
     /// syncs at once so the commune's households arrive.
     pub fn enrol(&self, args: EnrolArgs) -> Result<AppState, ApiError> {
         let url = sync::normalise_server_url(args.server_url.trim())?;
-        {
-            let mut guard = self.field_store()?;
-            let field: &mut Store = &mut guard;
+        self.with_field(|field| {
             let options = self.sync_options.clone();
             let code = args.code.clone();
             let url = url.clone();
@@ -261,7 +474,8 @@ impl App {
                     .join()
                     .map_err(|_| ApiError::new("store", "enrolment stopped unexpectedly"))
             })??;
-        }
+            Ok(())
+        })?;
         {
             let mut settings = lock(&self.settings, "settings")?;
             settings.server_url = Some(url);
@@ -275,18 +489,26 @@ impl App {
     /// villages, which never syncs.
     pub fn practice_set(&self, args: PracticeArgs) -> Result<AppState, ApiError> {
         if args.on {
-            let mut practice = lock(&self.practice, "practice database")?;
+            if sync::read_notice(&field_db(&self.data_dir))?.is_some() {
+                return Err(ApiError::new(
+                    "erased",
+                    "this tablet's data was erased as the team lead asked; read the notice first",
+                ));
+            }
+            let mut practice = lock(&self.dbs.practice, "practice database")?;
             if practice.is_none() {
                 let path = practice_db(&self.data_dir);
+                let keys = self.dbs.practice_keys();
                 let store = if path.exists() {
-                    Store::open(&path)?
+                    Store::open_keyed(&path, &keys)?
                 } else {
-                    let mut store = Store::create(
+                    let mut store = Store::create_keyed(
                         &path,
                         CreateOptions {
                             practice: true,
                             device_id: None,
                         },
+                        &keys,
                     )?;
                     let today = store.today();
                     load_demo(&mut store, DemoOptions { history: true, today })?;
@@ -566,9 +788,10 @@ impl App {
 
     /// `sync_screen`: the field database's sync state and the worker's.
     pub fn sync_screen(&self, _: NoArgs) -> Result<SyncScreen, ApiError> {
-        let field = self.field_store()?;
-        let status = field.sync_status()?;
-        let conflicts = field.status()?.conflicts;
+        let (status, conflicts) = self.with_field(|field| {
+            self.check_unlocked(field)?;
+            Ok((field.sync_status()?, field.status()?.conflicts))
+        })?;
         Ok(SyncScreen {
             enrolled: status.enrolled,
             practice: self.practice_on.load(Ordering::SeqCst),

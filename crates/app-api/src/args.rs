@@ -165,3 +165,72 @@ pub struct Vocabulary {
     /// Phone kinds.
     pub phone_kinds: Vec<Label>,
 }
+
+/// A PIN as typed: hidden in `Debug`, so it never reaches a log.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct PinText(pub String);
+
+impl std::fmt::Debug for PinText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PinText(hidden)")
+    }
+}
+
+/// The first PIN, set right after enrolment, and optionally the team
+/// lead's (to reset the volunteer's PIN later).
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct PinSetupArgs {
+    /// The volunteer's PIN, 4 to 6 digits.
+    #[ts(type = "string")]
+    pub pin: PinText,
+    /// The team lead's PIN, different from the volunteer's.
+    #[ts(type = "string | null")]
+    pub lead_pin: Option<PinText>,
+}
+
+/// One PIN (unlocking).
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct PinArgs {
+    /// The volunteer's PIN.
+    #[ts(type = "string")]
+    pub pin: PinText,
+}
+
+/// Changing the volunteer's PIN with the current one.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct PinChangeArgs {
+    /// The PIN now.
+    #[ts(type = "string")]
+    pub current: PinText,
+    /// The new PIN.
+    #[ts(type = "string")]
+    pub new_pin: PinText,
+}
+
+/// A team lead resets the volunteer's PIN with their own.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct LeadResetArgs {
+    /// The team lead's PIN.
+    #[ts(type = "string")]
+    pub lead_pin: PinText,
+    /// The volunteer's new PIN.
+    #[ts(type = "string")]
+    pub new_pin: PinText,
+}
+
+/// Setting or changing the team lead's PIN.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct LeadPinArgs {
+    /// The team lead's PIN now (none when none is set yet).
+    #[ts(type = "string | null")]
+    pub current_lead_pin: Option<PinText>,
+    /// The new team lead PIN.
+    #[ts(type = "string")]
+    pub new_lead_pin: PinText,
+}

@@ -45,6 +45,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { .. } => "not_found",
             StoreError::UnknownName { .. } | StoreError::AmbiguousName { .. } => "not_found",
             StoreError::Rule(m) if m.contains("no visit today") => "no_visit_today",
+            StoreError::Rule(m) if m.contains("a PIN is") => "bad_pin",
             StoreError::Rule(_) => "rule",
             StoreError::BadValue(_) | StoreError::BadCode(_) | StoreError::InvalidChange(_) => "bad_input",
             _ => "store",

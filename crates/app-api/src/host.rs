@@ -24,6 +24,9 @@ fn status_of(e: &ApiError) -> StatusCode {
         "bad_input" | "no_visit_today" | "rule" | "unknown_command" | "bad_code" | "bad_server_url" => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
+        "bad_pin" | "wrong_pin" | "no_lead_pin" => StatusCode::UNPROCESSABLE_ENTITY,
+        "pin_wait" => StatusCode::TOO_MANY_REQUESTS,
+        "locked" | "pin_required" | "erased" => StatusCode::LOCKED,
         "store" | "settings" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_GATEWAY,
     }

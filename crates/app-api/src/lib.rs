@@ -17,9 +17,12 @@
 //!   connection to the database.
 //! - The practice database and the field database are separate files; the
 //!   practice one never syncs.
-//! - Personal data and the device token never go to logs.
+//! - Personal data, PINs, keys and the device token never go to logs.
+//! - Behind the lock screen no command reads the field data; practice
+//!   mode never locks.
 
 pub mod app;
+mod app_lock;
 pub mod args;
 pub mod bindings;
 mod error;
@@ -60,6 +63,14 @@ macro_rules! for_each_command {
             follow_ups($crate::args::FollowUpArgs) -> Vec<$crate::doorstep_device::queries::FollowUpRow>;
             sync_screen($crate::args::NoArgs) -> $crate::sync_worker::SyncScreen;
             sync_now($crate::args::NoArgs) -> $crate::sync_worker::SyncWorker;
+            lock_state($crate::args::NoArgs) -> $crate::app::LockState;
+            pin_setup($crate::args::PinSetupArgs) -> $crate::app::AppState;
+            unlock($crate::args::PinArgs) -> $crate::app::LockState;
+            lock_now($crate::args::NoArgs) -> $crate::app::LockState;
+            pin_change($crate::args::PinChangeArgs) -> $crate::app::LockState;
+            pin_reset_by_lead($crate::args::LeadResetArgs) -> $crate::app::LockState;
+            lead_pin_save($crate::args::LeadPinArgs) -> $crate::app::LockState;
+            erased_dismiss($crate::args::NoArgs) -> $crate::app::AppState;
         }
     };
 }

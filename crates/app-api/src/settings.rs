@@ -45,8 +45,17 @@ pub enum TextSize {
     Larger,
 }
 
+/// Minutes without use before the app locks, unless set otherwise.
+pub const DEFAULT_LOCK_AFTER_MINUTES: u32 = 5;
+/// The longest idle time a volunteer may choose.
+pub const MAX_LOCK_AFTER_MINUTES: u32 = 60;
+
+fn default_lock_after() -> u32 {
+    DEFAULT_LOCK_AFTER_MINUTES
+}
+
 /// The tablet's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The chosen language; none until the first run asks.
@@ -57,6 +66,21 @@ pub struct Settings {
     /// The server to enrol with (after enrolment the store keeps its own).
     #[serde(default)]
     pub server_url: Option<String>,
+    /// Minutes without use before the app locks (1 to 60; it also locks
+    /// when it goes to the background).
+    #[serde(default = "default_lock_after")]
+    pub lock_after_minutes: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            language: None,
+            text_size: TextSize::default(),
+            server_url: None,
+            lock_after_minutes: DEFAULT_LOCK_AFTER_MINUTES,
+        }
+    }
 }
 
 impl Settings {

@@ -6,6 +6,10 @@
 //! and syncs when the server answers. Every change of state (checking,
 //! syncing with progress, done, failed) goes to the [`Notify`] callback:
 //! the Tauri shell emits it as the `sync-progress` event.
+//!
+//! A server that answers "revoked, erase" has the worker close its
+//! connection and ask the app to erase the tablet ([`Tablet::erase`]), then
+//! report the erase to the server (again at each wake until it is heard).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,8 +17,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use doorstep_device::Store;
 use doorstep_device::sync::{self, RejectedChange, SyncError, SyncOptions, SyncProgress, SyncReport};
+use doorstep_device::{Store, StoreError};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -107,6 +111,19 @@ pub struct SyncScreen {
 /// Receives every change of the worker's state.
 pub type Notify = Box<dyn Fn(&SyncWorker) + Send + Sync>;
 
+/// What the worker syncs: the tablet's field database, reached through the
+/// app, which holds its key and may have erased it.
+pub trait Tablet: Send + Sync + 'static {
+    /// The field database's path (its erase notice lies beside it).
+    fn field_path(&self) -> PathBuf;
+    /// A new connection to the field database; `None` when there is none
+    /// (erased, waiting for a new enrolment).
+    fn connect(&self) -> Result<Option<Store>, StoreError>;
+    /// The server ordered the tablet erased: erase its data now. The
+    /// worker's own connection is already closed.
+    fn erase(&self) -> Result<(), StoreError>;
+}
+
 /// When the worker tries.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerOptions {
@@ -150,8 +167,8 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// Starts the thread for the database at `db`.
-    pub fn start(db: PathBuf, sync: SyncOptions, options: WorkerOptions, notify: Notify) -> Worker {
+    /// Starts the thread for `tablet`'s field database.
+    pub fn start(tablet: Arc<dyn Tablet>, sync: SyncOptions, options: WorkerOptions, notify: Notify) -> Worker {
         let shared = Arc::new(Shared {
             state: Mutex::new(SyncWorker::default()),
             woken: Mutex::new(false),
@@ -164,7 +181,7 @@ impl Worker {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name("doorstep-sync".to_owned())
-                .spawn(move || run(&shared, &db, &sync, options))
+                .spawn(move || run(&shared, tablet.as_ref(), &sync, options))
                 .ok()
         });
         Worker {
@@ -253,7 +270,7 @@ impl Shared {
     }
 }
 
-fn run(shared: &Shared, db: &std::path::Path, options: &SyncOptions, worker: WorkerOptions) {
+fn run(shared: &Shared, tablet: &dyn Tablet, options: &SyncOptions, worker: WorkerOptions) {
     // The first try comes at once: a tablet switched on at the office syncs.
     let mut first = true;
     while first || shared.wait(worker.interval) {
@@ -261,13 +278,32 @@ fn run(shared: &Shared, db: &std::path::Path, options: &SyncOptions, worker: Wor
         if shared.stop.load(Ordering::SeqCst) {
             break;
         }
-        try_once(shared, db, options, worker);
+        try_once(shared, tablet, options, worker);
     }
 }
 
-fn try_once(shared: &Shared, db: &std::path::Path, options: &SyncOptions, worker: WorkerOptions) {
-    let mut store = match Store::open(db) {
-        Ok(store) => store,
+/// Tells the server the tablet erased, as it asked; kept for the next try
+/// if the server cannot be reached now.
+fn report_erase(shared: &Shared, db: &std::path::Path, options: &SyncOptions) {
+    match sync::report_erase(db, options) {
+        Ok(_) => shared.update(|s| {
+            s.phase = SyncPhase::Idle;
+            s.progress = None;
+        }),
+        Err(e) => shared.failed(&e),
+    }
+}
+
+fn try_once(shared: &Shared, tablet: &dyn Tablet, options: &SyncOptions, worker: WorkerOptions) {
+    let db = tablet.field_path();
+    match sync::read_notice(&db) {
+        Ok(Some(notice)) if !notice.reported => return report_erase(shared, &db, options),
+        Ok(_) => {}
+        Err(e) => return shared.failed(&SyncError::Store(e)),
+    }
+    let mut store = match tablet.connect() {
+        Ok(Some(store)) => store,
+        Ok(None) => return,
         Err(e) => return shared.failed(&SyncError::Store(e)),
     };
     let status = match store.sync_status() {
@@ -311,6 +347,14 @@ fn try_once(shared: &Shared, db: &std::path::Path, options: &SyncOptions, worker
                 s.last_failure = None;
                 s.last_summary = Some(summary);
             });
+        }
+        Err(SyncError::EraseOrdered) => {
+            drop(store);
+            if let Err(e) = tablet.erase() {
+                return shared.failed(&SyncError::Store(e));
+            }
+            shared.failed(&SyncError::EraseOrdered);
+            report_erase(shared, &db, options);
         }
         Err(e) => shared.failed(&e),
     }

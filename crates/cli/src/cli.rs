@@ -37,7 +37,12 @@ value, a CSV file, a damaged, foreign or newer database file, a revoked
 device, an app too old for the server), 3 when the server could not be
 reached or its answer could not be read (nothing is lost: sync again later),
 and 1 when SQLite or the disk fails while working. Set DOORSTEP_DB instead of
-repeating --db.";
+repeating --db.
+
+The database is encrypted (SQLCipher); its key is in <db>.key beside it
+(mode 0600), or the file --key-file / DOORSTEP_DB_KEY_FILE names, or the OS
+keyring with --keyring. `doorstep status` says which. A database from an
+earlier version, still plain, is encrypted in place when first opened.";
 
 /// The `doorstep` command.
 #[derive(Debug, Parser)]
@@ -52,6 +57,19 @@ pub(crate) struct Cli {
         value_name = "FILE"
     )]
     pub db: PathBuf,
+
+    /// The file holding the database's key (64 hex digits, mode 0600). A
+    /// new database's key is written there. Default: `<db>.key` beside the
+    /// database. The key is never given on the command line, where the
+    /// process list would show it.
+    #[arg(long, global = true, env = "DOORSTEP_DB_KEY_FILE", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
+    /// Keep a new database's key in the OS keyring (Secret Service) when
+    /// one runs, as the tablet app does; an existing key is looked for
+    /// there first, then beside the database.
+    #[arg(long, global = true, conflicts_with = "key_file")]
+    pub keyring: bool,
 
     /// Print results as JSON (one document on standard output).
     #[arg(long, global = true)]

@@ -30,6 +30,7 @@ impl Cli {
             .arg(&self.db)
             .env_remove("DOORSTEP_DB")
             .env_remove("DOORSTEP_NOW")
+            .env_remove("DOORSTEP_DB_KEY_FILE")
             .output()
             .expect("runs")
     }
@@ -409,4 +410,83 @@ fn follow_ups_and_coverage_work_offline() {
     assert!(visited > 0, "history has visits");
     let due = cli.json(&["follow-ups", "--by", "+7d"]);
     assert!(due.as_array().is_some_and(|a| !a.is_empty()));
+}
+
+#[test]
+fn the_database_is_encrypted_and_status_says_where_its_key_is() {
+    let cli = Cli::demo();
+    let key = PathBuf::from(format!("{}.key", cli.db.display()));
+    let status = cli.ok(&["status"]);
+    assert!(
+        status.contains("key held by: a key file") && status.contains(&key.display().to_string()),
+        "{status}"
+    );
+    assert_eq!(cli.json(&["status"])["key_held_by"], "key_file");
+    let header = std::fs::read(&cli.db).expect("read");
+    assert!(!header.starts_with(b"SQLite format 3"), "not a plain SQLite file");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key).expect("key").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the key file is the owner's only");
+    let text = std::fs::read_to_string(&key).expect("key");
+    assert!(
+        !cli.ok(&["status", "--json"]).contains(text.trim()),
+        "the key is never printed"
+    );
+}
+
+#[test]
+fn a_missing_wrong_or_foreign_key_is_refused_and_the_file_left_untouched() {
+    let cli = Cli::demo();
+    let other = Cli::demo();
+    let key = PathBuf::from(format!("{}.key", cli.db.display()));
+    let other_key = PathBuf::from(format!("{}.key", other.db.display()));
+    let before = std::fs::read(&cli.db).expect("read");
+
+    // Another tablet's key.
+    let line = cli.bad(&["--key-file", other_key.to_str().expect("path"), "status"]);
+    assert!(line.contains("cannot be opened with the key from key file"), "{line}");
+    // The key file gone.
+    let kept = std::fs::read(&key).expect("key");
+    std::fs::remove_file(&key).expect("remove");
+    let line = cli.bad(&["status"]);
+    assert!(
+        line.contains("no key for it was found") && line.contains(".key"),
+        "{line}"
+    );
+    // A damaged key file.
+    std::fs::write(&key, "not a key").expect("write");
+    let line = cli.bad(&["status"]);
+    assert!(line.contains(&key.display().to_string()), "{line}");
+    assert!(!line.contains("not a key"), "the key file's text is not echoed: {line}");
+    assert_eq!(std::fs::read(&cli.db).expect("read"), before, "the file is untouched");
+
+    // The right key, kept elsewhere and named by the environment.
+    let elsewhere = cli.db.with_extension("secret");
+    std::fs::rename(&key, &elsewhere).ok();
+    std::fs::write(&elsewhere, &kept).expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = Command::new(env!("CARGO_BIN_EXE_doorstep"))
+        .args(["status", "--json", "--db"])
+        .arg(&cli.db)
+        .env("DOORSTEP_DB_KEY_FILE", &elsewhere)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["households"].as_u64().expect("n") > 0);
+    assert_eq!(v["key_location"], format!("key file {}", elsewhere.display()));
+}
+
+#[test]
+fn a_new_database_keeps_its_key_where_key_file_says() {
+    let cli = Cli::new();
+    let key = cli.db.with_extension("k");
+    cli.ok(&["init", "--demo", "--key-file", key.to_str().expect("path")]);
+    assert!(key.exists());
+    assert!(!PathBuf::from(format!("{}.key", cli.db.display())).exists());
+    let line = cli.bad(&["status"]);
+    assert!(line.contains("no key for it was found"), "{line}");
+    let status = cli.ok(&["status", "--key-file", key.to_str().expect("path")]);
+    assert!(status.contains("key held by: a key file"), "{status}");
 }

@@ -173,6 +173,17 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `pin` is the PIN of `role`, without counting a wrong one:
+    /// only to refuse a new PIN equal to the other role's.
+    pub fn pin_is(&self, role: PinRole, pin: &Pin) -> Result<bool> {
+        let row = self.lock_row()?;
+        let stored = match role {
+            PinRole::Volunteer => row.pin_hash,
+            PinRole::Lead => row.lead_pin_hash,
+        };
+        stored.map_or(Ok(false), |h| verify(pin, &h))
+    }
+
     /// Checks a PIN of `role`, counting wrong ones (both roles share the
     /// count, so a thief cannot try the lead's PIN for free).
     pub fn check_pin(&mut self, role: PinRole, pin: &Pin) -> Result<PinCheck> {

@@ -38,7 +38,50 @@ text_size: TextSize,
 /**
  * The server to enrol with (after enrolment the store keeps its own).
  */
-server_url: string | null, };
+server_url: string | null, 
+/**
+ * Minutes without use before the app locks (1 to 60; it also locks
+ * when it goes to the background).
+ */
+lock_after_minutes: number, };
+
+export type KeyHolder = "android_keystore" | "keyring" | "key_file";
+
+export type LockState = { 
+/**
+ * The volunteer's PIN is set.
+ */
+pin_set: boolean, 
+/**
+ * A team lead's PIN is set (they can reset the volunteer's).
+ */
+lead_pin_set: boolean, 
+/**
+ * Enrolled without a PIN: it must be set before anything else.
+ */
+pin_required: boolean, 
+/**
+ * The lock screen is up (never in practice mode).
+ */
+locked: boolean, 
+/**
+ * Wrong PINs in a row.
+ */
+failures: number, 
+/**
+ * Seconds before the next PIN may be tried (0: now).
+ */
+wait_seconds: number, };
+
+export type ErasedNotice = { 
+/**
+ * When it was erased (UTC).
+ */
+at: string, 
+/**
+ * Changes that never reached the server and are lost.
+ */
+unsent_changes: number, };
 
 export type AppState = { 
 /**
@@ -80,7 +123,19 @@ today: string,
 /**
  * The app's version.
  */
-app_version: string, };
+app_version: string, 
+/**
+ * The app lock.
+ */
+lock: LockState, 
+/**
+ * Who holds the field database's key (none once erased).
+ */
+key_holder: KeyHolder | null, 
+/**
+ * The lead had the tablet erased: only this notice is shown.
+ */
+erased: ErasedNotice | null, };
 
 export type NoArgs = Record<string, never>;
 
@@ -257,6 +312,52 @@ blockers: Array<Label>,
  * Phone kinds.
  */
 phone_kinds: Array<Label>, };
+
+export type PinSetupArgs = { 
+/**
+ * The volunteer's PIN, 4 to 6 digits.
+ */
+pin: string, 
+/**
+ * The team lead's PIN, different from the volunteer's.
+ */
+lead_pin: string | null, };
+
+export type PinArgs = { 
+/**
+ * The volunteer's PIN.
+ */
+pin: string, };
+
+export type PinChangeArgs = { 
+/**
+ * The PIN now.
+ */
+current: string, 
+/**
+ * The new PIN.
+ */
+new_pin: string, };
+
+export type LeadResetArgs = { 
+/**
+ * The team lead's PIN.
+ */
+lead_pin: string, 
+/**
+ * The volunteer's new PIN.
+ */
+new_pin: string, };
+
+export type LeadPinArgs = { 
+/**
+ * The team lead's PIN now (none when none is set yet).
+ */
+current_lead_pin: string | null, 
+/**
+ * The new team lead PIN.
+ */
+new_lead_pin: string, };
 
 export type VillageRow = { 
 /**
@@ -926,7 +1027,15 @@ export interface Commands {
   follow_ups: { args: FollowUpArgs, ret: Array<FollowUpRow> };
   sync_screen: { args: NoArgs, ret: SyncScreen };
   sync_now: { args: NoArgs, ret: SyncWorker };
+  lock_state: { args: NoArgs, ret: LockState };
+  pin_setup: { args: PinSetupArgs, ret: AppState };
+  unlock: { args: PinArgs, ret: LockState };
+  lock_now: { args: NoArgs, ret: LockState };
+  pin_change: { args: PinChangeArgs, ret: LockState };
+  pin_reset_by_lead: { args: LeadResetArgs, ret: LockState };
+  lead_pin_save: { args: LeadPinArgs, ret: LockState };
+  erased_dismiss: { args: NoArgs, ret: AppState };
 }
 
 /** Every command's name, in the order above. */
-export const COMMAND_NAMES = ["app_state", "settings_save", "enrol", "practice_set", "villages", "households", "household", "person_save", "visit_record", "peer_search", "packs", "checklist_start", "checklist_view", "checklist_step", "illustration", "vocabulary", "coverage", "follow_ups", "sync_screen", "sync_now"] as const;
+export const COMMAND_NAMES = ["app_state", "settings_save", "enrol", "practice_set", "villages", "households", "household", "person_save", "visit_record", "peer_search", "packs", "checklist_start", "checklist_view", "checklist_step", "illustration", "vocabulary", "coverage", "follow_ups", "sync_screen", "sync_now", "lock_state", "pin_setup", "unlock", "lock_now", "pin_change", "pin_reset_by_lead", "lead_pin_save", "erased_dismiss"] as const;

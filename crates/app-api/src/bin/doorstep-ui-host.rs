@@ -28,6 +28,11 @@ struct Args {
     /// Seconds between background sync tries (0: no background sync).
     #[arg(long, default_value_t = 120)]
     sync_interval: u64,
+    /// Keep the databases' keys in the OS keyring when one runs, as the app
+    /// does (default: a key file beside each database, so tests leave
+    /// nothing in a developer's keyring).
+    #[arg(long)]
+    keyring: bool,
 }
 
 #[tokio::main]
@@ -45,6 +50,9 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     }
     let mut options = AppOptions::new(&args.data);
+    if !args.keyring {
+        options.keys = doorstep_app_api::doorstep_device::key::KeyPolicy::KeyFileOnly;
+    }
     options.worker = WorkerOptions {
         interval: Duration::from_secs(args.sync_interval.max(1)),
         enabled: args.sync_interval > 0,

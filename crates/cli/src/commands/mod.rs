@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use doorstep_device::Store;
+use doorstep_device::key::{KeyChain, KeyFile, KeyPolicy};
 
 use crate::cli::{Cli, Command};
 
@@ -21,6 +22,16 @@ pub(crate) struct Ctx {
     pub store: Store,
     pub json: bool,
     pub lang: String,
+}
+
+/// Where the database's key is kept: `--key-file`, the OS keyring with
+/// `--keyring`, else the key file beside the database.
+pub(crate) fn keys(cli: &Cli) -> KeyChain {
+    match (&cli.key_file, cli.keyring) {
+        (Some(file), _) => KeyChain::only(Box::new(KeyFile::named(file))),
+        (None, true) => KeyChain::platform(&cli.db, KeyPolicy::Platform),
+        (None, false) => KeyChain::key_file_beside(&cli.db),
+    }
 }
 
 /// Runs one parsed command line.
@@ -44,9 +55,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             lang: cli.lang.clone(),
         }
     };
+    let keys = keys(&cli);
     match cli.command {
-        Command::Init(args) => setup::init(&cli.db, &args, now, cli.json),
-        Command::Enroll(args) => sync::enrol(&cli.db, &args, now, cli.json),
+        Command::Init(args) => setup::init(&cli.db, &keys, &args, now, cli.json),
+        Command::Enroll(args) => sync::enrol(&cli.db, &keys, &args, now, cli.json),
         Command::Pack(crate::cli::PackCommand::Check {
             path,
             illustrations,
@@ -58,8 +70,23 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         {
             packs::pack_show_file(Path::new(&pack), &cli.lang, cli.json)
         }
+        // A server's order to erase needs the store itself, to close it.
+        Command::Sync(args) => {
+            let mut ctx = open(Store::open_keyed(&cli.db, &keys)?);
+            match sync::run(&mut ctx, &args) {
+                Err(e)
+                    if matches!(
+                        e.downcast_ref::<doorstep_device::sync::SyncError>(),
+                        Some(doorstep_device::sync::SyncError::EraseOrdered)
+                    ) =>
+                {
+                    sync::erase(ctx.store, &keys, ctx.json)
+                }
+                other => other,
+            }
+        }
         command => {
-            let mut ctx = open(Store::open(&cli.db)?);
+            let mut ctx = open(Store::open_keyed(&cli.db, &keys)?);
             dispatch(&mut ctx, command)
         }
     }
@@ -70,7 +97,7 @@ fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         ChecklistCommand as C, HouseholdCommand as H, PackCommand as P, PersonCommand as Pe, VisitCommand as V,
     };
     match command {
-        Command::Init(_) | Command::Enroll(_) | Command::Pack(P::Check { .. }) => {
+        Command::Init(_) | Command::Enroll(_) | Command::Sync(_) | Command::Pack(P::Check { .. }) => {
             unreachable!("handled before opening the store")
         }
         Command::Import(crate::cli::ImportCommand::Households(args)) => reports::import(ctx, &args),
@@ -90,7 +117,6 @@ fn dispatch(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::FollowUps(args) => reports::follow_ups(ctx, &args),
         Command::Coverage => reports::coverage(ctx),
         Command::Conflicts => reports::conflicts(ctx),
-        Command::Sync(args) => sync::run(ctx, &args),
         Command::Status => reports::status(ctx),
         Command::Export(args) => reports::export(ctx, &args),
         Command::Check => setup::check(ctx),

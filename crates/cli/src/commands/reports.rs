@@ -145,8 +145,20 @@ pub(crate) fn conflicts(ctx: &mut Ctx) -> anyhow::Result<()> {
 
 pub(crate) fn status(ctx: &mut Ctx) -> anyhow::Result<()> {
     let s = ctx.store.status()?;
+    let key = ctx.store.key().map(|k| (k.holder(), k.location().to_owned()));
     if ctx.json {
-        return output::json(&s);
+        let mut v = serde_json::to_value(&s)?;
+        if let Some(map) = v.as_object_mut() {
+            map.insert(
+                "key_held_by".to_owned(),
+                key.as_ref().map_or(serde_json::Value::Null, |(h, _)| h.code().into()),
+            );
+            map.insert(
+                "key_location".to_owned(),
+                key.as_ref().map_or(serde_json::Value::Null, |(_, l)| l.clone().into()),
+            );
+        }
+        return output::json(&v);
     }
     output::line(format!(
         "Device {}{}",
@@ -157,6 +169,10 @@ pub(crate) fn status(ctx: &mut Ctx) -> anyhow::Result<()> {
             ""
         }
     ));
+    output::line(match &key {
+        Some((holder, location)) => format!("Encrypted; key held by: {} ({location})", holder.describe()),
+        None => "Not encrypted".to_owned(),
+    });
     output::line(format!(
         "Outbox: {} changes waiting to sync ({} written in all)",
         s.outbox_pending, s.outbox_total

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::bail;
 use chrono::{DateTime, Utc};
 use doorstep_device::demo::{DemoOptions, load_demo};
+use doorstep_device::key::KeyChain;
 use doorstep_device::{CreateOptions, Store};
 use serde::Serialize;
 
@@ -22,13 +23,20 @@ struct Initialised {
     packs: Vec<String>,
 }
 
-pub(crate) fn init(db: &Path, args: &InitArgs, now: Option<DateTime<Utc>>, json: bool) -> anyhow::Result<()> {
-    let mut store = Store::create(
+pub(crate) fn init(
+    db: &Path,
+    keys: &KeyChain,
+    args: &InitArgs,
+    now: Option<DateTime<Utc>>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut store = Store::create_keyed(
         db,
         CreateOptions {
             practice: args.practice,
             device_id: None,
         },
+        keys,
     )?;
     if let Some(t) = now {
         store.set_wall_clock(Arc::new(move || t));
@@ -46,10 +54,8 @@ pub(crate) fn init(db: &Path, args: &InitArgs, now: Option<DateTime<Utc>>, json:
             Ok(summary) => Some(summary),
             Err(e) => {
                 drop(store);
-                // Do not leave a half-initialised file behind.
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-                }
+                // Do not leave a half-initialised file (or its key) behind.
+                let _ = doorstep_device::sync::delete_database(db, keys);
                 return Err(e.into());
             }
         }

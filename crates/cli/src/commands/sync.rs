@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use doorstep_device::sync::{SyncOptions, SyncProgress, SyncReport, SyncStatus, enroll, sync};
+use doorstep_device::key::KeyChain;
+use doorstep_device::sync::{SyncError, SyncOptions, SyncProgress, SyncReport, SyncStatus, enroll, sync};
 use doorstep_device::{CreateOptions, Store};
 use serde::Serialize;
 
@@ -28,9 +29,15 @@ struct Enrolled {
 
 /// `doorstep enroll`: creates the database if there is none, then enrols it.
 /// A database created here and not enrolled is removed again.
-pub(crate) fn enrol(db: &Path, a: &EnrollArgs, now: Option<DateTime<Utc>>, json: bool) -> anyhow::Result<()> {
+pub(crate) fn enrol(
+    db: &Path,
+    keys: &KeyChain,
+    a: &EnrollArgs,
+    now: Option<DateTime<Utc>>,
+    json: bool,
+) -> anyhow::Result<()> {
     let created = !db.exists();
-    let mut store = Store::open_or_create(db, CreateOptions::default())?;
+    let mut store = Store::open_or_create_keyed(db, CreateOptions::default(), keys)?;
     if let Some(t) = now {
         store.set_wall_clock(Arc::new(move || t));
     }
@@ -45,9 +52,7 @@ pub(crate) fn enrol(db: &Path, a: &EnrollArgs, now: Option<DateTime<Utc>>, json:
         Err(e) => {
             drop(store);
             if created {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-                }
+                let _ = doorstep_device::sync::delete_database(db, keys);
             }
             return Err(e.into());
         }
@@ -109,6 +114,41 @@ pub(crate) fn run(ctx: &mut Ctx, a: &SyncArgs) -> anyhow::Result<()> {
     let status = ctx.store.sync_status()?;
     print_summary(&report, &status, &ctx.store);
     Ok(())
+}
+
+#[derive(Serialize)]
+struct Erased {
+    erased: bool,
+    device_id: String,
+    unsent_changes: u64,
+    server_told: bool,
+}
+
+/// The server answered that this device was revoked with an order to
+/// erase its data: the database, its WAL, journal and key go, the server
+/// is told, and the command fails (exit 2) saying what was lost.
+pub(crate) fn erase(store: Store, keys: &KeyChain, json: bool) -> anyhow::Result<()> {
+    let db = store.path().to_owned();
+    let notice = doorstep_device::sync::erase_store(store, keys)?;
+    let told = doorstep_device::sync::report_erase(&db, &SyncOptions::default());
+    if let Err(e) = &told {
+        output::note(format!("the server could not be told of the erase: {e}"));
+    }
+    // Nothing remains to show the notice to later: the CLI's user sees it now.
+    doorstep_device::sync::dismiss_notice(&db)?;
+    if json {
+        output::json(&Erased {
+            erased: true,
+            device_id: notice.device_id.to_string(),
+            unsent_changes: notice.unsent_changes,
+            server_told: told.is_ok(),
+        })?;
+    }
+    Err(anyhow::Error::new(SyncError::EraseOrdered).context(format!(
+        "{} was erased: {} changes had not been sent and are lost",
+        db.display(),
+        notice.unsent_changes
+    )))
 }
 
 fn progress_line(p: &SyncProgress) -> String {
