@@ -375,7 +375,11 @@ fn revoke_and_erase_deletes_the_tablet_data_and_the_server_hears_it() {
     let device = app.app_state(NoArgs {}).unwrap().device_id;
     admin(&office.db, &["device", "revoke", &device, "--wipe"]);
     app.sync_now(NoArgs {}).unwrap();
-    wait_for("the erase", || app.app_state(NoArgs {}).unwrap().erased.is_some());
+    // The notice is written first (an erase cut short is finished at the
+    // next start), then the files go: wait for both.
+    wait_for("the erase", || {
+        app.app_state(NoArgs {}).unwrap().erased.is_some() && !data.join("practice.db.key").exists()
+    });
     let state = app.app_state(NoArgs {}).unwrap();
     let notice = state.erased.clone().unwrap();
     assert_eq!(notice.unsent_changes, pending, "the volunteer is told what was lost");
@@ -388,7 +392,7 @@ fn revoke_and_erase_deletes_the_tablet_data_and_the_server_hears_it() {
         "practice.db",
         "practice.db.key",
     ] {
-        assert!(!data.join(gone).exists(), "{gone} is erased");
+        assert!(!data.join(gone).exists(), "{gone} is erased: {:?}", files(&data));
     }
     let err = app.villages(NoArgs {}).unwrap_err();
     assert_eq!(err.kind, "erased");

@@ -288,9 +288,10 @@ fn a_lead_signs_in_sees_their_commune_only_and_every_page_works() {
     let devices = browser.text("/devices");
     assert_eq!(
         devices.matches("action=\"/devices/revoke\"").count(),
-        1,
-        "only Muong Lan's tablet"
+        2,
+        "only Muong Lan's tablet: revoke, and revoke and erase"
     );
+    assert!(devices.contains("Thu hồi và xóa"), "{devices}");
     assert!(browser.text("/exports").contains("/exports/download"));
     let xlsx = browser.get("/exports/download?what=workbook");
     assert_eq!(xlsx.status(), 200);
@@ -404,7 +405,27 @@ fn a_lead_signs_in_sees_their_commune_only_and_every_page_works() {
         "the revoked tablet cannot sync"
     );
     let devices = browser.text("/devices");
-    assert!(devices.contains("Đã thu hồi"));
+    assert!(
+        devices.contains("Đã thu hồi") && devices.contains("dữ liệu vẫn còn trên máy"),
+        "{devices}"
+    );
+
+    // A plain revoke can still become an erase (the tablet turned out
+    // stolen): the tablet is told at its next contact, and the page says
+    // the erase waits for it.
+    assert!(devices.contains("Xóa dữ liệu trên máy"), "{devices}");
+    let r = browser.post(
+        "/devices/revoke",
+        &[("csrf", &csrf), ("device", &device), ("erase", "1")],
+    );
+    assert_eq!(r.status(), 303);
+    let devices = browser.text("/devices");
+    assert!(devices.contains("đã yêu cầu xóa"), "{devices}");
+    assert!(!devices.contains("Xóa dữ liệu trên máy"), "asked once");
+    match a.try_sync(&server.url, &doorstep_e2e::quick()) {
+        Err(doorstep_device::sync::SyncError::EraseOrdered) => {}
+        other => panic!("the tablet must be told to erase, got {other:?}"),
+    }
 
     // Members: the lead's commune's members, and a new volunteer for one of
     // its villages (not for another commune's).

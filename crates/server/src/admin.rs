@@ -332,8 +332,15 @@ pub async fn new_enrol_code<S: Store>(
     })
 }
 
-/// Revokes a device given by id or a 6+ character piece of it.
-pub async fn revoke_device<S: Store>(store: &S, given: &str, now: DateTime<Utc>) -> Result<DeviceId, AdminError> {
+/// Revokes a device given by id or a 6+ character piece of it; with
+/// `erase`, the tablet is also told to erase its data at its next contact
+/// (a device revoked earlier can still be asked to erase).
+pub async fn revoke_device<S: Store>(
+    store: &S,
+    given: &str,
+    erase: bool,
+    now: DateTime<Utc>,
+) -> Result<DeviceId, AdminError> {
     let devices = store.devices().await?;
     let hits: Vec<_> = devices
         .iter()
@@ -344,7 +351,7 @@ pub async fn revoke_device<S: Store>(store: &S, given: &str, now: DateTime<Utc>)
         [] => return Err(input(format!("no enrolled device matches {given:?}"))),
         _ => return Err(input(format!("{given:?} matches several devices; give more of the id"))),
     };
-    store.revoke(device, false, now).await?;
+    store.revoke(device, erase, now).await?;
     Ok(device)
 }
 

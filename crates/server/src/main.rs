@@ -284,11 +284,30 @@ struct ImportArgs {
 enum DeviceCommand {
     /// List enrolled tablets.
     List,
-    /// Revoke a tablet: its token stops working at once.
+    /// Revoke a tablet: its token stops working at once. Its data stays on
+    /// it unless --wipe is given.
     Revoke {
         /// Device id (or 6+ characters of it).
         device: String,
+        /// Also erase the tablet's data: at its next contact it is told to
+        /// delete its database, key and practice databases, and reports back
+        /// (shown by `device list`). Changes it had not sent are lost.
+        #[arg(long)]
+        wipe: bool,
     },
+}
+
+/// The end of a `device list` line: revoked, erase asked, erase done.
+fn revoked_note(d: &doorstep_server::store::DeviceRecord) -> String {
+    match (&d.revoked_at, &d.erase_requested_at, &d.erased_at) {
+        (None, _, _) => String::new(),
+        (Some(_), None, _) => "  REVOKED".to_owned(),
+        (Some(_), Some(asked), None) => format!("  REVOKED, ERASE ASKED {asked} (not yet done)"),
+        (Some(_), Some(_), Some(done)) => format!(
+            "  REVOKED, ERASED {done} ({} unsent changes lost)",
+            d.erased_unsent.unwrap_or(0)
+        ),
+    }
 }
 
 fn main() -> ExitCode {
@@ -524,14 +543,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     commune,
                     d.last_seen_at.as_deref().unwrap_or("never"),
                     d.last_applied_seq,
-                    if d.revoked_at.is_some() { "  REVOKED" } else { "" }
+                    revoked_note(&d)
                 ))?;
             }
             Ok(())
         }
-        Command::Device(DeviceCommand::Revoke { device }) => {
-            let id = admin::revoke_device(&store, &device, now).await?;
-            out(&format!("device {id} revoked: its token no longer works"))
+        Command::Device(DeviceCommand::Revoke { device, wipe }) => {
+            let id = admin::revoke_device(&store, &device, wipe, now).await?;
+            if wipe {
+                out(&format!(
+                    "device {id} revoked: its token no longer works; at its next contact it erases its data and reports back (see `device list`)"
+                ))
+            } else {
+                out(&format!(
+                    "device {id} revoked: its token no longer works; its data stays on it"
+                ))
+            }
         }
         Command::Import(ImportCommand::Households(args)) => import_households(&store, &args, cli.json, now).await,
         Command::Report(args) => report(&store, &args, cli.json, now).await,

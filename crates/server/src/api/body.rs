@@ -32,15 +32,47 @@ pub(super) async fn bytes(body: Body, limit: usize) -> Result<axum::body::Bytes,
 /// Parses a JSON request whose `protocol` and `schema_version` are checked
 /// first, so an old app gets "update the app" rather than a parse error.
 pub(super) fn parse_versioned<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(raw)
-        .map_err(|e| ApiError::bad_field("body", format!("the request body is not JSON: {e}")))?;
-    let version = |name: &str| -> Result<u64, ApiError> {
-        value
-            .get(name)
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| ApiError::bad_field(name, format!("{name} is missing or not a whole number")))
-    };
-    let protocol = version("protocol")?;
+    let value = json(raw)?;
+    check_protocol(&value)?;
+    let schema = version(&value, "schema_version")?;
+    if schema < u64::from(SCHEMA_VERSION) {
+        return Err(ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            ErrorCode::UpgradeRequired,
+            format!("this app's data schema {schema} is older than the server's {SCHEMA_VERSION}: update the app"),
+        ));
+    }
+    if schema > u64::from(SCHEMA_VERSION) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::UnsupportedProtocol,
+            format!("this app's data schema {schema} is newer than the server's {SCHEMA_VERSION}: update the server"),
+        ));
+    }
+    typed(value)
+}
+
+/// Parses a JSON request that carries only a `protocol` (no data, so no
+/// `schema_version`), checked first like [`parse_versioned`].
+pub(super) fn parse_with_protocol<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    let value = json(raw)?;
+    check_protocol(&value)?;
+    typed(value)
+}
+
+fn json(raw: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(raw).map_err(|e| ApiError::bad_field("body", format!("the request body is not JSON: {e}")))
+}
+
+fn version(value: &serde_json::Value, name: &str) -> Result<u64, ApiError> {
+    value
+        .get(name)
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| ApiError::bad_field(name, format!("{name} is missing or not a whole number")))
+}
+
+fn check_protocol(value: &serde_json::Value) -> Result<(), ApiError> {
+    let protocol = version(value, "protocol")?;
     if protocol < u64::from(MIN_PROTOCOL) {
         return Err(ApiError::new(
             StatusCode::UPGRADE_REQUIRED,
@@ -59,21 +91,10 @@ pub(super) fn parse_versioned<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiE
             ),
         ));
     }
-    let schema = version("schema_version")?;
-    if schema < u64::from(SCHEMA_VERSION) {
-        return Err(ApiError::new(
-            StatusCode::UPGRADE_REQUIRED,
-            ErrorCode::UpgradeRequired,
-            format!("this app's data schema {schema} is older than the server's {SCHEMA_VERSION}: update the app"),
-        ));
-    }
-    if schema > u64::from(SCHEMA_VERSION) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::UnsupportedProtocol,
-            format!("this app's data schema {schema} is newer than the server's {SCHEMA_VERSION}: update the server"),
-        ));
-    }
+    Ok(())
+}
+
+fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         ApiError::bad_field(path.clone(), format!("{path}: {}", e.into_inner()))

@@ -48,6 +48,12 @@ impl ApiError {
         ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
+    /// The same answer, telling a revoked tablet to erase its data.
+    pub fn with_erase(mut self) -> ApiError {
+        self.body.erase = true;
+        self
+    }
+
     /// 409 with the seq the server needs.
     pub fn seq_gap(expected: u64, message: impl Into<String>) -> ApiError {
         let mut e = ApiError::new(StatusCode::CONFLICT, ErrorCode::SeqGap, message);

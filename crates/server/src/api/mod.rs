@@ -8,6 +8,7 @@
 mod auth;
 mod body;
 mod enroll;
+mod erased;
 mod error;
 mod packs;
 mod sync;
@@ -96,6 +97,7 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .route(paths::ENROLL, post(enroll::enroll::<S>))
         .route(paths::SYNC, post(sync::sync::<S>))
         .route(paths::PACKS, get(packs::packs::<S>))
+        .route(paths::ERASED, post(erased::erased::<S>))
         .with_state(app)
         .layer(CompressionLayer::new().gzip(true))
         .layer(RequestDecompressionLayer::new().gzip(true))

@@ -1,4 +1,4 @@
-//! Tablets: the list, revoking one, and a one-time enrolment code with
+//! Tablets: the list, revoking one (keeping or erasing its data), and a one-time enrolment code with
 //! its QR code.
 
 use std::collections::BTreeMap;
@@ -25,6 +25,10 @@ struct DeviceLine {
     commune: String,
     last_sync: String,
     revoked: bool,
+    /// What became of the tablet's data, worded: empty while not revoked.
+    status: String,
+    /// Revoked without erase asked: a lead may still have it erased.
+    may_erase: bool,
 }
 
 /// An enrolment code not used yet: for whom, until when.
@@ -89,6 +93,8 @@ pub(super) async fn devices<S: Store + Accounts>(
                 .as_deref()
                 .map_or_else(|| t.get("devices.never").to_owned(), |at| local_time(t, at)),
             revoked: d.revoked_at.is_some(),
+            status: device_status(t, &d),
+            may_erase: d.revoked_at.is_some() && d.erase_requested_at.is_none(),
         })
         .collect();
     let codes = codes
@@ -119,10 +125,26 @@ pub(super) async fn devices<S: Store + Accounts>(
     )
 }
 
+/// Revoked, erase asked, or erased (with the unsent changes lost), worded.
+fn device_status(t: &Texts, d: &crate::store::DeviceRecord) -> String {
+    match (&d.revoked_at, &d.erase_requested_at, &d.erased_at) {
+        (None, _, _) => String::new(),
+        (Some(at), None, _) => t.get("devices.revoked_at").replace("{when}", &local_time(t, at)),
+        (Some(_), Some(asked), None) => t.get("devices.erase_asked").replace("{when}", &local_time(t, asked)),
+        (Some(_), Some(_), Some(done)) => t
+            .get("devices.erased")
+            .replace("{when}", &local_time(t, done))
+            .replace("{n}", &d.erased_unsent.unwrap_or(0).to_string()),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct RevokeForm {
     csrf: String,
     device: String,
+    /// "1": revoke and erase the tablet's data.
+    #[serde(default)]
+    erase: Option<String>,
 }
 
 pub(super) async fn revoke<S: Store + Accounts>(
@@ -161,8 +183,12 @@ pub(super) async fn revoke<S: Store + Accounts>(
             StatusCode::FORBIDDEN,
         );
     }
-    match dash.store.revoke(device.id, false, Utc::now()).await {
-        Ok(_) => Redirect::to("/devices").into_response(),
+    let erase = form.erase.as_deref() == Some("1");
+    match dash.store.revoke(device.id, erase, Utc::now()).await {
+        Ok(_) => {
+            tracing::info!(device = %device.id, erase, "a lead revoked a tablet");
+            Redirect::to("/devices").into_response()
+        }
         Err(e) => failure(lang, e),
     }
 }
