@@ -61,10 +61,61 @@ fn household(village: VillageId, n: usize) -> Household {
     }
 }
 
-/// A store with the demo campaign topped up to 10,000 households, each with
-/// a person, and visits with vneid runs until there are 200,000 step events.
+/// The store benchmarked: plain SQLite as before, or SQLCipher as on every
+/// tablet now.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Plain,
+    Encrypted,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Plain => "plain",
+            Variant::Encrypted => "encrypted",
+        }
+    }
+
+    /// Opens a copy as its variant: the plain copy stays plain.
+    fn open(self, path: &Path) -> Store {
+        match self {
+            Variant::Plain => Store::open_plain(path).expect("open plain"),
+            Variant::Encrypted => Store::open(path).expect("open encrypted"),
+        }
+    }
+}
+
+/// The encrypted fixture: the plain one, copied and opened, which encrypts
+/// it in place with a key file beside it (the migration every tablet runs).
+fn large_encrypted_store(plain: &Path) -> PathBuf {
+    let path = fixtures().join(format!(
+        "large-v{SCHEMA_VERSION}-{}-encrypted-hmac256.db",
+        schema_fingerprint()
+    ));
+    if path.exists() && key_of(&path).exists() {
+        return path;
+    }
+    let building = fixtures().join("large-encrypting.db");
+    for f in doorstep_device::encrypt::database_files(&building) {
+        let _ = std::fs::remove_file(f);
+    }
+    std::fs::copy(plain, &building).expect("copy plain fixture");
+    drop(Store::open(&building).expect("encrypt"));
+    std::fs::rename(key_of(&building), key_of(&path)).expect("keep key");
+    std::fs::rename(&building, &path).expect("keep fixture");
+    path
+}
+
+fn key_of(db: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.key", db.display()))
+}
+
+/// A plain store with the demo campaign topped up to 10,000 households,
+/// each with a person, and visits with vneid runs until there are 200,000
+/// step events.
 fn large_store() -> PathBuf {
-    let path = fixtures().join(format!("large-v{SCHEMA_VERSION}-{}.db", schema_fingerprint()));
+    let path = fixtures().join(format!("large-v{SCHEMA_VERSION}-{}-plain.db", schema_fingerprint()));
     if path.exists() {
         return path;
     }
@@ -72,7 +123,7 @@ fn large_store() -> PathBuf {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
     }
-    let mut store = Store::create(&building, CreateOptions::default()).expect("create");
+    let mut store = Store::create_plain(&building, CreateOptions::default()).expect("create");
     load_demo(
         &mut store,
         DemoOptions {
@@ -177,7 +228,7 @@ fn page_of_500(base: &Path) -> Vec<Change> {
     let dir = tempfile::tempdir().expect("dir");
     let copy = dir.path().join("other.db");
     copy_db(base, &copy);
-    let mut other = Store::open(&copy).expect("open copy");
+    let mut other = Store::open_plain(&copy).expect("open copy");
     let village = other
         .find_village("Tam Tu", None)
         .expect("village")
@@ -262,16 +313,30 @@ fn start_at_next_door(store: &mut Store, doors: &[(HouseholdId, PersonId)], next
 }
 
 fn copy_db(from: &Path, to: &Path) {
-    // The fixture is closed (checkpointed); the main file is the database.
+    // The fixture is closed (checkpointed); the main file is the database,
+    // and an encrypted one's key file goes with it.
     std::fs::copy(from, to).expect("copy fixture");
+    if key_of(from).exists() {
+        std::fs::copy(key_of(from), key_of(to)).expect("copy key");
+    }
 }
 
 fn benches(c: &mut Criterion) {
-    let base = large_store();
+    let plain = large_store();
+    let encrypted = large_encrypted_store(&plain);
+    let page = page_of_500(&plain);
+    assert_eq!(page.len(), 500);
+    // Plain first, then encrypted, in one run: compare the two as ratios.
+    for (variant, base) in [(Variant::Plain, &plain), (Variant::Encrypted, &encrypted)] {
+        bench_variant(c, variant, base, &page);
+    }
+}
+
+fn bench_variant(c: &mut Criterion, variant: Variant, base: &Path, page: &[Change]) {
     let dir = tempfile::tempdir().expect("dir");
     let work = dir.path().join("work.db");
-    copy_db(&base, &work);
-    let mut store = Store::open(&work).expect("open");
+    copy_db(base, &work);
+    let mut store = variant.open(&work);
     let villages = store.villages().expect("villages");
     let biggest = villages.iter().max_by_key(|v| v.households).expect("a village");
     let village: VillageId = biggest.id.parse().expect("id");
@@ -289,12 +354,28 @@ fn benches(c: &mut Criterion) {
     }
     let mut next_door = 0usize;
 
-    let mut group = c.benchmark_group("device_store");
+    let mut group = c.benchmark_group(format!("device_store_{}", variant.name()));
     group.measurement_time(Duration::from_secs(8));
+    // Start-up, store side: find the key, open, check the schema, and list
+    // the villages (what the first screen asks for).
+    group.bench_function("open_and_list_villages", |b| {
+        b.iter(|| {
+            let s = variant.open(&work);
+            s.villages().expect("villages").len()
+        });
+    });
     // The floor under every write: one row inserted and committed with the
     // same pragmas (WAL, synchronous=FULL), so the write path's own cost
     // reads as a ratio to it.
     let bare = rusqlite::Connection::open(dir.path().join("bare.db")).expect("bare db");
+    if variant == Variant::Encrypted {
+        // The key comes first, before anything reads the file.
+        bare.execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\"; PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
+            "ab".repeat(32)
+        ))
+        .expect("bare key");
+    }
     bare.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
          CREATE TABLE t (id TEXT PRIMARY KEY, body TEXT NOT NULL);",
@@ -340,20 +421,18 @@ fn benches(c: &mut Criterion) {
     });
     drop(store);
 
-    let page = page_of_500(&base);
-    assert_eq!(page.len(), 500);
     group.sample_size(20);
     group.bench_function("apply_pulled_page_of_500", |b| {
         b.iter_batched(
             || {
                 let d = tempfile::tempdir().expect("dir");
                 let p = d.path().join("apply.db");
-                copy_db(&base, &p);
-                let s = Store::open(&p).expect("open");
+                copy_db(base, &p);
+                let s = variant.open(&p);
                 (d, s)
             },
             |(d, mut s)| {
-                let report = s.apply_pulled(&page, Some("cursor")).expect("apply");
+                let report = s.apply_pulled(page, Some("cursor")).expect("apply");
                 assert_eq!(report.merged, 500);
                 (d, s)
             },

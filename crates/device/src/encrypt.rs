@@ -97,7 +97,8 @@ pub(crate) fn encrypt_in_place(conn: Connection, db: &Path, key: &DbKey) -> Resu
     ));
     conn.execute_batch(&attach).map_err(err)?;
     let exported = conn
-        .query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))
+        .execute_batch(&crate::key::cipher_settings(Some("encrypted")))
+        .and_then(|()| conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(())))
         .and_then(|()| conn.execute_batch(&format!("PRAGMA encrypted.user_version = {version}")))
         .and_then(|()| conn.execute_batch("DETACH DATABASE encrypted"));
     if let Err(e) = exported {

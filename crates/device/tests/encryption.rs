@@ -116,6 +116,24 @@ fn a_plain_database_is_encrypted_on_open_losing_nothing() {
     assert_eq!(personal_data_found(dir.path()), Vec::<String>::new());
     // And it opens again as an encrypted store.
     Store::open(&path).expect("reopens");
+    // Sealed with HMAC-SHA256 pages (see `key::cipher_settings`): the same
+    // key with SQLCipher's default SHA512 MAC does not read it.
+    let raw = doorstep_device::key::open_raw(&path).expect("raw");
+    let mac: String = raw
+        .query_row("PRAGMA cipher_hmac_algorithm", [], |r| r.get(0))
+        .expect("mac");
+    assert_eq!(mac, "HMAC_SHA256");
+    drop(raw);
+    let hex = std::fs::read_to_string(with_suffix(&path, ".key")).expect("key file");
+    let default_mac = rusqlite::Connection::open(&path).expect("open");
+    default_mac
+        .execute_batch(&format!("PRAGMA key = \"x'{}'\"", hex.trim()))
+        .expect("key");
+    assert!(
+        default_mac
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+            .is_err()
+    );
 }
 
 #[test]
