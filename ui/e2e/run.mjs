@@ -199,6 +199,11 @@ class Walk {
   }
 }
 
+/** The walk's PINs: the volunteer's, the team lead's, and the one the lead resets to. */
+const PIN = '2468';
+const LEAD_PIN = '9753';
+const NEW_PIN = '1357';
+
 // ---- the walk ------------------------------------------------------------------------
 
 async function walkCombo(browser, server, tmp, lang, vp, records) {
@@ -216,8 +221,20 @@ async function walkCombo(browser, server, tmp, lang, vp, records) {
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // During the lock segment the backend refuses on purpose (423 locked,
+  // 422 wrong PIN, 429 wait): Chromium logs each as a failed resource.
+  const refusals = { expected: false, seen: 0 };
   page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    if (m.type() !== 'error') return;
+    // 423 is the backend keeping data behind the PIN set-up or the lock: a
+    // screen asked before it knew (right after enrolment, just as it
+    // locked); the screen then shows the lock. Refused PINs only in the segment.
+    const pattern = refusals.expected ? /status of (422|423|429)\b/ : /status of 423\b/;
+    if (pattern && pattern.test(m.text())) {
+      refusals.seen++;
+      return;
+    }
+    pageErrors.push(`console: ${m.text()}`);
   });
   if (process.env.E2E_DEBUG) {
     page.on('response', async (r) => {
@@ -257,6 +274,21 @@ async function walkCombo(browser, server, tmp, lang, vp, records) {
     await w.id('enrol-code').fill(code);
     await w.screen('welcome-enrol');
     await w.click('enrol-submit');
+
+    // -- PIN set-up: right after enrolment, before any data shows ----------------------
+    await w.id('pin-setup').waitFor();
+    assert.equal(await page.locator('[data-testid^="village-"]').count(), 0, 'no field data behind the PIN set-up');
+    await w.id('setup-pin').fill(PIN);
+    await w.id('setup-again').fill('9999');
+    await w.click('setup-save');
+    await until(async () => (await w.id('setup-problem').innerText(Q)).trim() === w.t('pin.mismatch'), 'PINs that differ refused');
+    await w.id('setup-again').fill(PIN);
+    await w.id('setup-lead-pin').fill(LEAD_PIN);
+    await w.id('setup-lead-again').fill(LEAD_PIN);
+    await w.screen('pin-setup');
+    await w.click('setup-save');
+    await w.id('pin-setup').waitFor({ state: 'detached' });
+    w.log('pin set-up: mismatch refused, then PIN and team lead PIN set');
     await w.expectRoute(/#\/villages$/);
 
     // -- villages -----------------------------------------------------------------------
@@ -444,6 +476,70 @@ async function walkCombo(browser, server, tmp, lang, vp, records) {
     await until(async () => (await w.id('practice-toggle').getAttribute('aria-checked', Q)) === 'false', 'practice off');
     await w.id('practice-banner').waitFor({ state: 'detached' });
     w.log('settings: practice mode on (banner seen), then off');
+
+    // -- app lock: idle time on a test clock, wrong PINs, the wait, a lead's reset ------
+    await w.id('lock-settings').waitFor();
+    refusals.expected = true;
+    assert.equal((await w.id('key-holder').innerText(Q)).trim(), w.t('settings.keyHolder.key_file'), 'key holder shown');
+    await page.clock.install();
+    await w.id('lock-after').selectOption('1');
+    await until(async () => (await w.invoke('app_state')).settings.lock_after_minutes === 1, 'lock after 1 min saved');
+    await page.keyboard.press('Shift'); // input re-arms the idle timer on the test clock
+    await page.clock.fastForward('00:50');
+    assert.equal(await w.id('lock-screen').count(), 0, 'not locked before the idle time');
+    await page.clock.fastForward('00:15');
+    await w.id('lock-screen').waitFor();
+    assert.equal(await page.locator('[data-testid^="village-"], [data-testid="lock-settings"]').count(), 0, 'nothing behind the lock');
+    const refused = await page.evaluate(async () => {
+      const r = await fetch('./invoke/villages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      return { status: r.status, body: await r.text() };
+    });
+    assert.ok(refused.body.includes('locked'), `a data command behind the lock is refused: ${refused.body}`);
+    await w.screen('lock');
+    const typePin = async (pin) => {
+      for (const d of pin) await w.click(`pin-key-${d}`);
+    };
+    for (let i = 1; i <= 5; i++) {
+      await until(() => w.id('pin-key-1').isEnabled(Q), 'keypad enabled');
+      await typePin('1111');
+      await w.click('pin-submit');
+      await until(async () => (await w.invoke('lock_state')).failures === i, `wrong PIN ${i} counted`);
+    }
+    await w.id('lock-wait').waitFor();
+    assert.equal(await w.id('pin-key-1').isEnabled(Q), false, 'keypad off during the wait');
+    await w.screen('lock-wait');
+    w.log('lock: idle lock on the test clock, 5 wrong PINs, then a wait');
+    // The backend counts the wait on its own clock, not the page's: wait it out.
+    await until(async () => (await w.invoke('lock_state')).wait_seconds === 0, 'the backend wait to end', 45_000);
+    await page.clock.fastForward('00:31');
+    await until(() => w.id('pin-key-1').isEnabled(Q), 'keypad back after the wait');
+    await w.click('lock-forgot');
+    await w.id('reset-lead-pin').fill(LEAD_PIN);
+    await w.id('reset-new-pin').fill(NEW_PIN);
+    await w.id('reset-again').fill(NEW_PIN);
+    await w.screen('lock-reset');
+    await w.click('reset-submit');
+    await w.id('lock-screen').waitFor({ state: 'detached' });
+    w.log('lock: a team lead reset the PIN with theirs; the app opened');
+    // Locks again on going to the background; the new PIN opens it.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await w.id('lock-screen').waitFor();
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await typePin(NEW_PIN);
+    await w.click('pin-submit');
+    await w.id('lock-screen').waitFor({ state: 'detached' });
+    await w.id('lock-after').selectOption('30');
+    await until(async () => (await w.invoke('app_state')).settings.lock_after_minutes === 30, 'lock after 30 min saved');
+    await page.waitForTimeout(500); // let the last refusals' console lines arrive
+    refusals.expected = false;
+    assert.ok(refusals.seen > 0, 'the lock segment saw the refusals it caused');
+    w.log(`lock: background locks; the new PIN unlocks; lock after set to 30 min for the rest of the walk (${refusals.seen} refusals, as intended)`);
 
     // -- offline: the server goes away ------------------------------------------------
     if (offline) {

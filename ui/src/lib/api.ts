@@ -13,6 +13,7 @@
 
 import type { ApiError, Commands, SyncScreen, SyncWorker } from './bindings';
 
+
 /** How commands reach the backend. */
 export interface Transport {
   invoke(name: string, args: unknown): Promise<unknown>;
@@ -114,6 +115,21 @@ export function inTauri(): boolean {
   return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
 }
 
+export type CommandErrorListener = (error: CommandError, command: string) => void;
+
+const errorListeners = new Set<CommandErrorListener>();
+
+/**
+ * Calls `cb` with every failed command (the app lock watches for `locked`:
+ * a data command refused because the app locked meanwhile). Returns stop.
+ */
+export function onCommandError(cb: CommandErrorListener): () => void {
+  errorListeners.add(cb);
+  return () => {
+    errorListeners.delete(cb);
+  };
+}
+
 /** Runs one backend command. Throws `CommandError` on failure. */
 export async function call<K extends keyof Commands>(
   name: K,
@@ -123,7 +139,9 @@ export async function call<K extends keyof Commands>(
   try {
     ret = (await current().invoke(name, args)) as Commands[K]['ret'];
   } catch (e) {
-    throw toCommandError(e);
+    const err = toCommandError(e);
+    for (const cb of [...errorListeners]) cb(err, name);
+    throw err;
   }
   if (name === 'sync_now') publishSyncWorker(ret as SyncWorker);
   return ret;

@@ -44,6 +44,13 @@ export const COMMAND_ERROR_KINDS = [
   'store',
   'host_unreachable',
   'bad_answer',
+  'wrong_pin',
+  'pin_wait',
+  'bad_pin',
+  'locked',
+  'no_lead_pin',
+  'pin_required',
+  'erased',
   'unknown',
 ] as const;
 

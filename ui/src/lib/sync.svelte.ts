@@ -3,6 +3,7 @@
 
 import type { SyncScreen, SyncWorker } from './bindings';
 import { call, onSyncWorker } from './api';
+import { refreshApp } from './app.svelte';
 
 class SyncStore {
   screen = $state<SyncScreen | null>(null);
@@ -56,6 +57,8 @@ export function startSyncTracking(): () => void {
     sync.worker = worker;
     if (screen) sync.screen = screen;
     else if (wasRunning && worker.phase === 'idle') void refreshSync();
+    // A round ended: the lead may have withdrawn the tablet (and had it erased).
+    if (wasRunning && worker.phase === 'idle') void refreshApp();
   });
   const up = () => (sync.online = true);
   const down = () => (sync.online = false);
