@@ -74,6 +74,11 @@ async fn drive(client: &Client, server_url: &str, enrol_code: &str, bun: &str, h
     el(client, "enrol-code").await.send_keys(enrol_code).await.unwrap();
     click(client, "enrol-submit").await;
 
+    // Right after enrolment, before any data: the volunteer's PIN.
+    el(client, "setup-pin").await.send_keys("2468").await.unwrap();
+    el(client, "setup-again").await.send_keys("2468").await.unwrap();
+    click(client, "setup-save").await;
+
     // The commune arrives with the first sync.
     click(client, &format!("village-{bun}")).await;
     client
