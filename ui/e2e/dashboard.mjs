@@ -370,7 +370,8 @@ async function checkPage(page, name, lang) {
       break;
     case 'devices':
       for (const label of ['Máy tính bảng A', 'Máy tính bảng B']) check(text.includes(label), `${lang} tablets: "${label}"`);
-      checkEqual(await page.locator('form[action="/devices/revoke"]').count(), 2, `${lang} tablets: two to revoke`);
+      checkEqual(await page.locator('form[action="/devices/revoke"]:not(:has(input[name="erase"]))').count(), 2, `${lang} tablets: two to revoke`);
+      checkEqual(await page.locator('form[action="/devices/revoke"]:has(input[name="erase"][value="1"])').count(), 2, `${lang} tablets: two to revoke and erase`);
       // Each language's walk makes one code below; the earlier ones wait here.
       checkEqual(await page.locator('form[action="/devices/code/cancel"]').count(), LANGS.indexOf(lang), `${lang} tablets: codes not used yet`);
       check(!/\d{4}-\d\d-\d\dT/.test(text), `${lang} tablets: last sync in local time`);
