@@ -423,18 +423,7 @@ impl Store {
     }
 }
 
-/// What kind of file is at a path, from its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FileKind {
-    /// An unencrypted SQLite file (an earlier version's, or a foreign one).
-    Plain,
-    /// Pages that look like SQLCipher's: random from the first byte.
-    Encrypted,
-    /// Zero bytes.
-    Empty,
-    /// Too short or misshapen to be either.
-    NotSqlite,
-}
+pub(crate) use doorstep_cipher::FileKind;
 
 fn refuse_existing(path: &Path) -> Result<()> {
     if path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(true) {

@@ -116,7 +116,7 @@ fn a_plain_database_is_encrypted_on_open_losing_nothing() {
     assert_eq!(personal_data_found(dir.path()), Vec::<String>::new());
     // And it opens again as an encrypted store.
     Store::open(&path).expect("reopens");
-    // Sealed with HMAC-SHA256 pages (see `key::cipher_settings`): the same
+    // Sealed with HMAC-SHA256 pages (see `doorstep_cipher::cipher_settings`): the same
     // key with SQLCipher's default SHA512 MAC does not read it.
     let raw = doorstep_device::key::open_raw(&path).expect("raw");
     let mac: String = raw

@@ -39,6 +39,13 @@ struct Cli {
     )]
     db: String,
 
+    /// Keep the SQLite office database encrypted (SQLCipher) under the key
+    /// in this file: 64 hexadecimal digits, made (0600) if the file is not
+    /// there. A plain database is encrypted in place on first use; keep
+    /// the key file apart from the database's backups.
+    #[arg(long, global = true, env = "DOORSTEP_SERVER_DB_KEY_FILE", value_name = "FILE")]
+    db_key_file: Option<std::path::PathBuf>,
+
     /// Print results as JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -363,8 +370,8 @@ impl From<StoreError> for Failure {
     }
 }
 
-async fn open(db: &str) -> Result<AnyStore, Failure> {
-    Ok(AnyStore::open(db).await?)
+async fn open(db: &str, key_file: Option<&std::path::Path>) -> Result<AnyStore, Failure> {
+    Ok(AnyStore::open_keyed(db, key_file).await?)
 }
 
 fn out(text: &str) -> Result<(), Failure> {
@@ -380,7 +387,7 @@ fn json(value: &impl serde::Serialize) -> Result<(), Failure> {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let store = open(&cli.db).await?;
+    let store = open(&cli.db, cli.db_key_file.as_deref()).await?;
     let now = Utc::now();
     match cli.command {
         Command::Serve {

@@ -5,8 +5,9 @@
 //! a database file copied alone, not a copied folder: `doorstep status`
 //! says so.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use doorstep_cipher::KeyFileError;
 
 use super::{DbKey, KeyError, KeyHolder, KeyStore};
 
@@ -48,75 +49,29 @@ impl KeyStore for KeyFile {
     }
 
     fn load(&self) -> Result<Option<DbKey>, KeyError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => zeroize::Zeroizing::new(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(KeyError::BadKeyFile {
-                    path: self.path.clone(),
-                    detail: "it is not text".to_owned(),
-                });
-            }
-            Err(source) => {
-                return Err(KeyError::Io {
-                    path: self.path.clone(),
-                    source,
-                });
-            }
-        };
-        DbKey::from_hex(&text).map(Some).map_err(|detail| KeyError::BadKeyFile {
-            path: self.path.clone(),
-            detail,
-        })
+        doorstep_cipher::load_key_file(&self.path).map_err(|e| self.error(e))
     }
 
     fn save(&self, key: &DbKey) -> Result<(), KeyError> {
-        let io = |source| KeyError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&self.path).map_err(io)?;
-        let mut text = key.to_hex();
-        text.push('\n');
-        file.write_all(text.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        sync_parent(&self.path).map_err(io)?;
-        Ok(())
+        doorstep_cipher::save_key_file(&self.path, key).map_err(|e| self.error(e))
     }
 
     fn erase(&self) -> Result<(), KeyError> {
-        match std::fs::remove_file(&self.path) {
-            Ok(()) => sync_parent(&self.path).map_err(|source| KeyError::Io {
-                path: self.path.clone(),
-                source,
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(KeyError::Io {
-                path: self.path.clone(),
-                source,
-            }),
-        }
+        doorstep_cipher::erase_key_file(&self.path).map_err(|e| self.error(e))
     }
 }
 
-/// Makes a rename or a new file in `path`'s folder durable.
-pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        std::fs::File::open(parent)?.sync_all()?;
+impl KeyFile {
+    fn error(&self, e: KeyFileError) -> KeyError {
+        match e {
+            KeyFileError::NotAKey(detail) => KeyError::BadKeyFile {
+                path: self.path.clone(),
+                detail,
+            },
+            KeyFileError::Io(source) => KeyError::Io {
+                path: self.path.clone(),
+                source,
+            },
+        }
     }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }

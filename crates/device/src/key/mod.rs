@@ -22,114 +22,13 @@ mod keyring;
 
 use std::path::{Path, PathBuf};
 
-use zeroize::Zeroizing;
-
 #[cfg(target_os = "android")]
 pub use android::AndroidKeystore;
+pub use doorstep_cipher::DbKey;
+pub(crate) use doorstep_cipher::sync_parent;
 pub use file::KeyFile;
-pub(crate) use file::sync_parent;
 #[cfg(all(target_os = "linux", not(target_os = "android")))]
 pub use keyring::Keyring;
-
-/// A database key: 32 random bytes. Shown nowhere.
-#[derive(Clone)]
-pub struct DbKey(Zeroizing<[u8; 32]>);
-
-impl std::fmt::Debug for DbKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DbKey(hidden)")
-    }
-}
-
-impl PartialEq for DbKey {
-    fn eq(&self, other: &DbKey) -> bool {
-        // Not constant-time; keys are never compared with guesses.
-        self.0[..] == other.0[..]
-    }
-}
-
-impl DbKey {
-    /// A new random key from the operating system's generator.
-    pub fn generate() -> Result<DbKey, KeyError> {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        getrandom::fill(&mut bytes[..]).map_err(|e| KeyError::Refused {
-            holder: "the random number generator".to_owned(),
-            detail: e.to_string(),
-        })?;
-        Ok(DbKey(bytes))
-    }
-
-    /// Reads a key written as 64 hexadecimal digits (surrounding white
-    /// space ignored). The error says what is wrong, never the text.
-    pub fn from_hex(text: &str) -> Result<DbKey, String> {
-        let text = text.trim();
-        if text.len() != 64 {
-            return Err(format!(
-                "it holds {} characters, not the 64 hexadecimal digits of a key",
-                text.len()
-            ));
-        }
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        for (i, pair) in text.as_bytes().chunks(2).enumerate() {
-            let digit = |c: u8| (c as char).to_digit(16);
-            match (digit(pair[0]), digit(pair[1])) {
-                (Some(hi), Some(lo)) => bytes[i] = (hi * 16 + lo) as u8,
-                _ => return Err("it holds characters that are not hexadecimal digits".to_owned()),
-            }
-        }
-        Ok(DbKey(bytes))
-    }
-
-    /// The key as 64 lower-case hexadecimal digits (zeroed when dropped).
-    pub fn to_hex(&self) -> Zeroizing<String> {
-        let mut out = Zeroizing::new(String::with_capacity(64));
-        for b in self.0.iter() {
-            out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-            out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
-        }
-        out
-    }
-
-    /// The raw bytes, for a key store that wraps them.
-    pub(crate) fn bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// From raw bytes a key store kept.
-    pub(crate) fn from_bytes(raw: &[u8]) -> Option<DbKey> {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        if raw.len() != 32 {
-            return None;
-        }
-        bytes.copy_from_slice(raw);
-        Some(DbKey(bytes))
-    }
-
-    /// The `PRAGMA key` statement for a raw key (no passphrase derivation:
-    /// the key is already random, and opening stays fast).
-    /// Followed by the page format's settings, which SQLCipher does not
-    /// store in the file and which must come before the first read.
-    pub(crate) fn pragma(&self, schema: Option<&str>) -> Zeroizing<String> {
-        let hex = self.to_hex();
-        Zeroizing::new(match schema {
-            Some(s) => format!("PRAGMA {s}.key = \"x'{}'\"; {}", hex.as_str(), cipher_settings(Some(s))),
-            None => format!("PRAGMA key = \"x'{}'\"; {}", hex.as_str(), cipher_settings(None)),
-        })
-    }
-}
-
-/// How every Doorstep database's pages are sealed, beyond SQLCipher 4's
-/// defaults (AES-256-CBC, 4 KiB pages, a random IV per page): the per-page
-/// MAC is HMAC-SHA256, not SHA512. Tablets' ARMv8 cores (and x86 with SHA-NI)
-/// compute SHA-256 in hardware but not SHA-512, and the MAC is computed on
-/// every page written and checked on every page read; SHA-256's 256-bit tag
-/// is as strong a seal here. A file sealed one way cannot be read the other.
-pub(crate) fn cipher_settings(schema: Option<&str>) -> String {
-    match schema {
-        Some(s) => format!("PRAGMA {s}.cipher_hmac_algorithm = HMAC_SHA256;"),
-        None => "PRAGMA cipher_hmac_algorithm = HMAC_SHA256;".to_owned(),
-    }
-}
 
 /// Which kind of secret store holds a database's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -283,7 +182,10 @@ impl KeyChain {
 
     /// Makes and keeps a new key in the first store that takes it.
     pub fn create(&self) -> Result<(DbKey, &dyn KeyStore), KeyError> {
-        let key = DbKey::generate()?;
+        let key = DbKey::generate().map_err(|e| KeyError::Refused {
+            holder: "the random number generator".to_owned(),
+            detail: e.to_string(),
+        })?;
         let mut last = None;
         for store in &self.stores {
             match store.save(&key) {

@@ -34,11 +34,25 @@ impl AnyStore {
     /// PostgreSQL; anything else (optionally `sqlite://`) is a SQLite file
     /// path, created if missing.
     pub async fn open(db: &str) -> Result<AnyStore, StoreError> {
+        AnyStore::open_keyed(db, None).await
+    }
+
+    /// Opens what `db` names as [`AnyStore::open`] does; a SQLite file is
+    /// encrypted under the key in `key_file` when one is named
+    /// ([`SqliteStore::open_keyed`]). PostgreSQL encrypts at rest on its own
+    /// terms (the disk, the provider), so a key file for it is refused.
+    pub async fn open_keyed(db: &str, key_file: Option<&std::path::Path>) -> Result<AnyStore, StoreError> {
         if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            if key_file.is_some() {
+                return Err(StoreError::Refused(
+                    "--db-key-file encrypts a SQLite office database; a PostgreSQL database is encrypted at rest by its own server or disk (see docs/office-database.md)".to_owned(),
+                ));
+            }
             return Ok(AnyStore::Postgres(PgStore::open(db).await?));
         }
         let path = std::path::PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db));
-        let opened = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+        let key_file = key_file.map(std::path::Path::to_owned);
+        let opened = tokio::task::spawn_blocking(move || SqliteStore::open_keyed(&path, key_file.as_deref()))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;
         Ok(AnyStore::Sqlite(opened))

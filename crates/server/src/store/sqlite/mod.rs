@@ -32,6 +32,7 @@ use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow,
 const APPLICATION_ID: i64 = 0x4453_5256;
 
 mod accounts;
+mod cipher;
 mod report;
 
 /// The schema, in order (see `store::schema`); PostgreSQL has the same
@@ -70,6 +71,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// The database's SQLCipher key, for an encrypted office database.
+    db_key: Option<doorstep_cipher::DbKey>,
     key: TokenKey,
     office: DeviceId,
 }
@@ -105,22 +108,25 @@ fn damaged(what: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens the database at `path`, creating it (with a new office identity
-    /// and token key) if there is none. A file that is not a Doorstep
-    /// server database, or one from a newer server, is refused untouched.
+    /// Opens the plain database at `path`, creating it (with a new office
+    /// identity and token key) if there is none. A file that is not a
+    /// Doorstep server database, or one from a newer server, is refused
+    /// untouched.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_keyed(path, None)
+    }
+
+    /// Opens the database at `path` as [`SqliteStore::open`] does, encrypted
+    /// under the key in `key_file` when one is named (see [`cipher`]: a new
+    /// database is made encrypted, a plain one encrypted in place).
+    pub fn open_keyed(path: &Path, key_file: Option<&Path>) -> Result<SqliteStore, StoreError> {
         let existed = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
-        let mut conn = Connection::open(path)?;
         // Processes starting together on one file take turns to migrate
         // and make the identity: an flock on `<db>.lock`, released when the
         // handle closes at the end of `open`. Never a handle on the database
         // file itself: closing any descriptor of a file drops every POSIX
         // lock the process holds on it, SQLite's included.
-        let lock_path = {
-            let mut p = path.as_os_str().to_owned();
-            p.push(".lock");
-            PathBuf::from(p)
-        };
+        let lock_path = doorstep_cipher::with_suffix(path, ".lock");
         let start_lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -128,16 +134,13 @@ impl SqliteStore {
             .open(&lock_path)
             .and_then(|f| f.lock().map(|()| f))
             .map_err(|e| StoreError::Refused(format!("cannot lock {}: {e}", lock_path.display())))?;
+        let db_key = cipher::prepare(path, existed, key_file)?;
+        let mut conn = Connection::open(path)?;
+        cipher::apply(&conn, db_key.as_ref())?;
         if existed {
-            let unreadable = |e: rusqlite::Error| {
-                StoreError::Refused(format!(
-                    "{} is damaged or not a SQLite database ({e}); give another --db or restore a backup",
-                    path.display()
-                ))
-            };
             let app: i64 = conn
                 .query_row("PRAGMA application_id", [], |r| r.get(0))
-                .map_err(unreadable)?;
+                .map_err(|e| cipher::unreadable(path, key_file, &e))?;
             if app != APPLICATION_ID {
                 return Err(StoreError::Refused(format!(
                     "{} is not a Doorstep server database; give another --db",
@@ -171,6 +174,7 @@ impl SqliteStore {
                 path: path.to_owned(),
                 writer: Mutex::new(conn),
                 readers: Mutex::new(Vec::new()),
+                db_key,
                 key,
                 office,
             }),
@@ -206,6 +210,7 @@ impl SqliteStore {
                         &inner.path,
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )?;
+                    cipher::apply(&c, inner.db_key.as_ref())?;
                     c.busy_timeout(std::time::Duration::from_secs(30))?;
                     c
                 }
