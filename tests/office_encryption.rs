@@ -158,6 +158,26 @@ fn a_plain_office_database_is_encrypted_in_place_and_reads_only_with_its_key() {
     assert!(err.contains("not a Doorstep server database"), "{err}");
     assert!(!foreign_key.exists());
 
+    // A backup of the encrypted office is encrypted under the same key.
+    let backup = dir.path().join("office-backup.db");
+    let out = admin_keyed(&db, &key, &["backup", "--out", backup.to_str().unwrap()]);
+    assert!(out.contains("encrypted"), "{out}");
+    for name in [FIRST, SECOND] {
+        assert!(!holds(&backup, name), "{name} readable in the encrypted backup");
+    }
+    let out = admin_keyed(&db, &key, &["restore", "--check", backup.to_str().unwrap()]);
+    assert!(out.contains("is a whole backup"), "{out}");
+    let out = Command::new(bin("doorstep-server"))
+        .arg("--db")
+        .arg(&db)
+        .args(["--db-key-file", other.to_str().unwrap(), "restore", "--check", backup.to_str().unwrap()])
+        .env("DOORSTEP_LOG", "warn")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("another office's backup"), "{err}");
+
     // The admin commands work on the encrypted file as on a plain one.
     let out = admin_keyed(
         &db,

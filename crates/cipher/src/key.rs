@@ -111,6 +111,13 @@ pub fn cipher_settings(schema: Option<&str>) -> String {
     }
 }
 
+/// [`cipher_settings`] as SQLCipher's process-wide defaults, for copies
+/// SQLCipher keys on its own (`VACUUM INTO` from an encrypted database
+/// keys the copy with the main key and the default settings).
+pub fn cipher_default_settings() -> &'static str {
+    "PRAGMA cipher_default_hmac_algorithm = HMAC_SHA256;"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub mod admin;
 pub mod api;
 pub mod attempts;
 pub mod auth;
+pub mod backups;
 pub mod chart;
 pub mod dashboard;
 pub mod entity_state;

@@ -17,6 +17,7 @@ use doorstep_server::api::Limits;
 use doorstep_server::export;
 use doorstep_server::report::{Filter, LOCAL_OFFSET_HOURS};
 use doorstep_server::store::any::AnyStore;
+use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Store, StoreError};
 use qrcode::QrCode;
 use qrcode::render::unicode;
@@ -69,6 +70,35 @@ enum Command {
         /// Every version ever handed out is still served.
         #[arg(long, value_name = "DIR")]
         packs: Option<std::path::PathBuf>,
+        /// Take a backup of the SQLite database into this folder at
+        /// start-up and then every --backup-every, while serving.
+        #[arg(long, value_name = "DIR")]
+        backup_dir: Option<std::path::PathBuf>,
+        /// Time between scheduled backups ("6h", "30m", "1d").
+        #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = humantime::parse_duration)]
+        backup_every: std::time::Duration,
+        /// How many scheduled backups to keep in --backup-dir (the oldest
+        /// beyond it are deleted).
+        #[arg(long, value_name = "N", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..))]
+        keep: u32,
+    },
+    /// Copy the SQLite database to a file, consistently, while a server
+    /// runs on it (encrypted under the same key if the database is).
+    Backup {
+        /// The backup file to write (must not exist yet).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Put a backup in the place of the SQLite database (--db), with every
+    /// server on it stopped. The backup is checked first; the database it
+    /// replaces is kept beside it as <db>.before-restore-<time>. Tablets
+    /// that synced after the backup was taken send their changes again.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Only check the file, restore nothing.
+        #[arg(long)]
+        check: bool,
     },
     /// Campaigns.
     #[command(subcommand)]
@@ -370,6 +400,46 @@ impl From<StoreError> for Failure {
     }
 }
 
+/// `restore FILE`: checks the backup, then (unless `--check`) puts it in
+/// the place of `--db` with every server on it stopped.
+fn restore(cli: &Cli, file: &std::path::Path, check: bool) -> Result<(), Failure> {
+    let Some(db) = doorstep_server::backups::sqlite_path(&cli.db) else {
+        return Err(Failure::Input(
+            "restore puts a backup in place of a SQLite database; restore PostgreSQL with pg_restore (docs/postgres.md)"
+                .to_owned(),
+        ));
+    };
+    let key_file = cli.db_key_file.as_deref();
+    // A bad backup is named even while a server runs.
+    let (epoch, seq) = SqliteStore::check_backup(file, key_file)?;
+    if check {
+        if cli.json {
+            return json(&serde_json::json!({ "file": file, "epoch": epoch, "server_seq": seq, "ok": true }));
+        }
+        return out(&format!(
+            "{} is a whole backup: changes up to {seq}, epoch {epoch}",
+            file.display()
+        ));
+    }
+    let _exclusive = doorstep_server::store::sqlite::serving_lock(&db, true)?;
+    let restored = SqliteStore::restore(&db, file, key_file)?;
+    if cli.json {
+        return json(&restored);
+    }
+    out(&format!(
+        "restored {} into {}: changes up to {}; new epoch {} (was {}){}",
+        restored.from.display(),
+        db.display(),
+        restored.server_seq,
+        restored.new_epoch,
+        restored.old_epoch,
+        match &restored.replaced_kept_at {
+            Some(p) => format!("; the database it replaced is kept as {}", p.display()),
+            None => String::new(),
+        }
+    ))
+}
+
 async fn open(db: &str, key_file: Option<&std::path::Path>) -> Result<AnyStore, Failure> {
     Ok(AnyStore::open_keyed(db, key_file).await?)
 }
@@ -387,14 +457,55 @@ fn json(value: &impl serde::Serialize) -> Result<(), Failure> {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    // A restore may have no database to open yet (a new office PC).
+    if let Command::Restore { file, check } = &cli.command {
+        return restore(&cli, file, *check);
+    }
     let store = open(&cli.db, cli.db_key_file.as_deref()).await?;
     let now = Utc::now();
     match cli.command {
+        Command::Restore { .. } => Ok(()),
+        Command::Backup { out } => {
+            let taken = store.backup(&out).await?;
+            if cli.json {
+                return json(&taken);
+            }
+            self::out(&format!(
+                "backup {} ({} bytes, {}), changes up to {}, epoch {}",
+                taken.path.display(),
+                taken.bytes,
+                if taken.encrypted { "encrypted" } else { "plain" },
+                taken.server_seq,
+                taken.epoch
+            ))
+        }
         Command::Serve {
             listen,
             max_request_bytes,
             packs,
+            backup_dir,
+            backup_every,
+            keep,
         } => {
+            // Held while serving: `restore` never replaces an open file.
+            let _serving = match doorstep_server::backups::sqlite_path(&cli.db) {
+                Some(path) => Some(doorstep_server::store::sqlite::serving_lock(&path, false)?),
+                None => None,
+            };
+            if let Some(dir) = backup_dir {
+                if matches!(store, AnyStore::Postgres(_)) {
+                    return Err(Failure::Input(
+                        "--backup-dir backs up a SQLite database; back up PostgreSQL with pg_dump (docs/postgres.md)"
+                            .to_owned(),
+                    ));
+                }
+                let schedule = doorstep_server::backups::Schedule {
+                    dir,
+                    every: backup_every,
+                    keep: usize::try_from(keep).unwrap_or(usize::MAX),
+                };
+                tokio::spawn(doorstep_server::backups::run(store.clone(), schedule));
+            }
             let files = match &packs {
                 None => doorstep_server::pack_catalog::bundled(),
                 Some(dir) => doorstep_server::pack_catalog::from_dir(dir).map_err(|problems| {

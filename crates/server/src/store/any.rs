@@ -58,6 +58,17 @@ impl AnyStore {
         Ok(AnyStore::Sqlite(opened))
     }
 
+    /// A consistent copy of a SQLite office database in `out`, while it
+    /// serves. PostgreSQL is backed up with its own tools.
+    pub async fn backup(&self, out: &std::path::Path) -> Result<super::sqlite::BackupTaken, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.backup(out).await,
+            AnyStore::Postgres(_) => Err(StoreError::Refused(
+                "a PostgreSQL database is backed up with pg_dump --format=custom (or the provider's snapshots), and restored with pg_restore; see docs/postgres.md".to_owned(),
+            )),
+        }
+    }
+
     /// Which store, for logs and the health page.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -349,6 +349,17 @@ async fn identity(tx: &Transaction<'_>) -> Result<(TokenKey, DeviceId), StoreErr
             id
         }
     };
+    if get(tx, "epoch").await?.is_none() {
+        // The history this database holds; a restore starts a new one.
+        tx.execute(
+            "INSERT INTO server_meta (key, value) VALUES ('epoch', $1), ('epoch_started_at', $2)",
+            &[
+                &uuid::Uuid::now_v7().hyphenated().to_string(),
+                &format_timestamp(Utc::now()),
+            ],
+        )
+        .await?;
+    }
     Ok((key, office))
 }
 

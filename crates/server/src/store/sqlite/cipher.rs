@@ -124,7 +124,7 @@ fn check_key(path: &Path, key: &DbKey, key_file: &Path) -> Result<(), StoreError
 
 /// `path` for a `file:` URI: the characters a URI gives meaning to,
 /// percent-encoded.
-fn uri_path(path: &Path) -> String {
+pub(super) fn uri_path(path: &Path) -> String {
     let mut out = String::new();
     for c in path.to_string_lossy().chars() {
         match c {
@@ -135,7 +135,7 @@ fn uri_path(path: &Path) -> String {
     out
 }
 
-fn load(key_file: &Path) -> Result<Option<DbKey>, StoreError> {
+pub(super) fn load(key_file: &Path) -> Result<Option<DbKey>, StoreError> {
     doorstep_cipher::load_key_file(key_file)
         .map_err(|e| StoreError::Refused(format!("the key file {}: {e}", key_file.display())))
 }

@@ -32,7 +32,10 @@ use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow,
 const APPLICATION_ID: i64 = 0x4453_5256;
 
 mod accounts;
+mod backup;
 mod cipher;
+
+pub use backup::{BackupTaken, Restored};
 mod report;
 
 /// The schema, in order (see `store::schema`); PostgreSQL has the same
@@ -224,6 +227,80 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A consistent copy of the database in `out`, while it serves
+    /// (`backup` module docs); encrypted under the office's key if the
+    /// database is.
+    pub async fn backup(&self, out: &Path) -> Result<BackupTaken, StoreError> {
+        let out = out.to_owned();
+        let key = self.inner.db_key.clone();
+        self.read(move |conn| backup::take(conn, &out, key.as_ref())).await
+    }
+
+    /// Checks that `file` is a backup this office could restore (with the
+    /// key in `key_file`, if the office is encrypted): its epoch and newest
+    /// server seq.
+    pub fn check_backup(file: &Path, key_file: Option<&Path>) -> Result<(String, u64), StoreError> {
+        let key = match key_file {
+            Some(k) => Some(
+                cipher::load(k)?
+                    .ok_or_else(|| StoreError::Refused(format!("the key file {} does not exist", k.display())))?,
+            ),
+            None => None,
+        };
+        backup::check_file(file, key.as_ref())
+    }
+
+    /// Restores the backup `from` in place of the database at `db`, which
+    /// no server may have open (the caller holds [`serving_lock`]), and
+    /// starts a new epoch. A refused backup changes nothing.
+    pub fn restore(db: &Path, from: &Path, key_file: Option<&Path>) -> Result<Restored, StoreError> {
+        let key = match key_file {
+            Some(k) => Some(
+                cipher::load(k)?
+                    .ok_or_else(|| StoreError::Refused(format!("the key file {} does not exist", k.display())))?,
+            ),
+            None => None,
+        };
+        let restored = backup::restore(db, from, key.as_ref())?;
+        // Bring an older backup's schema up to this server's, now.
+        SqliteStore::open_keyed(db, key_file)?;
+        Ok(restored)
+    }
+}
+
+/// Held by every `serve` on a SQLite file for as long as it runs (a shared
+/// lock on `<db>.serving`); `restore` takes it exclusively, so it never
+/// replaces a database a server has open. `exclusive` without waiting.
+pub fn serving_lock(db: &Path, exclusive: bool) -> Result<std::fs::File, StoreError> {
+    let path = doorstep_cipher::with_suffix(db, ".serving");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Refused(format!("cannot lock {}: {e}", path.display())))?;
+    let locked = if exclusive {
+        file.try_lock()
+    } else {
+        file.try_lock_shared()
+    };
+    match locked {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) if exclusive => Err(StoreError::Refused(format!(
+            "a doorstep-server is serving {}; stop it first (the restore replaces the file it has open)",
+            db.display()
+        ))),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Refused(format!(
+            "{} is being restored; start the server when the restore has finished",
+            db.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(StoreError::Refused(format!("cannot lock {}: {e}", path.display())))
+        }
+    }
+}
+
 /// Servers before refinery kept the schema version in `user_version`
 /// (rusqlite_migration): record those migrations as applied, with the
 /// checksums refinery gives the same files, so refinery carries on from
@@ -302,6 +379,13 @@ fn identity(conn: &mut Connection) -> Result<(TokenKey, DeviceId), StoreError> {
             id
         }
     };
+    if get("epoch")?.is_none() {
+        // The history this database holds; a restore starts a new one.
+        tx.execute(
+            "INSERT INTO server_meta (key, value) VALUES ('epoch', ?1), ('epoch_started_at', ?2)",
+            (Uuid::now_v7().hyphenated().to_string(), format_timestamp(Utc::now())),
+        )?;
+    }
     tx.commit()?;
     Ok((key, office))
 }
