@@ -89,8 +89,13 @@ impl Variant {
 /// The encrypted fixture: the plain one, copied and opened, which encrypts
 /// it in place with a key file beside it (the migration every tablet runs).
 fn large_encrypted_store(plain: &Path) -> PathBuf {
+    // Named after the page settings too: a change of them builds anew.
+    let settings: String = doorstep_cipher::cipher_settings(None)
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        .to_string();
     let path = fixtures().join(format!(
-        "large-v{SCHEMA_VERSION}-{}-encrypted-hmac256.db",
+        "large-v{SCHEMA_VERSION}-{}-encrypted-{settings}.db",
         schema_fingerprint()
     ));
     if path.exists() && key_of(&path).exists() {
