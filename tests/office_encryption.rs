@@ -170,7 +170,13 @@ fn a_plain_office_database_is_encrypted_in_place_and_reads_only_with_its_key() {
     let out = Command::new(bin("doorstep-server"))
         .arg("--db")
         .arg(&db)
-        .args(["--db-key-file", other.to_str().unwrap(), "restore", "--check", backup.to_str().unwrap()])
+        .args([
+            "--db-key-file",
+            other.to_str().unwrap(),
+            "restore",
+            "--check",
+            backup.to_str().unwrap(),
+        ])
         .env("DOORSTEP_LOG", "warn")
         .output()
         .unwrap();

@@ -152,6 +152,10 @@ pub struct SyncResponse {
     pub has_more: bool,
     /// The server's clock (UTC, `2026-11-27T08:30:00.000Z`).
     pub server_time: String,
+    /// The history the server's change log is in: a new one after the
+    /// office restored a backup. Absent from servers before epochs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 /// A pushed change the server refused for good.

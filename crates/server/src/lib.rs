@@ -22,6 +22,7 @@ pub mod backups;
 pub mod chart;
 pub mod dashboard;
 pub mod entity_state;
+pub mod epoch;
 pub mod export;
 pub mod ingest;
 pub mod pack_catalog;

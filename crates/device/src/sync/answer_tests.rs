@@ -102,6 +102,7 @@ fn answer(last_applied_seq: u64, pulled: &[Change], cursor: &str) -> SyncRespons
         next_cursor: cursor.to_owned(),
         has_more: false,
         server_time: format_timestamp(server_now()),
+        epoch: None,
     }
 }
 

@@ -384,6 +384,7 @@ impl Protocol {
             next_cursor: to.to_string(),
             has_more: to < self.remote.len(),
             server_time: SERVER_TIME.into(),
+            epoch: None,
         };
         let reply = Reply::gzip_json(200, &answer);
         match cut {

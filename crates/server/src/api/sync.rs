@@ -51,15 +51,21 @@ pub(super) async fn sync<S: Store>(
         )));
     }
     // Check the whole request before anything is written.
-    let after = match request.pull_cursor.as_deref() {
-        None | Some("") => 0,
-        Some(text) => text.parse::<u64>().map_err(|_| {
+    // A cursor of an earlier epoch (the office restored a backup since) is
+    // lowered to what the restored history shares with it (`crate::epoch`).
+    let epochs = app.store.epochs();
+    let cursor = epochs
+        .resolve(request.pull_cursor.as_deref().unwrap_or(""))
+        .ok_or_else(|| {
             ApiError::bad_field(
                 "pull_cursor",
-                format!("pull_cursor {text:?} is not a cursor this server gave"),
+                format!(
+                    "pull_cursor {:?} is not a cursor this server gave",
+                    request.pull_cursor.as_deref().unwrap_or("")
+                ),
             )
-        })?,
-    };
+        })?;
+    let after = cursor.after;
     let pushed_count = changes.len();
     let pushed = app
         .store
@@ -91,6 +97,7 @@ pub(super) async fn sync<S: Store>(
         accepted = pushed.accepted,
         rejected = pushed.rejected.len(),
         pulled = page.changes.len(),
+        other_epoch = cursor.other_epoch,
         "sync"
     );
     Ok(Json(SyncResponse {
@@ -98,8 +105,9 @@ pub(super) async fn sync<S: Store>(
         rejected: pushed.rejected,
         restamped: pushed.restamped,
         changes: WireChanges::encode(&page.changes),
-        next_cursor: page.next_cursor.to_string(),
+        next_cursor: epochs.cursor(page.next_cursor),
         has_more: page.has_more,
         server_time: format_timestamp(Utc::now()),
+        epoch: Some(epochs.current().to_owned()),
     }))
 }

@@ -96,6 +96,13 @@ impl Store for AnyStore {
         }
     }
 
+    fn epochs(&self) -> &crate::epoch::Epochs {
+        match self {
+            AnyStore::Sqlite(s) => s.epochs(),
+            AnyStore::Postgres(p) => p.epochs(),
+        }
+    }
+
     fn office_device(&self) -> DeviceId {
         match self {
             AnyStore::Sqlite(s) => s.office_device(),

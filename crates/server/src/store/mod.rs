@@ -257,6 +257,9 @@ pub trait Store: Send + Sync + 'static {
     /// The office's own device id (it writes the office's changes).
     fn office_device(&self) -> DeviceId;
 
+    /// The change log's current history and the ones before it (restores).
+    fn epochs(&self) -> &crate::epoch::Epochs;
+
     /// Uses a code (once) and creates the device with its token hash.
     fn enroll(
         &self,

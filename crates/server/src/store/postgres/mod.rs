@@ -37,6 +37,7 @@ use super::{
 };
 use crate::auth::TokenKey;
 use crate::entity_state;
+use crate::epoch::{Epoch, Epochs};
 use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
 
@@ -53,6 +54,7 @@ pub struct PgStore {
     writers: std::sync::Arc<tokio::sync::Semaphore>,
     key: TokenKey,
     office: DeviceId,
+    epochs: Epochs,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -124,6 +126,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V5__device_erase",
         include_str!("../../../migrations/postgres/0005_device_erase.sql"),
     ),
+    ("V6__epoch", include_str!("../../../migrations/postgres/0006_epoch.sql")),
 ];
 
 /// Held (as a session advisory lock) while one process migrates, builds
@@ -235,7 +238,7 @@ impl PgStore {
             .query_one("SELECT pg_advisory_unlock($1)", &[&START_LOCK])
             .await?
             .try_get(0)?;
-        let (key, office) = started?;
+        let (key, office, epochs) = started?;
         if !unlocked {
             return Err(StoreError::Refused(format!(
                 "the start-up lock on {place} was not released by the session that took it; \
@@ -247,6 +250,7 @@ impl PgStore {
             writers: std::sync::Arc::new(tokio::sync::Semaphore::new(WRITERS)),
             key,
             office,
+            epochs,
         })
     }
 
@@ -268,7 +272,10 @@ impl PgStore {
 
 /// Under the start lock: refuse a foreign or newer database, migrate, build
 /// the report tables, and read or make the identity.
-async fn start(client: &mut deadpool_postgres::Object, place: &str) -> Result<(TokenKey, DeviceId), StoreError> {
+async fn start(
+    client: &mut deadpool_postgres::Object,
+    place: &str,
+) -> Result<(TokenKey, DeviceId, Epochs), StoreError> {
     let ours: bool = client
         .query_one("SELECT to_regclass($1) IS NOT NULL", &[&schema::HISTORY])
         .await?
@@ -308,8 +315,49 @@ async fn start(client: &mut deadpool_postgres::Object, place: &str) -> Result<(T
         tracing::info!("report tables built from the change log");
     }
     let identity = identity(&tx).await?;
+    let epochs = load_epochs(&tx).await?;
     tx.commit().await?;
-    Ok(identity)
+    Ok((identity.0, identity.1, epochs))
+}
+
+/// The database's epochs (`crate::epoch`), making the first on first start.
+async fn load_epochs(tx: &Transaction<'_>) -> Result<Epochs, StoreError> {
+    let current: Option<String> = tx
+        .query_opt("SELECT value FROM server_meta WHERE key = 'epoch'", &[])
+        .await?
+        .map(|r| r.get(0));
+    let current = match current {
+        Some(id) => id,
+        None => {
+            let id = Uuid::now_v7().hyphenated().to_string();
+            tx.execute(
+                "INSERT INTO epoch (id, parent, base_seq, started_at) VALUES ($1, NULL, 0, $2)",
+                &[&id, &format_timestamp(Utc::now())],
+            )
+            .await?;
+            tx.execute("INSERT INTO server_meta (key, value) VALUES ('epoch', $1)", &[&id])
+                .await?;
+            id
+        }
+    };
+    let all = tx
+        .query(
+            "SELECT id, parent, base_seq, started_at FROM epoch ORDER BY started_at, id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| Epoch {
+            id: r.get(0),
+            parent: r.get(1),
+            base_seq: u64::try_from(r.get::<_, i64>(2)).unwrap_or(0),
+            started_at: r.get(3),
+        })
+        .collect::<Vec<_>>();
+    if !all.iter().any(|e| e.id == current) {
+        return Err(damaged("server_meta.epoch", "names no epoch in the epoch table"));
+    }
+    Ok(Epochs::new(current, all))
 }
 
 /// Reads (or on first start makes) the office's device id and token key.
@@ -349,17 +397,6 @@ async fn identity(tx: &Transaction<'_>) -> Result<(TokenKey, DeviceId), StoreErr
             id
         }
     };
-    if get(tx, "epoch").await?.is_none() {
-        // The history this database holds; a restore starts a new one.
-        tx.execute(
-            "INSERT INTO server_meta (key, value) VALUES ('epoch', $1), ('epoch_started_at', $2)",
-            &[
-                &uuid::Uuid::now_v7().hyphenated().to_string(),
-                &format_timestamp(Utc::now()),
-            ],
-        )
-        .await?;
-    }
     Ok((key, office))
 }
 
@@ -613,6 +650,10 @@ fn device_record(r: &Row) -> Result<DeviceRecord, StoreError> {
 impl Store for PgStore {
     fn token_key(&self) -> &TokenKey {
         &self.key
+    }
+
+    fn epochs(&self) -> &Epochs {
+        &self.epochs
     }
 
     fn office_device(&self) -> DeviceId {

@@ -223,36 +223,38 @@ pub(super) fn restore(db: &Path, from: &Path, key: Option<&DbKey>) -> Result<Res
     std::fs::rename(&incoming, db)
         .and_then(|()| doorstep_cipher::sync_parent(db))
         .map_err(|e| io("putting the backup in place", e))?;
-    let new_epoch = new_epoch(db, key, &old_epoch)?;
     Ok(Restored {
         from: from.to_owned(),
         replaced_kept_at,
         old_epoch,
-        new_epoch,
+        new_epoch: String::new(),
         server_seq,
     })
 }
 
-/// Starts a new epoch in the restored database: a new id, when, and from
-/// which epoch it was restored.
-fn new_epoch(db: &Path, key: Option<&DbKey>, old: &str) -> Result<String, StoreError> {
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    cipher::apply(&conn, key)?;
+/// Starts a new epoch in the restored database, opened and migrated:
+/// its log is the backup's epoch's up to `base_seq`. The office gets a new
+/// device id too, so the office changes written from now on never reuse a
+/// `(device, seq)` the tablets saw in the lost history.
+pub(super) fn start_epoch(conn: &mut Connection, base_seq: u64) -> Result<(String, String), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let old: String = tx.query_row("SELECT value FROM server_meta WHERE key = 'epoch'", [], |r| r.get(0))?;
     let epoch = uuid::Uuid::now_v7().hyphenated().to_string();
     let now = doorstep_core::schema::format_timestamp(Utc::now());
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    for (k, v) in [
-        ("epoch", epoch.as_str()),
-        ("epoch_started_at", now.as_str()),
-        ("epoch_restored_from", old),
-    ] {
-        conn.execute(
-            "INSERT INTO server_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (k, v),
-        )?;
+    tx.execute(
+        "INSERT INTO epoch (id, parent, base_seq, started_at) VALUES (?1, ?2, ?3, ?4)",
+        (&epoch, &old, i64::try_from(base_seq).unwrap_or(i64::MAX), &now),
+    )?;
+    let office = doorstep_core::ids::DeviceId::new().to_string();
+    tx.execute(
+        "INSERT INTO device (id, label, enrolled_at) VALUES (?1, 'office', ?2)",
+        (&office, &now),
+    )?;
+    for (k, v) in [("epoch", epoch.as_str()), ("office_device", office.as_str())] {
+        tx.execute("UPDATE server_meta SET value = ?2 WHERE key = ?1", (k, v))?;
     }
-    conn.execute_batch("COMMIT")?;
-    Ok(epoch)
+    tx.commit()?;
+    Ok((old, epoch))
 }
 
 /// A plain SQLite file as long as its header says: page size times page
@@ -268,7 +270,11 @@ fn plain_whole(file: &Path) -> Result<(), StoreError> {
     });
     let len = match read {
         Ok(len) => len,
-        Err(_) => return Err(refused(format!("{name} is not a backup: it was cut short within its header"))),
+        Err(_) => {
+            return Err(refused(format!(
+                "{name} is not a backup: it was cut short within its header"
+            )));
+        }
     };
     let page_size = match u16::from_be_bytes([head[16], head[17]]) {
         1 => 65_536,

@@ -25,6 +25,7 @@ use super::{
 };
 use crate::auth::TokenKey;
 use crate::entity_state;
+use crate::epoch::{Epoch, Epochs};
 use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
 
@@ -58,6 +59,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V5__device_erase",
         include_str!("../../../migrations/sqlite/0005_device_erase.sql"),
     ),
+    ("V6__epoch", include_str!("../../../migrations/sqlite/0006_epoch.sql")),
 ];
 
 /// How many `?` a statement gets at most when loading by id.
@@ -78,6 +80,7 @@ struct Inner {
     db_key: Option<doorstep_cipher::DbKey>,
     key: TokenKey,
     office: DeviceId,
+    epochs: Epochs,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -171,6 +174,7 @@ impl SqliteStore {
             tx.commit()?;
         }
         let (key, office) = identity(&mut conn)?;
+        let epochs = load_epochs(&mut conn)?;
         drop(start_lock);
         Ok(SqliteStore {
             inner: Arc::new(Inner {
@@ -180,6 +184,7 @@ impl SqliteStore {
                 db_key,
                 key,
                 office,
+                epochs,
             }),
         })
     }
@@ -262,9 +267,17 @@ impl SqliteStore {
             ),
             None => None,
         };
-        let restored = backup::restore(db, from, key.as_ref())?;
-        // Bring an older backup's schema up to this server's, now.
-        SqliteStore::open_keyed(db, key_file)?;
+        let mut restored = backup::restore(db, from, key.as_ref())?;
+        // Bring an older backup's schema up to this server's (an epoch
+        // table, a first epoch), then start the restored history's epoch.
+        drop(SqliteStore::open_keyed(db, key_file)?);
+        let mut conn =
+            Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        cipher::apply(&conn, key.as_ref())?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        let (old, new) = backup::start_epoch(&mut conn, restored.server_seq)?;
+        restored.old_epoch = old;
+        restored.new_epoch = new;
         Ok(restored)
     }
 }
@@ -379,15 +392,45 @@ fn identity(conn: &mut Connection) -> Result<(TokenKey, DeviceId), StoreError> {
             id
         }
     };
-    if get("epoch")?.is_none() {
-        // The history this database holds; a restore starts a new one.
-        tx.execute(
-            "INSERT INTO server_meta (key, value) VALUES ('epoch', ?1), ('epoch_started_at', ?2)",
-            (Uuid::now_v7().hyphenated().to_string(), format_timestamp(Utc::now())),
-        )?;
-    }
     tx.commit()?;
     Ok((key, office))
+}
+
+/// The database's epochs (`crate::epoch`), making the first on first start.
+pub(super) fn load_epochs(conn: &mut Connection) -> Result<Epochs, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: Option<String> = tx
+        .query_row("SELECT value FROM server_meta WHERE key = 'epoch'", [], |r| r.get(0))
+        .optional()?;
+    let current = match current {
+        Some(id) => id,
+        None => {
+            let id = Uuid::now_v7().hyphenated().to_string();
+            tx.execute(
+                "INSERT INTO epoch (id, parent, base_seq, started_at) VALUES (?1, NULL, 0, ?2)",
+                (&id, format_timestamp(Utc::now())),
+            )?;
+            tx.execute("INSERT INTO server_meta (key, value) VALUES ('epoch', ?1)", [&id])?;
+            id
+        }
+    };
+    let all = {
+        let mut stmt = tx.prepare("SELECT id, parent, base_seq, started_at FROM epoch ORDER BY started_at, id")?;
+        stmt.query_map([], |r| {
+            Ok(Epoch {
+                id: r.get(0)?,
+                parent: r.get(1)?,
+                base_seq: u64_of(r.get(2)?),
+                started_at: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    if !all.iter().any(|e| e.id == current) {
+        return Err(damaged("server_meta.epoch", "names no epoch in the epoch table"));
+    }
+    tx.commit()?;
+    Ok(Epochs::new(current, all))
 }
 
 fn clock(tx: &Transaction<'_>) -> rusqlite::Result<HlcClock> {
@@ -634,6 +677,10 @@ fn pull_page(
 impl Store for SqliteStore {
     fn token_key(&self) -> &TokenKey {
         &self.inner.key
+    }
+
+    fn epochs(&self) -> &Epochs {
+        &self.inner.epochs
     }
 
     fn office_device(&self) -> DeviceId {
