@@ -28,14 +28,6 @@ pub struct Schedule {
 const PREFIX: &str = "doorstep-";
 const SUFFIX: &str = ".db";
 
-/// The path of `db` when it is a SQLite file (`--db`), else `None`.
-pub fn sqlite_path(db: &str) -> Option<PathBuf> {
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        return None;
-    }
-    Some(PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db)))
-}
-
 /// Takes one scheduled backup into `schedule.dir` and deletes the oldest
 /// beyond `keep`.
 pub async fn take_scheduled(store: &AnyStore, schedule: &Schedule) -> Result<BackupTaken, StoreError> {

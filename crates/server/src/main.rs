@@ -403,16 +403,15 @@ impl From<StoreError> for Failure {
 /// `restore FILE`: checks the backup, then (unless `--check`) puts it in
 /// the place of `--db` with every server on it stopped.
 fn restore(cli: &Cli, file: &std::path::Path, check: bool) -> Result<(), Failure> {
-    let Some(db) = doorstep_server::backups::sqlite_path(&cli.db) else {
+    let Some(db) = doorstep_server::store::any::sqlite_path(&cli.db) else {
         return Err(Failure::Input(
             "restore puts a backup in place of a SQLite database; restore PostgreSQL with pg_restore (docs/postgres.md)"
                 .to_owned(),
         ));
     };
     let key_file = cli.db_key_file.as_deref();
-    // A bad backup is named even while a server runs.
-    let (epoch, seq) = SqliteStore::check_backup(file, key_file)?;
     if check {
+        let (epoch, seq) = SqliteStore::check_backup(file, key_file)?;
         if cli.json {
             return json(&serde_json::json!({ "file": file, "epoch": epoch, "server_seq": seq, "ok": true }));
         }
@@ -421,7 +420,6 @@ fn restore(cli: &Cli, file: &std::path::Path, check: bool) -> Result<(), Failure
             file.display()
         ));
     }
-    let _exclusive = doorstep_server::store::sqlite::serving_lock(&db, true)?;
     let restored = SqliteStore::restore(&db, file, key_file)?;
     if cli.json {
         return json(&restored);
@@ -488,7 +486,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             keep,
         } => {
             // Held while serving: `restore` never replaces an open file.
-            let _serving = match doorstep_server::backups::sqlite_path(&cli.db) {
+            let _serving = match doorstep_server::store::any::sqlite_path(&cli.db) {
                 Some(path) => Some(doorstep_server::store::sqlite::serving_lock(&path, false)?),
                 None => None,
             };

@@ -29,6 +29,15 @@ pub enum AnyStore {
     Postgres(PgStore),
 }
 
+/// The file `db` names when it is a SQLite database (a path, optionally
+/// `sqlite://`), or `None` for a PostgreSQL URL.
+pub fn sqlite_path(db: &str) -> Option<std::path::PathBuf> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db)))
+}
+
 impl AnyStore {
     /// Opens what `db` names: `postgres://` or `postgresql://` URLs go to
     /// PostgreSQL; anything else (optionally `sqlite://`) is a SQLite file
@@ -42,15 +51,14 @@ impl AnyStore {
     /// ([`SqliteStore::open_keyed`]). PostgreSQL encrypts at rest on its own
     /// terms (the disk, the provider), so a key file for it is refused.
     pub async fn open_keyed(db: &str, key_file: Option<&std::path::Path>) -> Result<AnyStore, StoreError> {
-        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        let Some(path) = sqlite_path(db) else {
             if key_file.is_some() {
                 return Err(StoreError::Refused(
                     "--db-key-file encrypts a SQLite office database; a PostgreSQL database is encrypted at rest by its own server or disk (see docs/office-database.md)".to_owned(),
                 ));
             }
             return Ok(AnyStore::Postgres(PgStore::open(db).await?));
-        }
-        let path = std::path::PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db));
+        };
         let key_file = key_file.map(std::path::Path::to_owned);
         let opened = tokio::task::spawn_blocking(move || SqliteStore::open_keyed(&path, key_file.as_deref()))
             .await

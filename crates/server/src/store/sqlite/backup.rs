@@ -189,10 +189,10 @@ pub(super) fn check_file(file: &Path, key: Option<&DbKey>) -> Result<(String, u6
     epoch_and_seq(&conn).map_err(|e| refused(format!("{name} is not a whole Doorstep server backup ({e})")))
 }
 
-/// Puts the backup `from` in the place of the database at `db` (module
-/// docs). The caller holds the serving lock: no server has `db` open.
-pub(super) fn restore(db: &Path, from: &Path, key: Option<&DbKey>) -> Result<Restored, StoreError> {
-    let (old_epoch, server_seq) = check_file(from, key)?;
+/// Puts the checked backup `from` in the place of the database at `db`
+/// (module docs); where the database it replaced was put. The caller holds
+/// the serving lock: no server has `db` open.
+pub(super) fn put_in_place(db: &Path, from: &Path, key: Option<&DbKey>) -> Result<Option<PathBuf>, StoreError> {
     let io = |what: &str, e: std::io::Error| refused(format!("restoring {}: {what}: {e}", db.display()));
     let incoming = doorstep_cipher::with_suffix(db, ".restoring");
     remove_if_there(&incoming)?;
@@ -223,13 +223,7 @@ pub(super) fn restore(db: &Path, from: &Path, key: Option<&DbKey>) -> Result<Res
     std::fs::rename(&incoming, db)
         .and_then(|()| doorstep_cipher::sync_parent(db))
         .map_err(|e| io("putting the backup in place", e))?;
-    Ok(Restored {
-        from: from.to_owned(),
-        replaced_kept_at,
-        old_epoch,
-        new_epoch: String::new(),
-        server_seq,
-    })
+    Ok(replaced_kept_at)
 }
 
 /// Starts a new epoch in the restored database, opened and migrated:

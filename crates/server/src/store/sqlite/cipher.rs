@@ -37,6 +37,12 @@ pub(super) fn prepare(path: &Path, existed: bool, key_file: Option<&Path>) -> Re
         }
         return Ok(None);
     };
+    // A plain file must be ours before a key is made for it; the same
+    // connection then encrypts it.
+    let plain = match kind {
+        Some(FileKind::Plain) => Some(check_plain(path)?),
+        _ => None,
+    };
     let key = match (load(key_file)?, kind) {
         (Some(key), _) => key,
         (None, Some(FileKind::Encrypted)) => {
@@ -47,10 +53,6 @@ pub(super) fn prepare(path: &Path, existed: bool, key_file: Option<&Path>) -> Re
             )));
         }
         (None, _) => {
-            if kind == Some(FileKind::Plain) {
-                // Refuse a foreign file before a key is made for it.
-                check_plain(path)?;
-            }
             let key = DbKey::generate()
                 .map_err(|e| StoreError::Refused(format!("no random key for the office database: {e}")))?;
             doorstep_cipher::save_key_file(key_file, &key)
@@ -62,8 +64,7 @@ pub(super) fn prepare(path: &Path, existed: bool, key_file: Option<&Path>) -> Re
     if kind == Some(FileKind::Encrypted) {
         check_key(path, &key, key_file)?;
     }
-    if kind == Some(FileKind::Plain) {
-        let plain = check_plain(path)?;
+    if let Some(plain) = plain {
         doorstep_cipher::encrypt_in_place(plain, path, &key).map_err(|e| {
             StoreError::Refused(format!(
                 "{} could not be encrypted, and is left as it was: {e}",
@@ -110,9 +111,15 @@ fn check_key(path: &Path, key: &DbKey, key_file: &Path) -> Result<(), StoreError
     let uri = format!("file:{}?immutable=1", uri_path(path));
     let conn = doorstep_cipher::open_keyed_connection(Path::new(&uri), flags, key)
         .map_err(|e| unreadable(path, Some(key_file), &e))?;
+    check_ours(&conn, path, Some(key_file))
+}
+
+/// Refuses the database open on `conn` unless it is a Doorstep server's
+/// (its application id); the first read, so a wrong key shows here.
+pub(super) fn check_ours(conn: &Connection, path: &Path, key_file: Option<&Path>) -> Result<(), StoreError> {
     let app: i64 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|e| unreadable(path, Some(key_file), &e))?;
+        .map_err(|e| unreadable(path, key_file, &e))?;
     if app != APPLICATION_ID {
         return Err(StoreError::Refused(format!(
             "{} is not a Doorstep server database; give another --db",
@@ -135,22 +142,23 @@ pub(super) fn uri_path(path: &Path) -> String {
     out
 }
 
-pub(super) fn load(key_file: &Path) -> Result<Option<DbKey>, StoreError> {
+fn load(key_file: &Path) -> Result<Option<DbKey>, StoreError> {
     doorstep_cipher::load_key_file(key_file)
         .map_err(|e| StoreError::Refused(format!("the key file {}: {e}", key_file.display())))
+}
+
+/// The key in `key_file`, which must exist (checking or restoring a
+/// backup makes no key); `None` without a key file.
+pub(super) fn required(key_file: Option<&Path>) -> Result<Option<DbKey>, StoreError> {
+    let Some(k) = key_file else { return Ok(None) };
+    load(k)?
+        .map(Some)
+        .ok_or_else(|| StoreError::Refused(format!("the key file {} does not exist", k.display())))
 }
 
 /// A connection to a plain file that is a Doorstep server database.
 fn check_plain(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(|e| unreadable(path, None, &e))?;
-    let app: i64 = conn
-        .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|e| unreadable(path, None, &e))?;
-    if app != APPLICATION_ID {
-        return Err(StoreError::Refused(format!(
-            "{} is not a Doorstep server database; give another --db",
-            path.display()
-        )));
-    }
+    check_ours(&conn, path, None)?;
     Ok(conn)
 }

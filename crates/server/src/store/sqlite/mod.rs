@@ -144,15 +144,7 @@ impl SqliteStore {
         let mut conn = Connection::open(path)?;
         cipher::apply(&conn, db_key.as_ref())?;
         if existed {
-            let app: i64 = conn
-                .query_row("PRAGMA application_id", [], |r| r.get(0))
-                .map_err(|e| cipher::unreadable(path, key_file, &e))?;
-            if app != APPLICATION_ID {
-                return Err(StoreError::Refused(format!(
-                    "{} is not a Doorstep server database; give another --db",
-                    path.display()
-                )));
-            }
+            cipher::check_ours(&conn, path, key_file)?;
         }
         configure(&conn)?;
         // Marked first, so a start interrupted while migrating is still
@@ -246,28 +238,18 @@ impl SqliteStore {
     /// key in `key_file`, if the office is encrypted): its epoch and newest
     /// server seq.
     pub fn check_backup(file: &Path, key_file: Option<&Path>) -> Result<(String, u64), StoreError> {
-        let key = match key_file {
-            Some(k) => Some(
-                cipher::load(k)?
-                    .ok_or_else(|| StoreError::Refused(format!("the key file {} does not exist", k.display())))?,
-            ),
-            None => None,
-        };
-        backup::check_file(file, key.as_ref())
+        backup::check_file(file, cipher::required(key_file)?.as_ref())
     }
 
-    /// Restores the backup `from` in place of the database at `db`, which
-    /// no server may have open (the caller holds [`serving_lock`]), and
-    /// starts a new epoch. A refused backup changes nothing.
+    /// Restores the backup `from` in place of the database at `db` and
+    /// starts a new epoch. The backup is checked first (a bad one is named
+    /// even while a server runs); then no server may have `db` open (the
+    /// exclusive [`serving_lock`]). A refused restore changes nothing.
     pub fn restore(db: &Path, from: &Path, key_file: Option<&Path>) -> Result<Restored, StoreError> {
-        let key = match key_file {
-            Some(k) => Some(
-                cipher::load(k)?
-                    .ok_or_else(|| StoreError::Refused(format!("the key file {} does not exist", k.display())))?,
-            ),
-            None => None,
-        };
-        let mut restored = backup::restore(db, from, key.as_ref())?;
+        let key = cipher::required(key_file)?;
+        let (_, server_seq) = backup::check_file(from, key.as_ref())?;
+        let _exclusive = serving_lock(db, true)?;
+        let replaced_kept_at = backup::put_in_place(db, from, key.as_ref())?;
         // Bring an older backup's schema up to this server's (an epoch
         // table, a first epoch), then start the restored history's epoch.
         drop(SqliteStore::open_keyed(db, key_file)?);
@@ -275,10 +257,14 @@ impl SqliteStore {
             Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         cipher::apply(&conn, key.as_ref())?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        let (old, new) = backup::start_epoch(&mut conn, restored.server_seq)?;
-        restored.old_epoch = old;
-        restored.new_epoch = new;
-        Ok(restored)
+        let (old_epoch, new_epoch) = backup::start_epoch(&mut conn, server_seq)?;
+        Ok(Restored {
+            from: from.to_owned(),
+            replaced_kept_at,
+            old_epoch,
+            new_epoch,
+            server_seq,
+        })
     }
 }
 
