@@ -9,27 +9,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use doorstep_e2e::{Server, Tablet, bin, campaign, code, on_postgres, server_log_counts, visit_new_household};
-
-/// `doorstep-server --db DB ARGS...`: exit code, stdout, stderr.
-fn server_cmd(db: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin("doorstep-server"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("DOORSTEP_LOG", "warn")
-        .env_remove("DOORSTEP_SERVER_DB_KEY_FILE")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use doorstep_e2e::{
+    Server, Tablet, campaign, code, on_postgres, server_log_counts, server_output, visit_new_household,
+};
 
 fn fingerprint(db: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     ["", "-wal"]
@@ -47,7 +31,7 @@ fn epoch_of(db: &Path) -> String {
 
 fn refused(db: &Path, file: &Path, expect: &str) {
     let before = fingerprint(db);
-    let (status, _, err) = server_cmd(db, &["restore", file.to_str().unwrap()]);
+    let (status, _, err) = server_output(db, &["restore", file.to_str().unwrap()]);
     assert_eq!(status, 2, "restore of {} was not refused: {err}", file.display());
     assert!(
         err.contains(expect),
@@ -111,15 +95,15 @@ fn backups_while_serving_and_restores_that_check_first() {
             t
         }
     });
-    let (status, out, err) = server_cmd(&db, &["backup", "--out", manual.to_str().unwrap()]);
+    let (status, out, err) = server_output(&db, &["backup", "--out", manual.to_str().unwrap()]);
     tablets.push(pusher.join().unwrap());
     assert_eq!(status, 0, "{err}");
     assert!(out.contains("plain") && out.contains("changes up to"), "{out}");
-    let (status, out, err) = server_cmd(&db, &["restore", "--check", manual.to_str().unwrap()]);
+    let (status, out, err) = server_output(&db, &["restore", "--check", manual.to_str().unwrap()]);
     assert_eq!(status, 0, "{err}");
     assert!(out.contains("is a whole backup"), "{out}");
     assert!(!Path::new(&format!("{}.partial", manual.display())).exists());
-    let (status, _, err) = server_cmd(&db, &["backup", "--out", manual.to_str().unwrap()]);
+    let (status, _, err) = server_output(&db, &["backup", "--out", manual.to_str().unwrap()]);
     assert_eq!(status, 2);
     assert!(err.contains("already exists"), "{err}");
 
@@ -152,7 +136,7 @@ fn backups_while_serving_and_restores_that_check_first() {
     refused(&db, &truncated, "cut short");
     let half = dir.path().join("half.db");
     std::fs::write(&half, &bytes[..bytes.len() / 2 / 4096 * 4096]).unwrap();
-    let (status, _, err) = server_cmd(&db, &["restore", "--check", half.to_str().unwrap()]);
+    let (status, _, err) = server_output(&db, &["restore", "--check", half.to_str().unwrap()]);
     assert_eq!(status, 2, "a backup cut at a page boundary is refused: {err}");
     let empty = dir.path().join("empty.db");
     std::fs::write(&empty, b"").unwrap();
@@ -182,12 +166,12 @@ fn backups_while_serving_and_restores_that_check_first() {
         }
     }
     std::fs::write(&damaged, &broken).unwrap();
-    let (status, _, err) = server_cmd(&db, &["restore", "--check", damaged.to_str().unwrap()]);
+    let (status, _, err) = server_output(&db, &["restore", "--check", damaged.to_str().unwrap()]);
     assert_eq!(status, 2, "a damaged backup is refused: {err}");
     assert!(err.contains("damaged"), "{err}");
     let other_key = dir.path().join("other.key");
     std::fs::write(&other_key, format!("{}\n", "cd".repeat(32))).unwrap();
-    let (status, _, err) = server_cmd(
+    let (status, _, err) = server_output(
         &db,
         &[
             "--db-key-file",
@@ -204,7 +188,7 @@ fn backups_while_serving_and_restores_that_check_first() {
     let before_epoch = epoch_of(&db);
     let on_server_before = server_log_counts(&db);
     server.kill();
-    let (status, out, err) = server_cmd(&db, &["restore", manual.to_str().unwrap()]);
+    let (status, out, err) = server_output(&db, &["restore", manual.to_str().unwrap()]);
     assert_eq!(status, 0, "{err}");
     assert!(out.contains("new epoch") && out.contains("before-restore"), "{out}");
     let new_epoch = epoch_of(&db);

@@ -7,10 +7,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+use doorstep_e2e::{Server, Tablet, admin, campaign, code, on_postgres, server_output, visit_new_household};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use doorstep_e2e::{Server, Tablet, admin, bin, campaign, code, on_postgres, visit_new_household};
 
 const FIRST: &str = "Quàng Văn Thưởng";
 const SECOND: &str = "Lò Văn Pọm";
@@ -43,24 +41,13 @@ fn holds(db: &Path, text: &str) -> bool {
         .any(|(_, bytes)| bytes.windows(text.len()).any(|w| w == text.as_bytes()))
 }
 
-/// `doorstep-server --db DB [--db-key-file KEY] device list`: exit code, stderr.
+/// `doorstep-server --db DB [--db-key-file KEY] device list`: exit code,
+/// stdout, stderr.
 fn device_list(db: &Path, key: Option<&Path>) -> (i32, String, String) {
-    let mut cmd = Command::new(bin("doorstep-server"));
-    cmd.arg("--db").arg(db);
-    if let Some(k) = key {
-        cmd.arg("--db-key-file").arg(k);
+    match key {
+        Some(k) => server_output(db, &["--db-key-file", k.to_str().unwrap(), "device", "list"]),
+        None => server_output(db, &["device", "list"]),
     }
-    let out = cmd
-        .args(["device", "list"])
-        .env("DOORSTEP_LOG", "warn")
-        .env_remove("DOORSTEP_SERVER_DB_KEY_FILE")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -167,21 +154,17 @@ fn a_plain_office_database_is_encrypted_in_place_and_reads_only_with_its_key() {
     }
     let out = admin_keyed(&db, &key, &["restore", "--check", backup.to_str().unwrap()]);
     assert!(out.contains("is a whole backup"), "{out}");
-    let out = Command::new(bin("doorstep-server"))
-        .arg("--db")
-        .arg(&db)
-        .args([
+    let (status, _, err) = server_output(
+        &db,
+        &[
             "--db-key-file",
             other.to_str().unwrap(),
             "restore",
             "--check",
             backup.to_str().unwrap(),
-        ])
-        .env("DOORSTEP_LOG", "warn")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+        ],
+    );
+    assert_eq!(status, 2, "{err}");
     assert!(err.contains("another office's backup"), "{err}");
 
     // The admin commands work on the encrypted file as on a plain one.

@@ -11,32 +11,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::Command;
-
-use doorstep_e2e::{Server, Tablet, admin, bin, campaign, code, on_postgres, server_log_counts, visit_new_household};
+use doorstep_e2e::{Server, Tablet, admin, assert_each_change_once, campaign, code, on_postgres, visit_new_household};
 
 fn round(tablets: &mut [Tablet], url: &str, village: &str, n: usize) {
     for (i, t) in tablets.iter_mut().enumerate() {
         visit_new_household(&mut t.store, village, &format!("Lò Văn {i} vòng {n}"));
         t.sync(url);
     }
-}
-
-fn restore(db: &Path, backup: &Path) -> String {
-    let out = Command::new(bin("doorstep-server"))
-        .arg("--db")
-        .arg(db)
-        .args(["restore", backup.to_str().unwrap()])
-        .env("DOORSTEP_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "restore: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
@@ -73,7 +54,7 @@ fn after_a_restore_nothing_is_lost_nothing_doubled_and_all_converge() {
     }
 
     server.kill();
-    let said = restore(&db, &backup);
+    let said = admin(&db, &["restore", backup.to_str().unwrap()]);
     assert!(said.contains("new epoch"), "{said}");
     let server = Server::start(&db);
     // The office writes after the restore: its changes get a new device id,
@@ -101,16 +82,7 @@ fn after_a_restore_nothing_is_lost_nothing_doubled_and_all_converge() {
         }
     }
 
-    let on_server = server_log_counts(&db);
-    for t in &tablets {
-        let written = t.store.sync_position().unwrap().last_seq;
-        let device = t.store.device_id().to_string();
-        assert_eq!(
-            on_server.get(&device).copied(),
-            Some((written, written)),
-            "device {device}: every change once, none missing"
-        );
-    }
+    assert_each_change_once(&db, &tablets);
     let digests: Vec<String> = tablets.iter().map(|t| t.store.state_digest().unwrap()).collect();
     assert!(
         digests.iter().all(|d| d == &digests[0]),

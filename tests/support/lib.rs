@@ -108,22 +108,46 @@ impl Drop for Server {
     }
 }
 
-/// Runs an admin command on the server's database and returns its stdout;
-/// panics (with stderr) if it fails.
-pub fn admin(db: &Path, args: &[&str]) -> String {
+/// Runs `doorstep-server --db DB ARGS...` on the server's database, however
+/// it ends: its exit code, stdout and stderr. No key file comes from the
+/// environment (`DOORSTEP_SERVER_DB_KEY_FILE`); a test names its own.
+pub fn server_output(db: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(bin("doorstep-server"))
         .arg("--db")
         .arg(db_arg(db))
         .args(args)
         .env("DOORSTEP_LOG", "warn")
+        .env_remove("DOORSTEP_SERVER_DB_KEY_FILE")
         .output()
         .expect("run doorstep-server");
-    assert!(
-        out.status.success(),
-        "doorstep-server {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs an admin command on the server's database and returns its stdout;
+/// panics (with stderr) if it fails.
+pub fn admin(db: &Path, args: &[&str]) -> String {
+    let (status, out, err) = server_output(db, args);
+    assert!(status == 0, "doorstep-server {args:?} failed: {err}");
+    out
+}
+
+/// Every change each tablet made is on the server exactly once: as many
+/// in its log as the tablet wrote, up to the tablet's last seq.
+pub fn assert_each_change_once(db: &Path, tablets: &[Tablet]) {
+    let on_server = server_log_counts(db);
+    for t in tablets {
+        let written = t.store.sync_position().unwrap().last_seq;
+        let device = t.store.device_id().to_string();
+        assert_eq!(
+            on_server.get(&device).copied(),
+            Some((written, written)),
+            "device {device}: every change once, none missing"
+        );
+    }
 }
 
 /// A campaign on the server: two communes with villages, one volunteer each.
