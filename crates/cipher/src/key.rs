@@ -1,5 +1,8 @@
 //! The key of one database, shown nowhere.
 
+use std::sync::Once;
+
+use rusqlite::Connection;
 use zeroize::Zeroizing;
 
 /// A database key: 32 random bytes, zeroed when dropped.
@@ -74,6 +77,14 @@ impl DbKey {
         Some(DbKey(bytes))
     }
 
+    /// Gives `conn`, just opened, this key: its first statement, before
+    /// anything is read. Waits, once per process, until SQLCipher has
+    /// finished starting ([`sqlcipher_ready`]).
+    pub fn apply(&self, conn: &Connection) -> rusqlite::Result<()> {
+        sqlcipher_ready();
+        conn.execute_batch(&self.pragma(None))
+    }
+
     /// The `PRAGMA key` statement for a raw key (no passphrase derivation:
     /// the key is already random, and opening stays fast), followed by the
     /// page format's settings, which SQLCipher does not store in the file
@@ -81,7 +92,7 @@ impl DbKey {
     /// (stderr or logcat: "hmac check failed for pgno=1") is turned off:
     /// a wrong key or a damaged page reaches the caller as an error, and
     /// is said there in one sentence naming the file.
-    pub fn pragma(&self, schema: Option<&str>) -> Zeroizing<String> {
+    pub(crate) fn pragma(&self, schema: Option<&str>) -> Zeroizing<String> {
         let hex = self.to_hex();
         Zeroizing::new(match schema {
             Some(s) => format!(
@@ -96,6 +107,29 @@ impl DbKey {
             ),
         })
     }
+}
+
+/// Returns once SQLCipher has finished starting in this process.
+///
+/// SQLite marks itself initialised before it runs SQLCipher's part of the
+/// initialisation (`SQLITE_EXTRA_INIT`, outside SQLite's own lock), so a
+/// thread that opens its first connection in that moment is told "An error
+/// occurred with PRAGMA key or rekey" when it keys it. The first caller
+/// keys an in-memory database until that succeeds (a few attempts at most,
+/// a millisecond apart); every other caller waits for it. Every keying in
+/// Doorstep goes through here.
+pub fn sqlcipher_ready() {
+    static READY: Once = Once::new();
+    READY.call_once(|| {
+        for _ in 0..1000 {
+            let keyed = Connection::open_in_memory().and_then(|c| c.execute_batch("PRAGMA key = 'ready'"));
+            if keyed.is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        tracing::warn!("SQLCipher did not finish starting within a second; keying goes ahead");
+    });
 }
 
 /// How every Doorstep database's pages are sealed, beyond SQLCipher 4's

@@ -17,7 +17,7 @@ mod key;
 mod key_file;
 mod migrate;
 
-pub use key::{DbKey, cipher_default_settings, cipher_settings};
+pub use key::{DbKey, cipher_default_settings, cipher_settings, sqlcipher_ready};
 pub use key_file::{KeyFileError, erase_key_file, load_key_file, save_key_file};
 pub use migrate::{
     EncryptError, FileKind, clear_leftovers, database_files, encrypt_in_place, encrypting_path, file_kind,

@@ -113,7 +113,7 @@ pub fn file_kind(db: &Path) -> std::io::Result<FileKind> {
 /// wrong key (`NotADatabase`).
 pub fn open_keyed_connection(db: &Path, flags: OpenFlags, key: &DbKey) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(db, flags)?;
-    conn.execute_batch(&key.pragma(None))?;
+    key.apply(&conn)?;
     Ok(conn)
 }
 
@@ -133,6 +133,7 @@ pub fn encrypt_in_place(conn: Connection, db: &Path, key: &DbKey) -> Result<(), 
     // The connection may not create files (opening never creates a
     // database); an empty file is a new database to SQLite.
     std::fs::File::create(&tmp).map_err(|e| EncryptError::Io(format!("creating {}: {e}", tmp.display())))?;
+    crate::sqlcipher_ready();
     let tmp_sql = tmp.display().to_string().replace('\'', "''");
     let hex = key.to_hex();
     let attach = zeroize::Zeroizing::new(format!(

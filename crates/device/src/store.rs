@@ -434,8 +434,7 @@ fn refuse_existing(path: &Path) -> Result<()> {
 
 /// Keys a new connection; the very first statement on it.
 pub(crate) fn apply_key(conn: &Connection, key: &DbKey, path: &Path) -> Result<()> {
-    conn.execute_batch(&key.pragma(None))
-        .map_err(|e| StoreError::from_sqlite_at(e, path))
+    key.apply(conn).map_err(|e| StoreError::from_sqlite_at(e, path))
 }
 
 /// Opens a plain file and checks, before anything touches it, that it is a

@@ -229,6 +229,6 @@ pub fn open_raw(db: &Path) -> Result<rusqlite::Connection, crate::StoreError> {
         looked_in: KeyFile::beside(db).location(),
     })?;
     let conn = rusqlite::Connection::open(db).map_err(|e| crate::StoreError::from_sqlite_at(e, db))?;
-    conn.execute_batch(&key.pragma(None))?;
+    key.apply(&conn)?;
     Ok(conn)
 }

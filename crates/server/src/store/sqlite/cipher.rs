@@ -79,7 +79,7 @@ pub(super) fn prepare(path: &Path, existed: bool, key_file: Option<&Path>) -> Re
 /// Gives `conn` the database's key, if it has one.
 pub(super) fn apply(conn: &Connection, key: Option<&DbKey>) -> rusqlite::Result<()> {
     match key {
-        Some(key) => conn.execute_batch(&key.pragma(None)),
+        Some(key) => key.apply(conn),
         None => Ok(()),
     }
 }
