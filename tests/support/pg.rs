@@ -137,3 +137,62 @@ fn block_on<T: Send>(work: impl std::future::Future<Output = T> + Send) -> T {
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
+
+/// A PostgreSQL client program (`pg_dump`, `pg_restore`) of the newest
+/// installed version, as `.ci/postgres` finds `initdb`; from `PATH` if
+/// none is installed under /usr/lib/postgresql.
+fn tool(name: &str) -> std::path::PathBuf {
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    dirs.sort_by_key(|d| {
+        d.parent()
+            .and_then(Path::file_name)
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    dirs.into_iter()
+        .rev()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| name.into())
+}
+
+/// What an office does for a backup of a PostgreSQL server database:
+/// `pg_dump --format=custom` of the database of `db` into `file`.
+pub fn dump(db: &Path, file: &Path) {
+    let out = std::process::Command::new(tool("pg_dump"))
+        .args(["--format=custom", "--file"])
+        .arg(file)
+        .arg(db_arg(db))
+        .output()
+        .expect("run pg_dump");
+    assert!(
+        out.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// And its restore, with the servers stopped: `pg_restore --clean` of
+/// `file` into the database of `db`, in one transaction.
+pub fn restore(db: &Path, file: &Path) {
+    let out = std::process::Command::new(tool("pg_restore"))
+        .args([
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--dbname",
+        ])
+        .arg(db_arg(db))
+        .arg(file)
+        .output()
+        .expect("run pg_restore");
+    assert!(
+        out.status.success(),
+        "pg_restore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -43,6 +43,7 @@ use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow,
 
 mod accounts;
 mod report;
+mod restored;
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -310,9 +311,18 @@ async fn start(
     let tx = client.transaction().await?;
     // Instances already serving may be pushing: a rebuild of the report
     // tables waits for the clock row like any other writer.
-    lock_clock(&tx).await?;
+    let clock = lock_clock(&tx).await?;
     if report::build_if_missing(&tx).await? {
         tracing::info!("report tables built from the change log");
+    }
+    if let Some((old, new)) = restored::start_epoch_if_restored(&tx, clock.last_seq).await? {
+        tracing::warn!(
+            old_epoch = %old,
+            new_epoch = %new,
+            base_seq = clock.last_seq,
+            "the database was loaded from a dump since the last start (its change log table is new): a new epoch starts; tablets resend what it lacks and pull again from seq {}",
+            clock.last_seq
+        );
     }
     let identity = identity(&tx).await?;
     let epochs = load_epochs(&tx).await?;
