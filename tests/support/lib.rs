@@ -235,6 +235,21 @@ impl Tablet {
         Tablet { store, _dir: dir }
     }
 
+    /// A second tablet made by copying this one's files (database, WAL and
+    /// key file), as a tablet image is cloned: same device id, same token.
+    pub fn copy(&self) -> Tablet {
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(self._dir.path()).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if !name.to_string_lossy().ends_with("-shm") && entry.file_type().unwrap().is_file() {
+                std::fs::copy(entry.path(), dir.path().join(&name)).unwrap();
+            }
+        }
+        let store = Store::open(&dir.path().join("tablet.db")).unwrap();
+        Tablet { store, _dir: dir }
+    }
+
     /// Syncs until done with quick retries.
     pub fn sync(&mut self, url: &str) -> SyncReport {
         self.try_sync(url, &quick()).expect("sync")

@@ -227,6 +227,10 @@ pub enum ErrorCode {
     TooLarge,
     /// Pushes skip a seq; `expected_seq` names the next one the server needs (409).
     SeqGap,
+    /// Another tablet pushes under this token with other changes at the
+    /// same seqs: this one's files were copied from it (409). Its batch is
+    /// kept aside at the office; a lead enrols it again (`copied_seq`).
+    Copied,
     /// The client is too old: update the app (426).
     UpgradeRequired,
     /// The client is newer than the server (400).
@@ -250,6 +254,10 @@ pub struct ErrorBody {
     /// For [`ErrorCode::SeqGap`]: the seq the server needs next.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_seq: Option<u64>,
+    /// For [`ErrorCode::Copied`]: the first seq whose change is not the
+    /// one the server has from this device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_seq: Option<u64>,
     /// For [`ErrorCode::Revoked`]: the lead asked for this tablet's data to
     /// be erased; the tablet deletes its databases and keys, then reports
     /// with `POST /api/v1/erased` ([`ErasedReport`]).
@@ -586,6 +594,7 @@ mod tests {
             message: "removed".into(),
             field: None,
             expected_seq: None,
+            copied_seq: None,
             erase: false,
             server_time: "2026-11-27T08:30:00.000Z".into(),
         };

@@ -8,6 +8,9 @@
 //!
 //! * **exactly once**: seqs at or below `last_applied_seq` are skipped; the
 //!   rest must follow on without a gap;
+//! * **one tablet per token**: a skipped seq whose change is not the logged
+//!   one ([`is_resend`]) comes from a copy of the tablet's files; the batch
+//!   is refused and kept aside, never skipped and lost;
 //! * **scope**: a tablet may only write households, people, visits, runs and
 //!   step events of its own commune; anything else refuses the whole batch;
 //! * **never blocking the queue**: a change that can never apply (invalid,
@@ -59,9 +62,13 @@ pub struct Known {
 pub struct Needs {
     /// Entities the batch changes or refers to.
     pub entities: Vec<Uuid>,
-    /// Stamps of the pusher's own earlier writes named as bases: the store
-    /// looks them up among the pusher's restamps (only if it has any).
+    /// Stamps of the pusher's own writes, named as bases or carried by the
+    /// changes it sends again: the store looks them up among the pusher's
+    /// restamps (only if it has any).
     pub own_bases: Vec<Hlc>,
+    /// Seqs the batch sends again (at or below `last_applied`): the store
+    /// loads what the log holds for them, to tell a resend from a copy.
+    pub logged_seqs: Vec<u64>,
 }
 
 /// What the store loaded.
@@ -71,6 +78,9 @@ pub struct Loaded {
     pub entities: HashMap<Uuid, Known>,
     /// The pusher's restamps: stamp it wrote -> stamp in use.
     pub restamps: HashMap<Hlc, Hlc>,
+    /// The pusher's logged changes at [`Needs::logged_seqs`] (absent: that
+    /// seq was rejected, and the log holds nothing to compare with).
+    pub logged: HashMap<u64, Change>,
 }
 
 /// A batch the server refuses as a whole; nothing is written.
@@ -87,6 +97,45 @@ pub enum Refusal {
         /// What was wrong.
         message: String,
     },
+    /// The batch sends again a seq the server has, with another change in
+    /// it: two tablets push under one token, one a copy of the other's
+    /// files. The store keeps `changes` aside (quarantine), so neither
+    /// tablet's work is lost.
+    #[error("{message}")]
+    Copied {
+        /// The first seq whose change differs from the logged one.
+        seq: u64,
+        /// What was wrong, for the volunteer and the lead.
+        message: String,
+        /// The batch from that seq on, as the copy sent it.
+        changes: Vec<Change>,
+    },
+}
+
+/// The sentence a copied tablet is told.
+pub fn copied_message(seq: u64) -> String {
+    format!(
+        "this tablet's data was copied from another tablet: its change {seq} is not the one the server has from this device; \
+         nothing is lost (its changes are kept on the tablet and set aside at the office), and the team lead must enrol this tablet again"
+    )
+}
+
+/// Whether `pushed` is the change the log holds as `logged` for the same
+/// device and seq, sent again: the same entity, operation and field
+/// values, and the same stamp (or the stamp the server put in its place).
+/// Bases are not compared: the server translates restamped ones.
+pub fn is_resend(pushed: &Change, logged: &Change, restamps: &HashMap<Hlc, Hlc>) -> bool {
+    let stamp = pushed.hlc == logged.hlc || restamps.get(&pushed.hlc) == Some(&logged.hlc);
+    stamp
+        && pushed.entity == logged.entity
+        && pushed.entity_id == logged.entity_id
+        && pushed.op == logged.op
+        && pushed.fields.len() == logged.fields.len()
+        && pushed
+            .fields
+            .iter()
+            .zip(&logged.fields)
+            .all(|(a, b)| a.field == b.field && a.value == b.value)
 }
 
 /// One accepted change, as it goes into the log.
@@ -194,6 +243,11 @@ fn ref_id(change: &Change, field: &str) -> Option<Uuid> {
 pub fn needs(pusher: &Pusher, changes: &[Change]) -> Needs {
     let mut out = Needs::default();
     for change in changes {
+        if change.seq <= pusher.last_applied {
+            out.logged_seqs.push(change.seq);
+            out.own_bases.push(change.hlc);
+            continue;
+        }
         // Step events are never looked up: nothing refers to them and their
         // ids are their change ids, unique by (device, seq).
         if change.entity != EntityKind::StepEvent {
@@ -232,7 +286,8 @@ pub fn plan(
         ..Plan::default()
     };
     let mut expected = pusher.last_applied + 1;
-    for (n, mut change) in changes.into_iter().enumerate() {
+    let mut changes = changes.into_iter().enumerate();
+    while let Some((n, mut change)) = changes.next() {
         if change.device != pusher.device {
             return Err(Refusal::Forbidden(format!(
                 "change {n} (seq {}) claims device {}, but this token belongs to device {}",
@@ -240,6 +295,18 @@ pub fn plan(
             )));
         }
         if change.seq < expected {
+            if let Some(logged) = loaded.logged.get(&change.seq)
+                && !is_resend(&change, logged, &loaded.restamps)
+            {
+                let seq = change.seq;
+                let mut kept = vec![change];
+                kept.extend(changes.map(|(_, c)| c).filter(|c| c.device == pusher.device));
+                return Err(Refusal::Copied {
+                    seq,
+                    message: copied_message(seq),
+                    changes: kept,
+                });
+            }
             plan.skipped += 1;
             continue;
         }
@@ -605,6 +672,52 @@ mod tests {
         let p = plan(&pusher, vec![a, b], loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect("plan");
         assert_eq!((p.skipped, p.accepted.len(), p.last_applied), (1, 1, 2));
         assert_eq!(p.accepted[0].scope, "c1");
+    }
+
+    #[test]
+    fn a_resent_seq_matching_the_log_is_skipped_even_if_restamped() {
+        let (mut pusher, village, mut loaded) = setup();
+        pusher.last_applied = 1;
+        let sent = household(pusher.device, 1, village, Hlc::new(NOW + 600_000, 0));
+        let mut logged = sent.clone();
+        logged.hlc = Hlc::new(NOW, 3);
+        loaded.restamps.insert(sent.hlc, logged.hlc);
+        loaded.logged.insert(1, logged);
+        let needs = needs(&pusher, std::slice::from_ref(&sent));
+        assert_eq!(
+            (needs.logged_seqs.as_slice(), needs.own_bases.as_slice()),
+            (&[1][..], &[sent.hlc][..])
+        );
+        let p = plan(&pusher, vec![sent], loaded, &mut HlcClock::resume(Hlc::ZERO), NOW).expect("plan");
+        assert_eq!(p.skipped, 1);
+    }
+
+    #[test]
+    fn a_copy_s_other_change_at_a_logged_seq_is_refused_with_its_batch() {
+        let (mut pusher, village, mut loaded) = setup();
+        pusher.last_applied = 2;
+        let shared = household(pusher.device, 1, village, Hlc::new(NOW, 0));
+        loaded.logged.insert(1, shared.clone());
+        loaded
+            .logged
+            .insert(2, household(pusher.device, 2, village, Hlc::new(NOW, 1)));
+        // The copy wrote another household at seq 2, and went on to 3.
+        let other = household(pusher.device, 2, village, Hlc::new(NOW, 2));
+        let next = household(pusher.device, 3, village, Hlc::new(NOW, 3));
+        let err = plan(
+            &pusher,
+            vec![shared, other.clone(), next.clone()],
+            loaded,
+            &mut HlcClock::resume(Hlc::ZERO),
+            NOW,
+        )
+        .expect_err("a copy");
+        let Refusal::Copied { seq, message, changes } = err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(seq, 2);
+        assert!(message.contains("copied from another tablet"), "{message}");
+        assert_eq!(changes, vec![other, next]);
     }
 
     #[test]

@@ -334,17 +334,25 @@ enum DeviceCommand {
     },
 }
 
-/// The end of a `device list` line: revoked, erase asked, erase done.
+/// The end of a `device list` line: a copy seen; revoked, erase asked,
+/// erase done.
 fn revoked_note(d: &doorstep_server::store::DeviceRecord) -> String {
-    match (&d.revoked_at, &d.erase_requested_at, &d.erased_at) {
-        (None, _, _) => String::new(),
-        (Some(_), None, _) => "  REVOKED".to_owned(),
-        (Some(_), Some(asked), None) => format!("  REVOKED, ERASE ASKED {asked} (not yet done)"),
-        (Some(_), Some(_), Some(done)) => format!(
-            "  REVOKED, ERASED {done} ({} unsent changes lost)",
-            d.erased_unsent.unwrap_or(0)
-        ),
-    }
+    let copied = d.copied_at.as_deref().map_or_else(String::new, |at| {
+        format!(
+            "  COPY SEEN {at} ({} changes set aside; enrol the copy again)",
+            d.copied_kept
+        )
+    });
+    copied
+        + &match (&d.revoked_at, &d.erase_requested_at, &d.erased_at) {
+            (None, _, _) => String::new(),
+            (Some(_), None, _) => "  REVOKED".to_owned(),
+            (Some(_), Some(asked), None) => format!("  REVOKED, ERASE ASKED {asked} (not yet done)"),
+            (Some(_), Some(_), Some(done)) => format!(
+                "  REVOKED, ERASED {done} ({} unsent changes lost)",
+                d.erased_unsent.unwrap_or(0)
+            ),
+        }
 }
 
 fn main() -> ExitCode {

@@ -18,6 +18,7 @@ export const SYNC_FAILURE_KINDS = [
   'refused',
   'bad_answer',
   'diverged',
+  'copied',
   'not_enrolled',
   'practice_store',
   'store',

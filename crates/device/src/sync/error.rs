@@ -137,6 +137,16 @@ pub enum SyncError {
         /// What this database has written.
         device_seq: u64,
     },
+    /// Another tablet pushes under this tablet's token with other changes
+    /// at the same seqs: one of them is a copy of the other's files. The
+    /// server refused this one's batch and kept it aside.
+    #[error(
+        "this tablet's data was copied from another tablet (its change {seq} is not the one the server has from it): nothing is lost, its work stays here and was set aside at the office; ask the team lead to enrol this tablet again"
+    )]
+    Copied {
+        /// The first seq that differs.
+        seq: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -183,6 +193,7 @@ impl SyncError {
             SyncError::Refused { .. } => "refused",
             SyncError::BadAnswer { .. } => "bad_answer",
             SyncError::Diverged { .. } => "diverged",
+            SyncError::Copied { .. } => "copied",
             SyncError::Store(_) => "store",
         }
     }
@@ -239,6 +250,9 @@ impl SyncError {
             (_, Some(ErrorCode::Revoked)) if body.is_some_and(|b| b.erase) => SyncError::EraseOrdered,
             (_, Some(ErrorCode::Revoked)) => SyncError::TokenRevoked,
             (_, Some(ErrorCode::BadCode)) => SyncError::BadCode { message },
+            (_, Some(ErrorCode::Copied)) => SyncError::Copied {
+                seq: body.and_then(|b| b.copied_seq).unwrap_or(0),
+            },
             (_, Some(ErrorCode::UpgradeRequired)) | (426, None) => SyncError::AppTooOld { message },
             (_, Some(ErrorCode::UnsupportedProtocol)) => SyncError::ServerTooOld { message },
             (_, Some(ErrorCode::Unauthorized)) | (401, None) => SyncError::Unauthorized { message },
@@ -322,6 +336,7 @@ mod tests {
             message: message.to_owned(),
             field: None,
             expected_seq: None,
+            copied_seq: None,
             erase: false,
             server_time: "2026-11-27T08:30:00.000Z".to_owned(),
         }

@@ -108,6 +108,7 @@ impl Reply {
                 message: message.into(),
                 field: None,
                 expected_seq: None,
+                copied_seq: None,
                 erase: false,
                 server_time: SERVER_TIME.into(),
             },

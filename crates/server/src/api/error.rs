@@ -25,6 +25,7 @@ impl ApiError {
                 message: message.into(),
                 field: None,
                 expected_seq: None,
+                copied_seq: None,
                 erase: false,
                 server_time: format_timestamp(Utc::now()),
             },
@@ -58,6 +59,13 @@ impl ApiError {
     pub fn seq_gap(expected: u64, message: impl Into<String>) -> ApiError {
         let mut e = ApiError::new(StatusCode::CONFLICT, ErrorCode::SeqGap, message);
         e.body.expected_seq = Some(expected);
+        e
+    }
+
+    /// 409: this tablet is a copy of another (`ingest::Refusal::Copied`).
+    pub fn copied(seq: u64, message: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::CONFLICT, ErrorCode::Copied, message);
+        e.body.copied_seq = Some(seq);
         e
     }
 

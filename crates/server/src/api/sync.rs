@@ -75,6 +75,15 @@ pub(super) async fn sync<S: Store>(
         .map_err(|refusal| match refusal {
             Refusal::Forbidden(m) => ApiError::forbidden(m),
             Refusal::SeqGap { expected, message } => ApiError::seq_gap(expected, message),
+            Refusal::Copied { seq, message, changes } => {
+                tracing::warn!(
+                    device = %device.id,
+                    seq,
+                    kept = changes.len(),
+                    "a copy of this tablet pushed other changes at seqs the server has: refused, its batch kept aside"
+                );
+                ApiError::copied(seq, message)
+            }
         })?;
     let limit = usize::try_from(request.pull_limit)
         .unwrap_or(usize::MAX)

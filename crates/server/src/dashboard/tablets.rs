@@ -29,6 +29,8 @@ struct DeviceLine {
     status: String,
     /// Revoked without erase asked: a lead may still have it erased.
     may_erase: bool,
+    /// A copy of it was seen, worded: empty if none.
+    copied: String,
 }
 
 /// An enrolment code not used yet: for whom, until when.
@@ -95,6 +97,11 @@ pub(super) async fn devices<S: Store + Accounts>(
             revoked: d.revoked_at.is_some(),
             status: device_status(t, &d),
             may_erase: d.revoked_at.is_some() && d.erase_requested_at.is_none(),
+            copied: d.copied_at.as_deref().map_or_else(String::new, |at| {
+                t.get("devices.copied")
+                    .replace("{when}", &local_time(t, at))
+                    .replace("{n}", &d.copied_kept.to_string())
+            }),
         })
         .collect();
     let codes = codes

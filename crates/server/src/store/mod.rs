@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod any;
 pub mod postgres;
+mod quarantine;
 pub(crate) mod report_rows;
 mod schema;
 pub mod sqlite;
@@ -79,6 +80,11 @@ pub struct DeviceRecord {
     pub erased_at: Option<String>,
     /// How many changes it had not sent when it erased (lost with it).
     pub erased_unsent: Option<u64>,
+    /// How many changes a copy of this tablet pushed that were set aside
+    /// (`ingest::Refusal::Copied`); 0 when no copy was seen.
+    pub copied_kept: u64,
+    /// When a copy was first seen.
+    pub copied_at: Option<String>,
 }
 
 /// What became of a tablet's report that it erased its data.

@@ -42,6 +42,7 @@ use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
 
 mod accounts;
+mod quarantine;
 mod report;
 mod restored;
 
@@ -128,6 +129,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/postgres/0005_device_erase.sql"),
     ),
     ("V6__epoch", include_str!("../../../migrations/postgres/0006_epoch.sql")),
+    (
+        "V7__quarantine",
+        include_str!("../../../migrations/postgres/0007_quarantine.sql"),
+    ),
 ];
 
 /// Held (as a session advisory lock) while one process migrates, builds
@@ -484,6 +489,22 @@ async fn load(
                 .insert(Hlc::from_u64(u64_of(was)), Hlc::from_u64(u64_of(hlc)));
         }
     }
+    if !needs.logged_seqs.is_empty() {
+        let seqs: Vec<i64> = needs.logged_seqs.iter().map(|s| i64_of(*s)).collect();
+        for row in tx
+            .query(
+                "SELECT seq, body FROM change_log WHERE device_id = $1 AND seq = ANY($2)",
+                &[&pusher.device.to_string(), &seqs],
+            )
+            .await?
+        {
+            let seq: i64 = row.try_get(0)?;
+            let body: String = row.try_get(1)?;
+            let change: Change =
+                serde_json::from_str(&body).map_err(|e| damaged(&format!("change_log body of seq {seq}"), e))?;
+            loaded.logged.insert(u64_of(seq), change);
+        }
+    }
     Ok(loaded)
 }
 
@@ -637,7 +658,9 @@ async fn outcomes_since(
 }
 
 const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
-     revoked_at, erase_requested_at, erased_at, erased_unsent";
+     revoked_at, erase_requested_at, erased_at, erased_unsent, \
+     (SELECT count(*) FROM quarantine q WHERE q.device_id = device.id), \
+     (SELECT min(received_at) FROM quarantine q WHERE q.device_id = device.id)";
 
 fn device_record(r: &Row) -> Result<DeviceRecord, StoreError> {
     let id: String = r.try_get(0)?;
@@ -654,6 +677,8 @@ fn device_record(r: &Row) -> Result<DeviceRecord, StoreError> {
         erase_requested_at: r.try_get(8)?,
         erased_at: r.try_get(9)?,
         erased_unsent: r.try_get::<_, Option<i64>>(10)?.map(u64_of),
+        copied_kept: u64_of(r.try_get(11)?),
+        copied_at: r.try_get(12)?,
     })
 }
 
@@ -776,7 +801,13 @@ impl Store for PgStore {
             let loaded = load(&tx, &pusher, &needs, row.restamps > 0).await?;
             let plan = match ingest::plan(&pusher, changes, loaded, &mut clock.hlc, wall_millis(now)) {
                 Ok(plan) => plan,
-                Err(refusal) => return Ok(Err(refusal)),
+                Err(refusal) => {
+                    if let Refusal::Copied { changes, .. } = &refusal {
+                        quarantine::keep(&tx, device, changes, &now_text).await?;
+                        tx.commit().await?;
+                    }
+                    return Ok(Err(refusal));
+                }
             };
             write_plan(&tx, device, &plan, &mut clock, &now_text).await?;
             save_clock(&tx, &clock).await?;
@@ -866,6 +897,7 @@ impl Store for PgStore {
             &ingest::Needs {
                 entities: ids,
                 own_bases: Vec::new(),
+                logged_seqs: Vec::new(),
             },
             false,
         )

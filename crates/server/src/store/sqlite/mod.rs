@@ -35,6 +35,7 @@ const APPLICATION_ID: i64 = 0x4453_5256;
 mod accounts;
 mod backup;
 mod cipher;
+mod quarantine;
 
 pub use backup::{BackupTaken, Restored};
 mod report;
@@ -60,6 +61,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/sqlite/0005_device_erase.sql"),
     ),
     ("V6__epoch", include_str!("../../../migrations/sqlite/0006_epoch.sql")),
+    (
+        "V7__quarantine",
+        include_str!("../../../migrations/sqlite/0007_quarantine.sql"),
+    ),
 ];
 
 /// How many `?` a statement gets at most when loading by id.
@@ -479,6 +484,22 @@ fn load(
             }
         }
     }
+    for chunk in needs.logged_seqs.chunks(CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT seq, body FROM change_log WHERE device_id = ?1 AND seq IN ({marks})"
+        ))?;
+        let mut values = vec![rusqlite::types::Value::Text(pusher.device.to_string())];
+        values.extend(chunk.iter().map(|s| rusqlite::types::Value::Integer(i64_of(*s))));
+        let mut rows = stmt.query(params_from_iter(values))?;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            let body: String = row.get(1)?;
+            let change: Change =
+                serde_json::from_str(&body).map_err(|e| damaged(&format!("change_log body of seq {seq}"), e))?;
+            loaded.logged.insert(u64_of(seq), change);
+        }
+    }
     Ok(loaded)
 }
 
@@ -617,12 +638,16 @@ fn device_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DeviceRecor
             erase_requested_at: r.get(8)?,
             erased_at: r.get(9)?,
             erased_unsent: r.get::<_, Option<i64>>(10)?.map(u64_of),
+            copied_kept: u64_of(r.get(11)?),
+            copied_at: r.get(12)?,
         },
     ))
 }
 
 const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
-     revoked_at, erase_requested_at, erased_at, erased_unsent";
+     revoked_at, erase_requested_at, erased_at, erased_unsent, \
+     (SELECT count(*) FROM quarantine q WHERE q.device_id = device.id), \
+     (SELECT min(received_at) FROM quarantine q WHERE q.device_id = device.id)";
 
 fn pull_page(
     conn: &mut Connection,
@@ -774,7 +799,13 @@ impl Store for SqliteStore {
                 let mut clock = clock(&tx)?;
                 let plan = match ingest::plan(&pusher, changes, loaded, &mut clock, wall_millis(now)) {
                     Ok(plan) => plan,
-                    Err(refusal) => return Ok(Err(refusal)),
+                    Err(refusal) => {
+                        if let Refusal::Copied { changes, .. } = &refusal {
+                            quarantine::keep(&tx, device, changes, &now_text)?;
+                            tx.commit()?;
+                        }
+                        return Ok(Err(refusal));
+                    }
                 };
                 write_plan(&tx, device, &plan, &now_text)?;
                 save_clock(&tx, &clock)?;
@@ -834,6 +865,7 @@ impl Store for SqliteStore {
                 &ingest::Needs {
                     entities: ids,
                     own_bases: Vec::new(),
+                    logged_seqs: Vec::new(),
                 },
                 false,
             )?;

@@ -1,0 +1,85 @@
+//! The clone drill: a tablet's files are copied to a second tablet (same
+//! device id, same token), and both go on working and syncing. The server
+//! must not skip the copy's changes as resends of seqs it already has:
+//! it refuses the copy with "this tablet's data was copied from another
+//! tablet", keeps the copy's batch aside (shown on the tablets page and in
+//! `device list`), and the copy keeps every change in its outbox. The
+//! original syncs on as before.
+
+#![allow(clippy::unwrap_used)]
+
+use doorstep_device::sync::SyncError;
+use doorstep_e2e::{
+    Server, Tablet, admin, assert_each_change_once, campaign, code, on_postgres, pg, quick, visit_new_household,
+};
+
+fn quarantined(db: &std::path::Path) -> u64 {
+    if on_postgres() {
+        return pg::query(db, "SELECT count(*)::text FROM quarantine")[0][0]
+            .parse()
+            .unwrap();
+    }
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    conn.query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_copied_tablet_is_refused_and_nothing_of_either_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("office.db");
+    let c = campaign(&db);
+    let village = c.communes[0].1[0].clone();
+    let server = Server::start(&db);
+    let mut original = Tablet::enrol(&server.url, &code(&db, &c.member, &c.communes[0].0));
+    original.sync(&server.url);
+    visit_new_household(&mut original.store, &village, "Lò Văn Một");
+    original.sync(&server.url);
+
+    // Copied with something unsent: both hold it, and it reaches the
+    // server once, whichever sends it.
+    visit_new_household(&mut original.store, &village, "Lò Văn Hai");
+    let mut copy = original.copy();
+    let at_copy = original.store.sync_position().unwrap().last_seq;
+    assert_eq!(copy.store.device_id(), original.store.device_id());
+
+    visit_new_household(&mut original.store, &village, "Lò Văn Ba");
+    original.sync(&server.url);
+
+    visit_new_household(&mut copy.store, &village, "Quàng Thị Bốn");
+    visit_new_household(&mut copy.store, &village, "Quàng Thị Năm");
+    let copy_seq = copy.store.sync_position().unwrap().last_seq;
+    let refused = copy.try_sync(&server.url, &quick()).unwrap_err();
+    let SyncError::Copied { seq } = refused else {
+        panic!("the copy was not told it is a copy: {refused}");
+    };
+    assert!(refused.to_string().contains("copied from another tablet"), "{refused}");
+    // The first seq the two wrote differently: the one after the copy was
+    // made (the unsent one they share is a resend, not a difference).
+    assert_eq!(seq, at_copy + 1, "first differing seq");
+    let kept = quarantined(&db);
+    assert_eq!(
+        kept,
+        copy_seq - at_copy,
+        "the copy's batch from that seq on is kept aside"
+    );
+
+    // Refused again, it is kept once; the copy's outbox still holds all.
+    assert!(matches!(
+        copy.try_sync(&server.url, &quick()),
+        Err(SyncError::Copied { .. })
+    ));
+    assert_eq!(quarantined(&db), kept);
+    assert_eq!(copy.store.sync_position().unwrap().last_seq, copy_seq);
+    assert!(copy.store.sync_position().unwrap().acked_seq < seq);
+
+    // The original is untouched by its copy: it syncs on, and the server
+    // holds each of its changes once.
+    visit_new_household(&mut original.store, &village, "Lò Văn Sáu");
+    original.sync(&server.url);
+    assert_each_change_once(&db, std::slice::from_ref(&original));
+
+    let listed = admin(&db, &["device", "list"]);
+    assert!(listed.contains("COPY SEEN"), "{listed}");
+    assert!(listed.contains(&format!("{kept} changes set aside")), "{listed}");
+}
