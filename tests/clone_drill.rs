@@ -4,7 +4,9 @@
 //! it refuses the copy with "this tablet's data was copied from another
 //! tablet", keeps the copy's batch aside (shown on the tablets page and in
 //! `device list`), and the copy keeps every change in its outbox. The
-//! original syncs on as before.
+//! original syncs on as before. Enrolled again with a new code, the copy's
+//! own changes move to its new device id and arrive; both tablets then
+//! hold the same records.
 
 #![allow(clippy::unwrap_used)]
 
@@ -82,4 +84,26 @@ fn a_copied_tablet_is_refused_and_nothing_of_either_is_lost() {
     let listed = admin(&db, &["device", "list"]);
     assert!(listed.contains("COPY SEEN"), "{listed}");
     assert!(listed.contains(&format!("{kept} changes set aside")), "{listed}");
+
+    // The lead enrols the copy again: its own changes move to its new
+    // device id and arrive, and the two tablets converge.
+    let old_id = copy.store.device_id();
+    assert_eq!(copy.store.copied_seq().unwrap(), Some(at_copy + 1));
+    let again = code(&db, &c.member, &c.communes[0].0);
+    doorstep_device::sync::enroll(&mut copy.store, &server.url, &again, Some("the copy"), &quick()).unwrap();
+    assert_ne!(copy.store.device_id(), old_id);
+    assert_eq!(copy.store.copied_seq().unwrap(), None);
+    assert_eq!(copy.store.sync_position().unwrap().last_seq, kept);
+    visit_new_household(&mut copy.store, &village, "Quàng Thị Bảy");
+    for _ in 0..2 {
+        copy.sync(&server.url);
+        original.sync(&server.url);
+    }
+    let tablets = [original, copy];
+    assert_each_change_once(&db, &tablets);
+    let digests: Vec<String> = tablets.iter().map(|t| t.store.state_digest().unwrap()).collect();
+    assert_eq!(digests[0], digests[1], "the original and the re-enrolled copy differ");
+    // Một, Hai (made before the copy, sent once), Ba and Sáu from the
+    // original; Bốn, Năm and Bảy from the copy.
+    assert_eq!(doorstep_e2e::household_ids(&tablets[0].store).len(), 7);
 }

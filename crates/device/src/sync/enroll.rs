@@ -30,6 +30,10 @@ impl Store {
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
+        if server.is_some() && self.copied_seq()?.is_some() {
+            // A copy of another tablet, enrolled again (rehome.rs).
+            return Ok(());
+        }
         if let Some(server) = server {
             return Err(StoreError::Rule(format!(
                 "this database is already enrolled with {server}{}; a database is enrolled once: to enrol again, start a new database",
@@ -58,7 +62,30 @@ impl Store {
             detail: format!("server_time: {e}"),
         })?;
         let offset_ms = (server_time - self.wall_now()).num_milliseconds();
-        self.conn.execute(
+        let copied = self.copied_seq()?;
+        let old = self.device_id();
+        if copied.is_some() {
+            let commune: Option<String> =
+                self.conn
+                    .query_row("SELECT commune_id FROM device_state WHERE id = 1", [], |r| r.get(0))?;
+            if commune.as_deref() != Some(answer.commune_id.to_string().as_str()) {
+                return Err(StoreError::Rule(format!(
+                    "this copied tablet works for another commune than the code's ({}); ask the team lead for a code for its own commune",
+                    answer.commune_name
+                ))
+                .into());
+            }
+        }
+        let tx = self.conn.transaction()?;
+        if let Some(from) = copied {
+            let moved = super::rehome::rehome(&tx, old, answer.device_id, from)?;
+            tracing::info!(
+                from_seq = from,
+                moved,
+                "a copied tablet enrolled again: its own changes move to the new id"
+            );
+        }
+        tx.execute(
             "UPDATE device_state SET device_id = ?1, server_url = ?2, token = ?3, commune_id = ?4,
                     commune_name = ?5, member_id = ?6, clock_offset_ms = ?7, last_sync_error = NULL
              WHERE id = 1",
@@ -72,6 +99,7 @@ impl Store {
                 offset_ms,
             ),
         )?;
+        tx.commit()?;
         self.set_device_id(answer.device_id);
         self.set_clock_offset_ms(offset_ms);
         tracing::info!(device = %answer.device_id, commune = %answer.commune_id, "enrolled");

@@ -30,6 +30,7 @@ mod erase;
 mod error;
 mod http;
 mod packs;
+mod rehome;
 mod restamp;
 mod session;
 mod status;
@@ -195,6 +196,9 @@ pub fn sync(
             // Best effort: the status screen shows it; a store too broken to
             // take it has already said so in `e`.
             let _ = store.record_sync_error(&e.to_string());
+            if let SyncError::Copied { seq } = e {
+                let _ = store.record_copied(*seq);
+            }
         }
     }
     result
