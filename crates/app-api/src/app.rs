@@ -49,6 +49,9 @@ pub struct AppState {
     pub settings: Settings,
     /// Enrolled with a server.
     pub enrolled: bool,
+    /// The server said this tablet's data was copied from another tablet:
+    /// a lead's new code enrols it again, keeping its own work.
+    pub copied: bool,
     /// Practice mode: the practice database, which never syncs.
     pub practice: bool,
     /// This device's id.
@@ -391,6 +394,7 @@ impl App {
             return Ok(AppState {
                 settings,
                 enrolled: false,
+                copied: false,
                 practice: false,
                 device_id: notice.device_id.to_string(),
                 commune_name: None,
@@ -407,8 +411,9 @@ impl App {
                 }),
             });
         }
-        let (status, device_id, member, lock, key_holder) = self.with_field(|field| {
+        let (status, copied, device_id, member, lock, key_holder) = self.with_field(|field| {
             let status = field.sync_status()?;
+            let copied = field.copied_seq()?.is_some();
             let lock = self.lock_of(field)?;
             // The member's name is personal: not behind the lock screen.
             let member = match status.member_id.as_deref() {
@@ -416,12 +421,13 @@ impl App {
                 _ => None,
             };
             let holder = field.key().map(|k| k.holder());
-            Ok((status, field.device_id().to_string(), member, lock, holder))
+            Ok((status, copied, field.device_id().to_string(), member, lock, holder))
         })?;
         let today = self.with_store_as(false, |s| Ok(s.today()))?;
         Ok(AppState {
             settings,
             enrolled: status.enrolled,
+            copied,
             practice,
             device_id,
             commune_name: status.commune_name,

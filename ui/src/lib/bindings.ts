@@ -93,6 +93,11 @@ settings: Settings,
  */
 enrolled: boolean, 
 /**
+ * The server said this tablet's data was copied from another tablet:
+ * a lead's new code enrols it again, keeping its own work.
+ */
+copied: boolean, 
+/**
  * Practice mode: the practice database, which never syncs.
  */
 practice: boolean, 

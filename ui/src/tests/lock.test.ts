@@ -18,6 +18,7 @@ function appState(lock: LockState, over: Partial<AppState> = {}): AppState {
   return {
     settings: { language: 'en', text_size: 'normal', server_url: null, lock_after_minutes: 5 },
     enrolled: true,
+    copied: false,
     practice: false,
     device_id: 'dev-1',
     commune_name: 'Mường Phăng',
