@@ -81,7 +81,9 @@ pub struct DeviceRecord {
     /// How many changes it had not sent when it erased (lost with it).
     pub erased_unsent: Option<u64>,
     /// How many changes a copy of this tablet pushed that were set aside
-    /// (`ingest::Refusal::Copied`); 0 when no copy was seen.
+    /// (`ingest::Refusal::Copied`); 0 when no copy was seen. Filled in by
+    /// `Store::devices` only (the token lookup leaves it 0 and `copied_at`
+    /// empty).
     pub copied_kept: u64,
     /// When a copy was first seen.
     pub copied_at: Option<String>,

@@ -657,9 +657,20 @@ async fn outcomes_since(
     Ok((rejected, restamped))
 }
 
+/// A row of [`DEVICE_COLUMNS`] then [`COPY_COLUMNS`].
+fn listed_device(r: &Row) -> Result<DeviceRecord, StoreError> {
+    let mut d = device_record(r)?;
+    d.copied_kept = u64_of(r.try_get(11)?);
+    d.copied_at = r.try_get(12)?;
+    Ok(d)
+}
+
 const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
-     revoked_at, erase_requested_at, erased_at, erased_unsent, \
-     (SELECT count(*) FROM quarantine q WHERE q.device_id = device.id), \
+     revoked_at, erase_requested_at, erased_at, erased_unsent";
+
+/// The tablets page's columns after [`DEVICE_COLUMNS`]: a copy seen (read
+/// by [`listed_device`]; not on the token lookup every request makes).
+const COPY_COLUMNS: &str = "(SELECT count(*) FROM quarantine q WHERE q.device_id = device.id), \
      (SELECT min(received_at) FROM quarantine q WHERE q.device_id = device.id)";
 
 fn device_record(r: &Row) -> Result<DeviceRecord, StoreError> {
@@ -677,8 +688,8 @@ fn device_record(r: &Row) -> Result<DeviceRecord, StoreError> {
         erase_requested_at: r.try_get(8)?,
         erased_at: r.try_get(9)?,
         erased_unsent: r.try_get::<_, Option<i64>>(10)?.map(u64_of),
-        copied_kept: u64_of(r.try_get(11)?),
-        copied_at: r.try_get(12)?,
+        copied_kept: 0,
+        copied_at: None,
     })
 }
 
@@ -977,12 +988,12 @@ impl Store for PgStore {
         let rows = client
             .query(
                 &format!(
-                    "SELECT {DEVICE_COLUMNS} FROM device WHERE commune_id IS NOT NULL ORDER BY enrolled_at COLLATE \"C\", id COLLATE \"C\""
+                    "SELECT {DEVICE_COLUMNS}, {COPY_COLUMNS} FROM device WHERE commune_id IS NOT NULL ORDER BY enrolled_at COLLATE \"C\", id COLLATE \"C\""
                 ),
                 &[],
             )
             .await?;
-        rows.iter().map(device_record).collect()
+        rows.iter().map(listed_device).collect()
     }
 
     async fn revoke(&self, device: DeviceId, erase: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {

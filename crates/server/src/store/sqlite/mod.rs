@@ -638,15 +638,26 @@ fn device_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DeviceRecor
             erase_requested_at: r.get(8)?,
             erased_at: r.get(9)?,
             erased_unsent: r.get::<_, Option<i64>>(10)?.map(u64_of),
-            copied_kept: u64_of(r.get(11)?),
-            copied_at: r.get(12)?,
+            copied_kept: 0,
+            copied_at: None,
         },
     ))
 }
 
+/// A row of [`DEVICE_COLUMNS`] then [`COPY_COLUMNS`].
+fn listed_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
+    let (_, mut d) = device_record(r)?;
+    d.copied_kept = u64_of(r.get(11)?);
+    d.copied_at = r.get(12)?;
+    Ok(d)
+}
+
 const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
-     revoked_at, erase_requested_at, erased_at, erased_unsent, \
-     (SELECT count(*) FROM quarantine q WHERE q.device_id = device.id), \
+     revoked_at, erase_requested_at, erased_at, erased_unsent";
+
+/// The tablets page's columns after [`DEVICE_COLUMNS`]: a copy seen (read
+/// by [`listed_device`]; not on the token lookup every request makes).
+const COPY_COLUMNS: &str = "(SELECT count(*) FROM quarantine q WHERE q.device_id = device.id), \
      (SELECT min(received_at) FROM quarantine q WHERE q.device_id = device.id)";
 
 fn pull_page(
@@ -953,10 +964,9 @@ impl Store for SqliteStore {
         self.read(|conn| {
             Ok(conn
                 .prepare_cached(&format!(
-                    "SELECT {DEVICE_COLUMNS} FROM device WHERE commune_id IS NOT NULL ORDER BY enrolled_at"
+                    "SELECT {DEVICE_COLUMNS}, {COPY_COLUMNS} FROM device WHERE commune_id IS NOT NULL ORDER BY enrolled_at"
                 ))?
-                .query_map([], device_record)?
-                .map(|r| r.map(|(_, d)| d))
+                .query_map([], listed_device)?
                 .collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
