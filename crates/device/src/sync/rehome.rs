@@ -115,14 +115,13 @@ pub(crate) fn rehome(tx: &Transaction<'_>, old: DeviceId, new: DeviceId, from: u
             (was, now, &new_id),
         )?;
     }
-    for hlc in &stamps {
-        let hlc = i64::try_from(hlc.as_u64()).unwrap_or(i64::MAX);
-        for table in ["field_clock", "conflict", "pending_base", "step_event"] {
-            tx.execute(
-                &format!("UPDATE {table} SET device_id = ?1 WHERE device_id = ?2 AND hlc = ?3"),
-                (&new_id, &old_id, hlc),
-            )?;
-        }
+    // The outbox now holds exactly the own changes: their stamps are the
+    // versions to move, one statement per table.
+    for table in ["field_clock", "conflict", "pending_base"] {
+        tx.execute(
+            &format!("UPDATE {table} SET device_id = ?1 WHERE device_id = ?2 AND hlc IN (SELECT hlc FROM outbox)"),
+            (&new_id, &old_id),
+        )?;
     }
     let visits = own
         .iter()
