@@ -12,18 +12,11 @@
 
 use doorstep_device::sync::SyncError;
 use doorstep_e2e::{
-    Server, Tablet, admin, assert_each_change_once, campaign, code, on_postgres, pg, quick, visit_new_household,
+    Server, Tablet, admin, assert_each_change_once, campaign, code, quick, server_rows, visit_new_household,
 };
 
 fn quarantined(db: &std::path::Path) -> u64 {
-    if on_postgres() {
-        return pg::query(db, "SELECT count(*)::text FROM quarantine")[0][0]
-            .parse()
-            .unwrap();
-    }
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    conn.query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))
-        .unwrap()
+    server_rows(db, "quarantine")
 }
 
 #[test]

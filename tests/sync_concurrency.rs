@@ -399,17 +399,7 @@ fn servers_starting_together_on_a_new_database_migrate_once() {
         })
         .collect();
     let servers: Vec<Server> = starters.into_iter().map(|t| t.join().unwrap()).collect();
-    let count = |from: &str| -> i64 {
-        if on_postgres() {
-            doorstep_e2e::pg::query(&db, &format!("SELECT count(*)::text FROM {from}"))[0][0]
-                .parse()
-                .unwrap()
-        } else {
-            let conn = rusqlite::Connection::open(&db).unwrap();
-            conn.query_row(&format!("SELECT count(*) FROM {from}"), [], |r| r.get(0))
-                .unwrap()
-        }
-    };
+    let count = |from: &str| doorstep_e2e::server_rows(&db, from);
     let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/crates/server/migrations/sqlite"))
         .unwrap()
         .filter(|e| {
@@ -419,7 +409,7 @@ fn servers_starting_together_on_a_new_database_migrate_once() {
         .count();
     assert_eq!(
         count("doorstep_schema_history"),
-        i64::try_from(migrations).unwrap(),
+        u64::try_from(migrations).unwrap(),
         "each migration recorded once"
     );
     assert_eq!(count("device WHERE commune_id IS NULL"), 1, "one office identity");

@@ -378,12 +378,18 @@ pub fn server_log_counts(db: &Path) -> std::collections::HashMap<String, (u64, u
 
 /// Rows in the server's change log.
 pub fn server_log_total(db: &Path) -> u64 {
+    server_rows(db, "change_log")
+}
+
+/// Rows of the server database, on either store: `from` is a table, with a
+/// `WHERE` clause if wanted.
+pub fn server_rows(db: &Path, from: &str) -> u64 {
     if on_postgres() {
-        return pg::query(db, "SELECT count(*)::text FROM change_log")[0][0]
+        return pg::query(db, &format!("SELECT count(*)::text FROM {from}"))[0][0]
             .parse()
             .unwrap();
     }
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    conn.query_row("SELECT count(*) FROM change_log", [], |r| r.get(0))
+    conn.query_row(&format!("SELECT count(*) FROM {from}"), [], |r| r.get(0))
         .unwrap()
 }
