@@ -156,6 +156,13 @@ pub struct SyncResponse {
     /// office restored a backup. Absent from servers before epochs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch: Option<String>,
+    /// The device's last applied seq in the newest completed backup of the
+    /// server's database: the device may drop its changes up to here (and
+    /// up to `last_applied_seq`) from its outbox. Absent while no backup
+    /// holds any of them, and from servers before backups: then the device
+    /// keeps every change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backed_up_seq: Option<u64>,
 }
 
 /// A pushed change the server refused for good.

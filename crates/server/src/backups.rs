@@ -2,17 +2,19 @@
 //! `serve --backup-dir DIR --backup-every 6h --keep 14` taking them on a
 //! schedule while it serves, keeping the newest `keep`.
 //!
-//! Scheduled files are named `doorstep-<UTC time>.db`, so their names sort
-//! by age; only files of that shape are ever deleted from the folder.
+//! Scheduled files are named `doorstep-<UTC time>.db` (a SQLite copy) or
+//! `doorstep-<UTC time>.pgdump` (a `pg_dump` of a PostgreSQL database), so
+//! their names sort by age; only files of that shape are ever deleted from
+//! the folder.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::store::BackupTaken;
 use crate::store::StoreError;
 use crate::store::any::AnyStore;
-use crate::store::sqlite::BackupTaken;
 
 /// Where and how often `serve` takes backups.
 #[derive(Debug, Clone)]
@@ -26,14 +28,18 @@ pub struct Schedule {
 }
 
 const PREFIX: &str = "doorstep-";
-const SUFFIX: &str = ".db";
+const SUFFIXES: [&str; 2] = [".db", ".pgdump"];
 
 /// Takes one scheduled backup into `schedule.dir` and deletes the oldest
 /// beyond `keep`.
 pub async fn take_scheduled(store: &AnyStore, schedule: &Schedule) -> Result<BackupTaken, StoreError> {
     std::fs::create_dir_all(&schedule.dir)
         .map_err(|e| StoreError::Refused(format!("cannot make {}: {e}", schedule.dir.display())))?;
-    let name = format!("{PREFIX}{}{SUFFIX}", Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
+    let suffix = match store {
+        AnyStore::Sqlite(_) => SUFFIXES[0],
+        AnyStore::Postgres(_) => SUFFIXES[1],
+    };
+    let name = format!("{PREFIX}{}{suffix}", Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
     let taken = store.backup(&schedule.dir.join(name)).await?;
     prune(&schedule.dir, schedule.keep.max(1))?;
     Ok(taken)
@@ -50,9 +56,12 @@ pub fn scheduled_in(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX) && n.len() > PREFIX.len() + SUFFIX.len())
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with(PREFIX)
+                    && SUFFIXES
+                        .iter()
+                        .any(|s| n.ends_with(s) && n.len() > PREFIX.len() + s.len())
+            })
         })
         .collect();
     files.sort();

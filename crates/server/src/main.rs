@@ -70,8 +70,10 @@ enum Command {
         /// Every version ever handed out is still served.
         #[arg(long, value_name = "DIR")]
         packs: Option<std::path::PathBuf>,
-        /// Take a backup of the SQLite database into this folder at
-        /// start-up and then every --backup-every, while serving.
+        /// Take a backup of the database into this folder at start-up and
+        /// then every --backup-every, while serving (a PostgreSQL database
+        /// with pg_dump). Tablets drop from their outboxes only changes a
+        /// backup holds: without backups they keep everything.
         #[arg(long, value_name = "DIR")]
         backup_dir: Option<std::path::PathBuf>,
         /// Time between scheduled backups ("6h", "30m", "1d").
@@ -82,8 +84,9 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..))]
         keep: u32,
     },
-    /// Copy the SQLite database to a file, consistently, while a server
-    /// runs on it (encrypted under the same key if the database is).
+    /// Copy the database to a file, consistently, while a server runs on
+    /// it: a SQLite copy (encrypted under the same key if the database is),
+    /// or a pg_dump of PostgreSQL (restored with pg_restore).
     Backup {
         /// The backup file to write (must not exist yet).
         #[arg(long, value_name = "FILE")]
@@ -499,12 +502,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 None => None,
             };
             if let Some(dir) = backup_dir {
-                if matches!(store, AnyStore::Postgres(_)) {
-                    return Err(Failure::Input(
-                        "--backup-dir backs up a SQLite database; back up PostgreSQL with pg_dump (docs/postgres.md)"
-                            .to_owned(),
-                    ));
-                }
                 let schedule = doorstep_server::backups::Schedule {
                     dir,
                     every: backup_every,

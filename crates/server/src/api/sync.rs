@@ -118,5 +118,6 @@ pub(super) async fn sync<S: Store>(
         has_more: page.has_more,
         server_time: format_timestamp(Utc::now()),
         epoch: Some(epochs.current().to_owned()),
+        backed_up_seq: device.backed_up_seq,
     }))
 }

@@ -66,14 +66,13 @@ impl AnyStore {
         Ok(AnyStore::Sqlite(opened))
     }
 
-    /// A consistent copy of a SQLite office database in `out`, while it
-    /// serves. PostgreSQL is backed up with its own tools.
-    pub async fn backup(&self, out: &std::path::Path) -> Result<super::sqlite::BackupTaken, StoreError> {
+    /// A consistent copy of the office database in `out`, while it
+    /// serves: a SQLite file (`VACUUM INTO`), or a `pg_dump` of one
+    /// snapshot of a PostgreSQL database (restored with `pg_restore`).
+    pub async fn backup(&self, out: &std::path::Path) -> Result<super::BackupTaken, StoreError> {
         match self {
             AnyStore::Sqlite(s) => s.backup(out).await,
-            AnyStore::Postgres(_) => Err(StoreError::Refused(
-                "a PostgreSQL database is backed up with pg_dump --format=custom (or the provider's snapshots), and restored with pg_restore; see docs/postgres.md".to_owned(),
-            )),
+            AnyStore::Postgres(p) => p.backup(out).await,
         }
     }
 

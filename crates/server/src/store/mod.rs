@@ -80,6 +80,10 @@ pub struct DeviceRecord {
     pub erased_at: Option<String>,
     /// How many changes it had not sent when it erased (lost with it).
     pub erased_unsent: Option<u64>,
+    /// Its last applied seq in the newest backup this server took (none:
+    /// no backup holds its changes yet). The tablet may drop its changes
+    /// up to here from its outbox.
+    pub backed_up_seq: Option<u64>,
     /// How many changes a copy of this tablet pushed that were set aside
     /// (`ingest::Refusal::Copied`); 0 when no copy was seen. Filled in by
     /// `Store::devices` only (the token lookup leaves it 0 and `copied_at`
@@ -87,6 +91,23 @@ pub struct DeviceRecord {
     pub copied_kept: u64,
     /// When a copy was first seen.
     pub copied_at: Option<String>,
+}
+
+/// What a backup wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BackupTaken {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// When the copy's read transaction began.
+    pub taken_at: chrono::DateTime<chrono::Utc>,
+    /// The epoch of the database it copies.
+    pub epoch: String,
+    /// The newest change (server seq) it holds.
+    pub server_seq: u64,
+    /// Whether it is encrypted (under the office's key).
+    pub encrypted: bool,
 }
 
 /// What became of a tablet's report that it erased its data.

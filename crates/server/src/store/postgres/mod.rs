@@ -42,6 +42,7 @@ use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
 
 mod accounts;
+mod backup;
 mod quarantine;
 mod report;
 mod restored;
@@ -57,6 +58,9 @@ pub struct PgStore {
     key: TokenKey,
     office: DeviceId,
     epochs: Epochs,
+    /// The `--db` URL, for `pg_dump` (it may hold a password: never
+    /// logged or shown).
+    url: String,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -132,6 +136,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V7__quarantine",
         include_str!("../../../migrations/postgres/0007_quarantine.sql"),
+    ),
+    (
+        "V8__backup",
+        include_str!("../../../migrations/postgres/0008_backup.sql"),
     ),
 ];
 
@@ -257,6 +265,7 @@ impl PgStore {
             key,
             office,
             epochs,
+            url: url.to_owned(),
         })
     }
 
@@ -660,13 +669,13 @@ async fn outcomes_since(
 /// A row of [`DEVICE_COLUMNS`] then [`COPY_COLUMNS`].
 fn listed_device(r: &Row) -> Result<DeviceRecord, StoreError> {
     let mut d = device_record(r)?;
-    d.copied_kept = u64_of(r.try_get(11)?);
-    d.copied_at = r.try_get(12)?;
+    d.copied_kept = u64_of(r.try_get(12)?);
+    d.copied_at = r.try_get(13)?;
     Ok(d)
 }
 
 const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
-     revoked_at, erase_requested_at, erased_at, erased_unsent";
+     revoked_at, erase_requested_at, erased_at, erased_unsent, backed_up_seq";
 
 /// The tablets page's columns after [`DEVICE_COLUMNS`]: a copy seen (read
 /// by [`listed_device`]; not on the token lookup every request makes).
@@ -688,6 +697,7 @@ fn device_record(r: &Row) -> Result<DeviceRecord, StoreError> {
         erase_requested_at: r.try_get(8)?,
         erased_at: r.try_get(9)?,
         erased_unsent: r.try_get::<_, Option<i64>>(10)?.map(u64_of),
+        backed_up_seq: r.try_get::<_, Option<i64>>(11)?.map(u64_of),
         copied_kept: 0,
         copied_at: None,
     })

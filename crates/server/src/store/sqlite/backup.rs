@@ -7,6 +7,11 @@
 //! `<out>.partial`, checked (`quick_check`, the application id), fsynced
 //! and only then renamed to `<out>`: a backup file that exists is whole.
 //!
+//! Once the file is in place, what it holds of each tablet (its last
+//! applied seq in the copy) is recorded in the live database
+//! (`device.backed_up_seq`, the `backup` table): the answer to a sync
+//! tells the tablet, which may then drop those changes from its outbox.
+//!
 //! Restoring checks the backup first (whole, ours, not from a newer
 //! server, readable with the office's key, `integrity_check`), then puts
 //! the current database aside (`<db>.before-restore-<time>`, with its WAL)
@@ -16,29 +21,12 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use doorstep_cipher::{DbKey, FileKind};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::{APPLICATION_ID, MIGRATIONS, cipher};
-use crate::store::{StoreError, schema};
-
-/// What a backup wrote.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct BackupTaken {
-    /// The file.
-    pub path: PathBuf,
-    /// Its size.
-    pub bytes: u64,
-    /// When the copy's read transaction began.
-    pub taken_at: DateTime<Utc>,
-    /// The epoch of the database it copies.
-    pub epoch: String,
-    /// The newest change (server seq) it holds.
-    pub server_seq: u64,
-    /// Whether it is encrypted (under the office's key).
-    pub encrypted: bool,
-}
+use crate::store::{BackupTaken, StoreError, schema};
 
 /// What a restore did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -100,6 +88,43 @@ pub(super) fn take(conn: &Connection, out: &Path, key: Option<&DbKey>) -> Result
         server_seq,
         encrypted: key.is_some(),
     })
+}
+
+/// What the backup at `file` holds of each tablet: (device id, its last
+/// applied seq in the copy).
+pub(super) fn coverage(file: &Path, key: Option<&DbKey>) -> Result<Vec<(String, i64)>, StoreError> {
+    let uri = format!("file:{}?immutable=1", cipher::uri_path(file));
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&uri, flags)
+        .map_err(|e| refused(format!("cannot open the backup {}: {e}", file.display())))?;
+    cipher::apply(&conn, key)?;
+    let mut stmt = conn.prepare("SELECT id, last_applied_seq FROM device WHERE commune_id IS NOT NULL")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Records the backup `taken` and what it holds of each tablet
+/// ([`coverage`]) in the live database, in one transaction.
+pub(super) fn record(conn: &mut Connection, taken: &BackupTaken, held: &[(String, i64)]) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT OR REPLACE INTO backup (taken_at, file, bytes, server_seq, epoch) VALUES (?1, ?2, ?3, ?4, ?5)",
+        (
+            doorstep_core::schema::format_timestamp(taken.taken_at),
+            taken.path.to_string_lossy(),
+            i64::try_from(taken.bytes).unwrap_or(i64::MAX),
+            i64::try_from(taken.server_seq).unwrap_or(i64::MAX),
+            &taken.epoch,
+        ),
+    )?;
+    {
+        let mut stmt = tx.prepare("UPDATE device SET backed_up_seq = ?2 WHERE id = ?1")?;
+        for (device, seq) in held {
+            stmt.execute((device, seq))?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// The epoch and the newest server seq of an open database.

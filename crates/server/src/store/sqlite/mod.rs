@@ -37,7 +37,8 @@ mod backup;
 mod cipher;
 mod quarantine;
 
-pub use backup::{BackupTaken, Restored};
+pub use super::BackupTaken;
+pub use backup::Restored;
 mod report;
 
 /// The schema, in order (see `store::schema`); PostgreSQL has the same
@@ -65,6 +66,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V7__quarantine",
         include_str!("../../../migrations/sqlite/0007_quarantine.sql"),
     ),
+    ("V8__backup", include_str!("../../../migrations/sqlite/0008_backup.sql")),
 ];
 
 /// How many `?` a statement gets at most when loading by id.
@@ -236,7 +238,16 @@ impl SqliteStore {
     pub async fn backup(&self, out: &Path) -> Result<BackupTaken, StoreError> {
         let out = out.to_owned();
         let key = self.inner.db_key.clone();
-        self.read(move |conn| backup::take(conn, &out, key.as_ref())).await
+        let taken = self.read(move |conn| backup::take(conn, &out, key.as_ref())).await?;
+        let key = self.inner.db_key.clone();
+        let file = taken.path.clone();
+        let held = tokio::task::spawn_blocking(move || backup::coverage(&file, key.as_ref()))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+        let recorded = taken.clone();
+        self.write(move |conn, _| backup::record(conn, &recorded, &held))
+            .await??;
+        Ok(taken)
     }
 
     /// Checks that `file` is a backup this office could restore (with the
@@ -638,6 +649,7 @@ fn device_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DeviceRecor
             erase_requested_at: r.get(8)?,
             erased_at: r.get(9)?,
             erased_unsent: r.get::<_, Option<i64>>(10)?.map(u64_of),
+            backed_up_seq: r.get::<_, Option<i64>>(11)?.map(u64_of),
             copied_kept: 0,
             copied_at: None,
         },
@@ -647,13 +659,13 @@ fn device_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DeviceRecor
 /// A row of [`DEVICE_COLUMNS`] then [`COPY_COLUMNS`].
 fn listed_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
     let (_, mut d) = device_record(r)?;
-    d.copied_kept = u64_of(r.get(11)?);
-    d.copied_at = r.get(12)?;
+    d.copied_kept = u64_of(r.get(12)?);
+    d.copied_at = r.get(13)?;
     Ok(d)
 }
 
 const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
-     revoked_at, erase_requested_at, erased_at, erased_unsent";
+     revoked_at, erase_requested_at, erased_at, erased_unsent, backed_up_seq";
 
 /// The tablets page's columns after [`DEVICE_COLUMNS`]: a copy seen (read
 /// by [`listed_device`]; not on the token lookup every request makes).
