@@ -808,6 +808,8 @@ impl App {
             last_error: status.last_error,
             conflicts,
             rejected: status.rejected,
+            office_backup: status.backed_up_seq.is_some(),
+            awaiting_backup: status.awaiting_backup,
             worker: self.worker.state(),
         })
     }

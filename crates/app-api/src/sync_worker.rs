@@ -104,6 +104,12 @@ pub struct SyncScreen {
     pub conflicts: u64,
     /// Records the server refused, to fix.
     pub rejected: Vec<RejectedChange>,
+    /// The office has a backup that holds this tablet's work (changes it
+    /// holds are dropped from the tablet); false: the tablet keeps all.
+    pub office_backup: bool,
+    /// Sent changes kept here until the office's next backup holds them.
+    #[ts(type = "number")]
+    pub awaiting_backup: u64,
     /// The background worker.
     pub worker: SyncWorker,
 }

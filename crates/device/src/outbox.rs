@@ -18,6 +18,9 @@ pub struct SyncPosition {
     pub pull_cursor: Option<String>,
     /// When the last sync finished.
     pub last_sync_at: Option<String>,
+    /// Confirmed and backed-up changes up to here are no longer in the
+    /// outbox.
+    pub pruned_seq: u64,
 }
 
 impl Store {
@@ -68,7 +71,7 @@ impl Store {
     /// Outbox and pull positions.
     pub fn sync_position(&self) -> Result<SyncPosition> {
         Ok(self.conn.query_row(
-            "SELECT next_seq - 1, acked_seq, pull_cursor, last_sync_at FROM device_state WHERE id = 1",
+            "SELECT next_seq - 1, acked_seq, pull_cursor, last_sync_at, pruned_seq FROM device_state WHERE id = 1",
             [],
             |r| {
                 Ok(SyncPosition {
@@ -76,6 +79,7 @@ impl Store {
                     acked_seq: r.get(1)?,
                     pull_cursor: r.get(2)?,
                     last_sync_at: r.get(3)?,
+                    pruned_seq: r.get(4)?,
                 })
             },
         )?)

@@ -24,6 +24,7 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(include_str!("../migrations/0002_sync.sql")),
     M::up(include_str!("../migrations/0003_lock.sql")),
     M::up(include_str!("../migrations/0004_copied.sql")),
+    M::up(include_str!("../migrations/0005_pruned.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_LIST);
 
@@ -493,6 +494,11 @@ fn configure(conn: &Connection, path: &Path) -> Result<()> {
         )));
     }
     conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+    // A tablet's storage is small: after a checkpoint the WAL file is cut
+    // back to this size instead of staying as large as its busiest moment
+    // (a sync's pulled pages).
+    conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)
+        .map_err(err)?;
     conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
     // A page that misses SQLite's cache costs a decryption (AES-256 and an
     // HMAC-SHA512 check, ~10 µs) where a plain file costs a memcpy from the

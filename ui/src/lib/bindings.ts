@@ -1007,6 +1007,15 @@ conflicts: number,
  */
 rejected: Array<RejectedChange>, 
 /**
+ * The office has a backup that holds this tablet's work (changes it
+ * holds are dropped from the tablet); false: the tablet keeps all.
+ */
+office_backup: boolean, 
+/**
+ * Sent changes kept here until the office's next backup holds them.
+ */
+awaiting_backup: number, 
+/**
  * The background worker.
  */
 worker: SyncWorker, };

@@ -19,6 +19,7 @@ export const SYNC_FAILURE_KINDS = [
   'bad_answer',
   'diverged',
   'copied',
+  'office_lost',
   'not_enrolled',
   'practice_store',
   'store',

@@ -96,6 +96,8 @@ describe('onSyncWorker', () => {
       last_error: null,
       conflicts: 0,
       rejected: [],
+      office_backup: false,
+      awaiting_backup: 0,
       worker,
     };
   }

@@ -247,6 +247,7 @@ pub(crate) fn print_status(s: &SyncStatus, practice: bool) {
     if let Some(e) = &s.last_error {
         output::line(format!("Last sync failed: {e}"));
     }
+    output::line(backup_line(s));
     if s.clock_offset_ms.abs() >= NOTABLE_OFFSET_MS {
         output::line(format!(
             "Clock: this device's clock is {}; shown dates are corrected",
@@ -264,6 +265,18 @@ pub(crate) fn print_status(s: &SyncStatus, practice: bool) {
                 r.reason
             ));
         }
+    }
+}
+
+/// What the office's backups mean for this tablet's outbox.
+fn backup_line(s: &SyncStatus) -> String {
+    match s.backed_up_seq {
+        None => "Office backup: none holds this tablet's work yet, so it keeps every change it made".to_owned(),
+        Some(_) if s.awaiting_backup > 0 => format!(
+            "Office backup: {} sent change(s) are kept here until the office's next backup holds them",
+            s.awaiting_backup
+        ),
+        Some(_) => "Office backup: every sent change is in the office's backup".to_owned(),
     }
 }
 

@@ -42,6 +42,8 @@ pub(crate) struct AnswerEffect {
     /// Whether the server knew less than the device had been told (it was
     /// restored from a backup): the outbox is resent from `acked_seq`.
     pub rewound: bool,
+    /// Changes dropped from the outbox now (confirmed and backed up).
+    pub pruned: u64,
 }
 
 impl Store {
@@ -66,10 +68,10 @@ impl Store {
         let now = format_timestamp(server_time);
         let own = self.device_id();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (acked, next_seq, hlc_last): (u64, u64, i64) = tx.query_row(
-            "SELECT acked_seq, next_seq, hlc_last FROM device_state WHERE id = 1",
+        let (acked, next_seq, hlc_last, pruned): (u64, u64, i64, u64) = tx.query_row(
+            "SELECT acked_seq, next_seq, hlc_last, pruned_seq FROM device_state WHERE id = 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
         let last_seq = next_seq.saturating_sub(1);
         if answer.last_applied_seq > last_seq {
@@ -81,6 +83,12 @@ impl Store {
         // The server applied less than it once confirmed: it lost changes
         // (restored from a backup). Resend from where it stands.
         let rewound = answer.last_applied_seq < sent_acked;
+        if answer.last_applied_seq < pruned {
+            return Err(SyncError::OfficeLost {
+                from: answer.last_applied_seq + 1,
+                to: pruned,
+            });
+        }
         let acked_seq = if rewound {
             answer.last_applied_seq
         } else {
@@ -122,6 +130,7 @@ impl Store {
         {
             settle_clock(&tx)?;
         }
+        effect.pruned = prune_outbox(&tx, acked_seq, answer.backed_up_seq, pruned)?;
         dirty.flush(&tx, &self.packs)?;
         effect.pulled.waiting = count_waiting(&tx)?;
         tx.commit()?;
@@ -138,6 +147,30 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// Drops from the outbox every change the server has confirmed (up to
+/// `acked`) *and* its newest backup holds (up to `backed_up`): a restored
+/// server asks again only for changes after its backup. Refused changes
+/// stay, so the volunteer still sees what they were. Records what the
+/// server said of its backups, and how far the outbox is pruned; returns
+/// how many changes were dropped now.
+fn prune_outbox(conn: &Connection, acked: u64, backed_up: Option<u64>, pruned: u64) -> Result<u64> {
+    conn.execute("UPDATE device_state SET backed_up_seq = ?1 WHERE id = 1", [backed_up])?;
+    let Some(backed_up) = backed_up else {
+        return Ok(0);
+    };
+    let upto = acked.min(backed_up);
+    if upto <= pruned {
+        return Ok(0);
+    }
+    let dropped = conn
+        .prepare_cached(
+            "DELETE FROM outbox WHERE seq > ?1 AND seq <= ?2 AND seq NOT IN (SELECT seq FROM push_rejected)",
+        )?
+        .execute((pruned, upto))?;
+    conn.execute("UPDATE device_state SET pruned_seq = ?1 WHERE id = 1", [upto])?;
+    Ok(u64::try_from(dropped).unwrap_or(0))
 }
 
 /// Brings the HLC back to the newest stamp the device holds, once every

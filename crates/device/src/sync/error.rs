@@ -147,6 +147,18 @@ pub enum SyncError {
         /// The first seq that differs.
         seq: u64,
     },
+    /// The server needs changes this tablet already dropped from its
+    /// outbox: the office restored a backup older than the newest one,
+    /// which holds them.
+    #[error(
+        "the office's database was put back from an older backup than its newest one: it needs this tablet's changes {from} to {to}, which the newest backup holds and this tablet no longer keeps; ask the office to restore its newest backup (doorstep-server restore)"
+    )]
+    OfficeLost {
+        /// The first change the server needs.
+        from: u64,
+        /// The last change this tablet dropped.
+        to: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -194,6 +206,7 @@ impl SyncError {
             SyncError::BadAnswer { .. } => "bad_answer",
             SyncError::Diverged { .. } => "diverged",
             SyncError::Copied { .. } => "copied",
+            SyncError::OfficeLost { .. } => "office_lost",
             SyncError::Store(_) => "store",
         }
     }

@@ -135,7 +135,8 @@ pub(crate) fn rehome(tx: &Transaction<'_>, old: DeviceId, new: DeviceId, from: u
     }
     let moved = own.len() as u64;
     tx.execute(
-        "UPDATE device_state SET next_seq = ?1, acked_seq = 0, copied_seq = NULL WHERE id = 1",
+        "UPDATE device_state SET next_seq = ?1, acked_seq = 0, copied_seq = NULL, pruned_seq = 0, backed_up_seq = NULL
+         WHERE id = 1",
         [moved + 1],
     )?;
     Ok(moved)

@@ -133,7 +133,7 @@ pub(crate) fn run(
             HttpFailure::Status(answer) if is_seq_gap(&answer) => {
                 p.bytes_sent += size;
                 gaps += 1;
-                let resend_from = seq_gap_restart(&answer, acked, position.last_seq)?;
+                let resend_from = seq_gap_restart(&answer, acked, position.last_seq, position.pruned_seq)?;
                 if gaps > options.max_attempts.max(1) {
                     return Err(SyncError::BadAnswer {
                         detail: format!("the server keeps asking for seq {resend_from} although it was sent"),
@@ -210,7 +210,7 @@ fn is_seq_gap(answer: &ErrorAnswer) -> bool {
 /// The seq to resend from after a seq-gap answer, checked against the
 /// outbox: the server may need changes it had confirmed (restored from a
 /// backup), never ones this device has not written.
-fn seq_gap_restart(answer: &ErrorAnswer, acked: u64, last_seq: u64) -> Result<u64, SyncError> {
+fn seq_gap_restart(answer: &ErrorAnswer, acked: u64, last_seq: u64, pruned: u64) -> Result<u64, SyncError> {
     let expected = answer.body.as_ref().and_then(|b| b.expected_seq).unwrap_or(0);
     if expected == 0 {
         return Err(SyncError::BadAnswer {
@@ -221,6 +221,12 @@ fn seq_gap_restart(answer: &ErrorAnswer, acked: u64, last_seq: u64) -> Result<u6
         return Err(SyncError::Diverged {
             server_seq: expected - 1,
             device_seq: last_seq,
+        });
+    }
+    if expected <= pruned {
+        return Err(SyncError::OfficeLost {
+            from: expected,
+            to: pruned,
         });
     }
     if expected > acked + 1 {

@@ -31,6 +31,13 @@ pub struct SyncStatus {
     pub clock_offset_ms: i64,
     /// Changes the server refused for good, to correct.
     pub rejected: Vec<RejectedChange>,
+    /// The server has said its newest backup holds this tablet's changes
+    /// up to here; none while it has no backup of them (then the tablet
+    /// keeps every change it ever made).
+    pub backed_up_seq: Option<u64>,
+    /// Changes the server confirmed that this tablet still keeps because no
+    /// backup at the office holds them yet.
+    pub awaiting_backup: u64,
 }
 
 /// A pushed change the server refused.
@@ -72,7 +79,10 @@ impl Store {
     pub fn sync_status(&self) -> Result<SyncStatus> {
         let mut status = self.conn.query_row(
             "SELECT token IS NOT NULL, server_url, commune_id, commune_name, member_id, last_sync_at,
-                    last_sync_error, max(next_seq - 1 - acked_seq, 0), clock_offset_ms
+                    last_sync_error, max(next_seq - 1 - acked_seq, 0), clock_offset_ms, backed_up_seq,
+                    (SELECT count(*) FROM outbox
+                     WHERE seq > max(device_state.pruned_seq, coalesce(device_state.backed_up_seq, 0))
+                       AND seq <= device_state.acked_seq)
              FROM device_state WHERE id = 1",
             [],
             |r| {
@@ -87,6 +97,8 @@ impl Store {
                     pending: r.get(7)?,
                     clock_offset_ms: r.get(8)?,
                     rejected: Vec::new(),
+                    backed_up_seq: r.get(9)?,
+                    awaiting_backup: r.get(10)?,
                 })
             },
         )?;

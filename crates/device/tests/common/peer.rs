@@ -386,6 +386,7 @@ impl Protocol {
             has_more: to < self.remote.len(),
             server_time: SERVER_TIME.into(),
             epoch: None,
+            backed_up_seq: None,
         };
         let reply = Reply::gzip_json(200, &answer);
         match cut {
