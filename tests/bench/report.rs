@@ -1,11 +1,6 @@
 //! The office's figures on a province-sized campaign (issue 6): 100,000
-//! households in 40 communes of 6 villages, about 1,000,000 step events.
-//!
-//! 33,200 households come from tablets' days of field work (a volunteer's
-//! day, `support/day.rs`: three people, a visit and three VNeID runs of ten
-//! step events each), pushed through the store's own ingest as devices do;
-//! the other 66,800 are on the register, not visited yet (office writes).
-//! So the report tables are built exactly as in production.
+//! households in 40 communes of 6 villages, about 1,000,000 step events
+//! (`province.rs`).
 //!
 //! Then: the overview for one commune and for the whole province, the
 //! walking list of one village, and peer spread, each the median of 15
@@ -18,29 +13,15 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use doorstep_core::entities::{Entity, Household};
-use doorstep_core::ids::{DeviceId, HouseholdId, VillageId};
-use doorstep_core::text::PersonName;
-use doorstep_e2e::day::day_changes;
-use doorstep_server::admin::{self, CampaignSpec, MemberSpec, PlaceSpec};
+use doorstep_server::admin::{self, MemberSpec};
 use doorstep_server::report::Filter;
+use doorstep_server::store::Store;
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::store::{OfficeWrite, Store};
 
-const COMMUNES: usize = 40;
-const VILLAGES: usize = 6;
-/// Visited households per commune (day of field work).
-const VISITED: usize = 830;
-/// Households on the register not visited yet, per commune.
-const NOT_VISITED: usize = 1_670;
+#[path = "province.rs"]
+mod province;
 
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
+use province::block_on;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -64,96 +45,8 @@ fn time(name: &str, f: &dyn Fn()) -> Duration {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("province.db")).unwrap();
-    let created = block_on(admin::create_campaign(
-        &store,
-        CampaignSpec {
-            name: "Province".into(),
-            starts_on: Utc::now().date_naive(),
-            ends_on: None,
-            places: (0..COMMUNES)
-                .map(|c| PlaceSpec {
-                    commune: format!("Xa {c:02}"),
-                    province: Some("Dien Bien".into()),
-                    villages: (0..VILLAGES).map(|v| format!("Ban {c:02}-{v}")).collect(),
-                })
-                .collect(),
-            packs: vec!["vneid".into()],
-        },
-        Utc::now(),
-    ))
-    .unwrap();
-    let member = block_on(admin::add_member(
-        &store,
-        MemberSpec {
-            campaign: None,
-            name: "Lò Văn Minh".into(),
-            role: "volunteer".into(),
-            unit: "youth_union".into(),
-            phone: None,
-            villages: Vec::new(),
-        },
-        Utc::now(),
-    ))
-    .unwrap()
-    .to_string();
     let built = Instant::now();
-    for (n, (commune, _, villages)) in created.communes.iter().enumerate() {
-        let villages: Vec<VillageId> = villages.iter().map(|v| v.0).collect();
-        // A tablet of the commune pushes its day, as a device would.
-        let code = block_on(admin::new_enrol_code(
-            &store,
-            &member,
-            &commune.to_string(),
-            chrono::Duration::days(1),
-            Utc::now(),
-        ))
-        .unwrap()
-        .code;
-        let key = store.token_key();
-        let device: DeviceId = block_on(store.enroll(
-            key.hash(&doorstep_server::auth::normalise_code(&code)),
-            key.hash(&format!("token-{code}")),
-            None,
-            Utc::now(),
-        ))
-        .unwrap()
-        .device_id;
-        let changes = day_changes(device, 1, &villages, VISITED, Utc::now());
-        let mut acked = 0;
-        for chunk in changes.chunks(2_000) {
-            block_on(store.push(device, acked, chunk.to_vec(), Utc::now()))
-                .unwrap()
-                .unwrap();
-            acked += chunk.len() as u64;
-        }
-        // The rest of the register, not visited yet.
-        let writes: Vec<OfficeWrite> = (0..NOT_VISITED)
-            .map(|h| {
-                let household = Household {
-                    id: HouseholdId::new(),
-                    village_id: villages[h % villages.len()],
-                    head_name: PersonName::parse(&format!("Quàng Văn {n}-{h}")).unwrap(),
-                    landmark: None,
-                    phone: None,
-                    members_count: Some(4),
-                    language: None,
-                    notes: None,
-                    location: None,
-                    created_at: Utc::now(),
-                };
-                OfficeWrite {
-                    kind: Household::KIND,
-                    id: household.entity_id(),
-                    create: true,
-                    fields: household.fields().into_iter().map(|(f, v)| (f.to_owned(), v)).collect(),
-                    resolves_conflicts: false,
-                }
-            })
-            .collect();
-        for chunk in writes.chunks(5_000) {
-            block_on(store.office_write(chunk.to_vec(), Utc::now())).unwrap();
-        }
-    }
+    let (created, _member) = province::build(&store);
     let build = built.elapsed();
     let changes = block_on(store.change_count()).unwrap();
     println!(
