@@ -175,6 +175,34 @@ pub fn dump(db: &Path, file: &Path) {
     );
 }
 
+/// What a provider's snapshot restore does: the rows of `file` (a
+/// [`dump`]) put back into the tables as they are, which keep their
+/// identity (every table emptied, then `pg_restore --data-only`).
+pub fn put_back_rows(db: &Path, file: &Path) {
+    let tables = query(
+        db,
+        "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables WHERE schemaname = current_schema()",
+    );
+    execute(db, &format!("TRUNCATE {} CASCADE", tables[0][0]));
+    let out = std::process::Command::new(tool("pg_restore"))
+        .args([
+            "--data-only",
+            "--disable-triggers",
+            "--no-owner",
+            "--single-transaction",
+            "--dbname",
+        ])
+        .arg(db_arg(db))
+        .arg(file)
+        .output()
+        .expect("run pg_restore");
+    assert!(
+        out.status.success(),
+        "pg_restore --data-only: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// And its restore, with the servers stopped: `pg_restore --clean` of
 /// `file` into the database of `db`, in one transaction.
 pub fn restore(db: &Path, file: &Path) {

@@ -128,6 +128,31 @@ impl Epochs {
     }
 }
 
+/// What to do when a device shows that the change log was put back
+/// (`Store::rewound`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rewind {
+    /// An epoch that started after the device was last seen accounts for
+    /// it already.
+    Known,
+    /// Start a new epoch whose log is the current one up to this seq.
+    Start {
+        /// The server seq of the device's last change the log still holds:
+        /// the put-back log held at least this much.
+        base_seq: u64,
+    },
+}
+
+/// Decides [`Rewind`]: `last_seen_at` is when the device was last seen as
+/// the put-back log remembers it, `current_started_at` when the current
+/// epoch began (both in the stored timestamp form, which sorts as text).
+pub fn rewind(last_seen_at: Option<&str>, current_started_at: &str, base_seq: u64) -> Rewind {
+    match last_seen_at {
+        Some(seen) if seen >= current_started_at => Rewind::Start { base_seq },
+        _ => Rewind::Known,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +209,16 @@ mod tests {
         for junk in ["x", "12.", "-1", "12.zz", "12.0123456789abc", "1.2.3"] {
             assert!(epochs.resolve(junk).is_none(), "{junk} taken as a cursor");
         }
+    }
+
+    #[test]
+    fn a_rewind_starts_an_epoch_unless_one_began_since_the_device_was_seen() {
+        let started = "2026-12-07T10:00:00.000Z";
+        assert_eq!(
+            rewind(Some("2026-12-07T11:00:00.000Z"), started, 42),
+            Rewind::Start { base_seq: 42 }
+        );
+        assert_eq!(rewind(Some("2026-12-07T09:00:00.000Z"), started, 42), Rewind::Known);
+        assert_eq!(rewind(None, started, 42), Rewind::Known);
     }
 }

@@ -50,21 +50,33 @@ pub(super) async fn sync<S: Store>(
             c.seq, c.device
         )));
     }
+    // The server confirmed more of this tablet than its log holds: the log
+    // was put back behind our back (a snapshot restore). A new epoch, so
+    // cursors past what it kept are lowered (`crate::epoch`).
+    if request.acked_seq > device.last_applied_seq {
+        app.store
+            .rewound(device.id, request.acked_seq, Utc::now())
+            .await
+            .map_err(ApiError::internal)?;
+    }
     // Check the whole request before anything is written.
     // A cursor of an earlier epoch (the office restored a backup since) is
     // lowered to what the restored history shares with it (`crate::epoch`).
-    let epochs = app.store.epochs();
-    let cursor = epochs
-        .resolve(request.pull_cursor.as_deref().unwrap_or(""))
-        .ok_or_else(|| {
-            ApiError::bad_field(
-                "pull_cursor",
-                format!(
-                    "pull_cursor {:?} is not a cursor this server gave",
-                    request.pull_cursor.as_deref().unwrap_or("")
-                ),
-            )
-        })?;
+    let text = request.pull_cursor.as_deref().unwrap_or("");
+    let bad_cursor = || {
+        ApiError::bad_field(
+            "pull_cursor",
+            format!("pull_cursor {text:?} is not a cursor this server gave"),
+        )
+    };
+    let mut epochs = app.store.epochs();
+    let mut cursor = epochs.resolve(text).ok_or_else(bad_cursor)?;
+    if cursor.other_epoch {
+        // Another server process may have started an epoch since this one
+        // read them.
+        epochs = app.store.reload_epochs().await.map_err(ApiError::internal)?;
+        cursor = epochs.resolve(text).ok_or_else(bad_cursor)?;
+    }
     let after = cursor.after;
     let pushed_count = changes.len();
     let pushed = app

@@ -103,11 +103,19 @@ impl Store for AnyStore {
         }
     }
 
-    fn epochs(&self) -> &crate::epoch::Epochs {
+    fn epochs(&self) -> crate::epoch::Epochs {
         match self {
             AnyStore::Sqlite(s) => s.epochs(),
             AnyStore::Postgres(p) => p.epochs(),
         }
+    }
+
+    async fn reload_epochs(&self) -> Result<crate::epoch::Epochs, StoreError> {
+        either!(self.reload_epochs())
+    }
+
+    async fn rewound(&self, device: DeviceId, acked_seq: u64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        either!(self.rewound(device, acked_seq, now))
     }
 
     fn office_device(&self) -> DeviceId {

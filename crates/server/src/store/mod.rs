@@ -286,8 +286,27 @@ pub trait Store: Send + Sync + 'static {
     /// The office's own device id (it writes the office's changes).
     fn office_device(&self) -> DeviceId;
 
-    /// The change log's current history and the ones before it (restores).
-    fn epochs(&self) -> &crate::epoch::Epochs;
+    /// The change log's current history and the ones before it (restores),
+    /// as this process last read them.
+    fn epochs(&self) -> crate::epoch::Epochs;
+
+    /// Reads the epochs and the office's device id again (another server
+    /// process may have started an epoch); the epochs now.
+    fn reload_epochs(&self) -> impl Future<Output = Result<crate::epoch::Epochs, StoreError>> + Send;
+
+    /// `device` says the server confirmed its changes up to `acked_seq`,
+    /// more than the log holds of it: the change log was put back (a
+    /// snapshot restore nothing of ours saw). Unless an epoch started
+    /// since the device was last seen already accounts for it, starts a
+    /// new epoch whose log is the current one up to the device's last
+    /// change it holds, with a new office device id (`crate::epoch`).
+    /// Whether it started one.
+    fn rewound(
+        &self,
+        device: DeviceId,
+        acked_seq: u64,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Uses a code (once) and creates the device with its token hash.
     fn enroll(

@@ -46,6 +46,7 @@ mod backup;
 mod quarantine;
 mod report;
 mod restored;
+mod rewind;
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -56,8 +57,10 @@ pub struct PgStore {
     /// dashboard always find one.
     writers: std::sync::Arc<tokio::sync::Semaphore>,
     key: TokenKey,
-    office: DeviceId,
-    epochs: Epochs,
+    /// As last read: office writes read the database's own in their
+    /// transaction (`rewind::office_id`).
+    office: std::sync::Arc<std::sync::RwLock<DeviceId>>,
+    epochs: std::sync::Arc<std::sync::RwLock<Epochs>>,
     /// The `--db` URL, for `pg_dump` (it may hold a password: never
     /// logged or shown).
     url: String,
@@ -66,7 +69,7 @@ pub struct PgStore {
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore")
-            .field("office", &self.office)
+            .field("office", &self.office_device())
             .finish_non_exhaustive()
     }
 }
@@ -263,8 +266,8 @@ impl PgStore {
             pool,
             writers: std::sync::Arc::new(tokio::sync::Semaphore::new(WRITERS)),
             key,
-            office,
-            epochs,
+            office: std::sync::Arc::new(std::sync::RwLock::new(office)),
+            epochs: std::sync::Arc::new(std::sync::RwLock::new(epochs)),
             url: url.to_owned(),
         })
     }
@@ -708,12 +711,41 @@ impl Store for PgStore {
         &self.key
     }
 
-    fn epochs(&self) -> &Epochs {
-        &self.epochs
+    fn epochs(&self) -> Epochs {
+        self.epochs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     fn office_device(&self) -> DeviceId {
-        self.office
+        *self.office.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn reload_epochs(&self) -> Result<Epochs, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let epochs = load_epochs(&tx).await?;
+        let office = rewind::office_id(&tx).await?;
+        tx.commit().await?;
+        *self.epochs.write().unwrap_or_else(std::sync::PoisonError::into_inner) = epochs.clone();
+        *self.office.write().unwrap_or_else(std::sync::PoisonError::into_inner) = office;
+        Ok(epochs)
+    }
+
+    async fn rewound(&self, device: DeviceId, acked_seq: u64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let started = {
+            let (_turn, mut client) = self.writer().await?;
+            let tx = client.transaction().await?;
+            let _clock = lock_clock(&tx).await?;
+            let started = rewind::rewound(&tx, device, acked_seq, now).await?;
+            tx.commit().await?;
+            started
+        };
+        if started {
+            self.reload_epochs().await?;
+        }
+        Ok(started)
     }
 
     async fn enroll(
@@ -900,7 +932,7 @@ impl Store for PgStore {
         let (_turn, mut client) = self.writer().await?;
         let tx = client.transaction().await.map_err(StoreError::from)?;
         let mut clock = lock_clock(&tx).await?;
-        let office = self.office;
+        let office = rewind::office_id(&tx).await?;
         let row = device_row(&tx, office)
             .await?
             .ok_or_else(|| damaged("device", "the office device is missing"))?;

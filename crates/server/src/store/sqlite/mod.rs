@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 use doorstep_core::change::Change;
@@ -36,6 +36,7 @@ mod accounts;
 mod backup;
 mod cipher;
 mod quarantine;
+mod rewind;
 
 pub use super::BackupTaken;
 pub use backup::Restored;
@@ -86,8 +87,10 @@ struct Inner {
     /// The database's SQLCipher key, for an encrypted office database.
     db_key: Option<doorstep_cipher::DbKey>,
     key: TokenKey,
-    office: DeviceId,
-    epochs: Epochs,
+    /// As last read: office writes read the database's own in their
+    /// transaction (`rewind::office_id`).
+    office: RwLock<DeviceId>,
+    epochs: RwLock<Epochs>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -108,15 +111,15 @@ fn text_id(id: Uuid) -> String {
     id.hyphenated().to_string()
 }
 
-fn u64_of(n: i64) -> u64 {
+pub(super) fn u64_of(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn i64_of(n: u64) -> i64 {
+pub(super) fn i64_of(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn damaged(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(super) fn damaged(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Damaged(format!("{what}: {e}"))
 }
 
@@ -182,8 +185,8 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 db_key,
                 key,
-                office,
-                epochs,
+                office: RwLock::new(office),
+                epochs: RwLock::new(epochs),
             }),
         })
     }
@@ -713,12 +716,33 @@ impl Store for SqliteStore {
         &self.inner.key
     }
 
-    fn epochs(&self) -> &Epochs {
-        &self.inner.epochs
+    fn epochs(&self) -> Epochs {
+        self.inner.epochs.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     fn office_device(&self) -> DeviceId {
-        self.inner.office
+        *self.inner.office.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn reload_epochs(&self) -> Result<Epochs, StoreError> {
+        self.write(|conn, inner| -> Result<Epochs, StoreError> {
+            let epochs = load_epochs(conn)?;
+            let office = rewind::office_id(conn)?;
+            *inner.epochs.write().unwrap_or_else(PoisonError::into_inner) = epochs.clone();
+            *inner.office.write().unwrap_or_else(PoisonError::into_inner) = office;
+            Ok(epochs)
+        })
+        .await?
+    }
+
+    async fn rewound(&self, device: DeviceId, acked_seq: u64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let started = self
+            .write(move |conn, _| rewind::rewound(conn, device, acked_seq, now))
+            .await??;
+        if started {
+            self.reload_epochs().await?;
+        }
+        Ok(started)
     }
 
     async fn enroll(
@@ -868,11 +892,11 @@ impl Store for SqliteStore {
     }
 
     async fn office_write(&self, writes: Vec<OfficeWrite>, now: DateTime<Utc>) -> Result<Vec<Change>, OfficeError> {
-        self.write(move |conn, inner| -> Result<Vec<Change>, OfficeError> {
+        self.write(move |conn, _| -> Result<Vec<Change>, OfficeError> {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::from)?;
-            let office = inner.office;
+            let office = rewind::office_id(&tx)?;
             let row = device_row(&tx, office)?.ok_or_else(|| damaged("device", "the office device is missing"))?;
             let pusher = Pusher {
                 device: office,

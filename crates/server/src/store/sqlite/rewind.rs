@@ -1,0 +1,81 @@
+//! A change log put back without `doorstep-server restore` (a file copied
+//! over the database with the server stopped), told by a tablet that was
+//! confirmed more than the log holds of it: a new epoch then
+//! (`Store::rewound`, `crate::epoch::rewind`).
+
+use chrono::{DateTime, Utc};
+use doorstep_core::ids::DeviceId;
+use doorstep_core::schema::format_timestamp;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use super::{damaged, i64_of, u64_of};
+use crate::epoch::{Rewind, rewind};
+use crate::store::StoreError;
+
+/// The office's device id as the database names it now.
+pub(super) fn office_id(conn: &Connection) -> Result<DeviceId, StoreError> {
+    let id: String = conn.query_row("SELECT value FROM server_meta WHERE key = 'office_device'", [], |r| {
+        r.get(0)
+    })?;
+    id.parse().map_err(|e| damaged("server_meta.office_device", e))
+}
+
+/// `Store::rewound` on the writer connection.
+pub(super) fn rewound(
+    conn: &mut Connection,
+    device: DeviceId,
+    acked_seq: u64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let dev = device.to_string();
+    let Some((last_applied, last_seen)): Option<(i64, Option<String>)> = tx
+        .query_row(
+            "SELECT last_applied_seq, last_seen_at FROM device WHERE id = ?1",
+            [&dev],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    if acked_seq <= u64_of(last_applied) {
+        return Ok(false);
+    }
+    let base: i64 = tx.query_row(
+        "SELECT coalesce((SELECT server_seq FROM change_log WHERE device_id = ?1 AND seq = ?2), 0)",
+        (&dev, last_applied),
+        |r| r.get(0),
+    )?;
+    let (current, started_at): (String, String) = tx.query_row(
+        "SELECT e.id, e.started_at FROM epoch e JOIN server_meta m ON m.key = 'epoch' AND m.value = e.id",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let Rewind::Start { base_seq } = rewind(last_seen.as_deref(), &started_at, u64_of(base)) else {
+        return Ok(false);
+    };
+    let epoch = uuid::Uuid::now_v7().hyphenated().to_string();
+    let now = format_timestamp(now);
+    tx.execute(
+        "INSERT INTO epoch (id, parent, base_seq, started_at) VALUES (?1, ?2, ?3, ?4)",
+        (&epoch, &current, i64_of(base_seq), &now),
+    )?;
+    let office = DeviceId::new().to_string();
+    tx.execute(
+        "INSERT INTO device (id, label, enrolled_at) VALUES (?1, 'office', ?2)",
+        (&office, &now),
+    )?;
+    for (k, v) in [("epoch", epoch.as_str()), ("office_device", office.as_str())] {
+        tx.execute("UPDATE server_meta SET value = ?2 WHERE key = ?1", (k, v))?;
+    }
+    tx.commit()?;
+    tracing::warn!(
+        device = %device,
+        old_epoch = %current,
+        new_epoch = %epoch,
+        base_seq,
+        "a tablet was confirmed more than the change log holds: the log was put back; a new epoch starts"
+    );
+    Ok(true)
+}
