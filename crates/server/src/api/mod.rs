@@ -132,14 +132,16 @@ pub fn metrics_router<S: Store>(app: Arc<App<S>>, token: MetricsToken) -> Router
 /// The span every API request's log lines carry: its request id (set by
 /// the outer layer, or the one the client sent) and the device, recorded
 /// by the token check (`auth::any_device`). The path only: a query could
-/// carry anything.
+/// carry anything. At ERROR level so it exists whatever `DOORSTEP_LOG`
+/// lets through: a warning inside a request keeps its id under `warn`.
+/// (A span's level is not printed; only its fields are.)
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let id = request
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    tracing::info_span!(
+    tracing::error_span!(
         "request",
         method = %request.method(),
         path = request.uri().path(),
