@@ -25,6 +25,8 @@ pub mod entity_state;
 pub mod epoch;
 pub mod export;
 pub mod ingest;
+pub mod logging;
+pub mod metrics;
 pub mod pack_catalog;
 pub mod password;
 pub mod report;

@@ -51,6 +51,12 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// How log lines (standard error) are written: text, or one JSON
+    /// object a line, with each request's id and device, for a log
+    /// collector.
+    #[arg(long, global = true, env = "DOORSTEP_LOG_FORMAT", value_enum, default_value_t)]
+    log_format: doorstep_server::logging::LogFormat,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -83,6 +89,13 @@ enum Command {
         /// beyond it are deleted).
         #[arg(long, value_name = "N", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..))]
         keep: u32,
+        /// Serve GET /metrics (Prometheus text format) to requests carrying
+        /// "Authorization: Bearer TOKEN"; without it there is no /metrics.
+        /// At least 16 characters; prefer the environment variable, which
+        /// other users of the machine cannot read in the process list.
+        #[arg(long, value_name = "TOKEN", env = "DOORSTEP_METRICS_TOKEN", hide_env_values = true,
+              value_parser = doorstep_server::api::MetricsToken::parse)]
+        metrics_token: Option<doorstep_server::api::MetricsToken>,
     },
     /// Copy the database to a file, consistently, while a server runs on
     /// it: a SQLite copy (encrypted under the same key if the database is),
@@ -360,13 +373,7 @@ fn revoked_note(d: &doorstep_server::store::DeviceRecord) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DOORSTEP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("doorstep_server=info,tower_http=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    doorstep_server::logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -495,11 +502,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             backup_dir,
             backup_every,
             keep,
+            metrics_token,
         } => {
             // Held while serving: `restore` never replaces an open file.
             let _serving = match doorstep_server::store::any::sqlite_path(&cli.db) {
                 Some(path) => Some(doorstep_server::store::sqlite::serving_lock(&path, false)?),
                 None => None,
+            };
+            let watch = doorstep_server::serve::Watch {
+                metrics_token,
+                backup_dir: backup_dir.clone(),
             };
             if let Some(dir) = backup_dir {
                 let schedule = doorstep_server::backups::Schedule {
@@ -533,7 +545,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 wire_bytes: max_request_bytes,
                 ..Limits::default()
             };
-            doorstep_server::serve::serve(store, listener, limits, bundle)
+            doorstep_server::serve::serve(store, listener, limits, bundle, watch)
                 .await
                 .map_err(|e| Failure::System(format!("server stopped: {e}")))
         }

@@ -2,13 +2,16 @@
 //! in flight.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::Utc;
 use doorstep_core::protocol::PackFile;
 use tokio::net::TcpListener;
 
-use crate::api::{self, Limits, PackBundle};
+use crate::api::{self, Limits, MetricsToken, PackBundle};
 use crate::dashboard;
+use crate::metrics::Metrics;
 use crate::store::accounts::Accounts;
 use crate::store::{Store, StoreError};
 
@@ -21,6 +24,16 @@ pub enum PackError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What an operator watching the server is given.
+#[derive(Debug, Clone, Default)]
+pub struct Watch {
+    /// Serve `GET /metrics` to this bearer token (`--metrics-token`);
+    /// without it the route does not exist (404).
+    pub metrics_token: Option<MetricsToken>,
+    /// `--backup-dir`: the age of its newest backup is a metric.
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// Records `packs` as handed out and bundles every version ever handed
@@ -39,8 +52,9 @@ pub async fn serve<S: Store + Accounts + Clone>(
     listener: TcpListener,
     limits: Limits,
     packs: PackBundle,
+    watch: Watch,
 ) -> std::io::Result<()> {
-    serve_until(store, listener, limits, packs, shutdown_signal()).await
+    serve_until(store, listener, limits, packs, watch, shutdown_signal()).await
 }
 
 /// Serves the API and the dashboard on `listener` until `stop` completes
@@ -50,11 +64,18 @@ pub async fn serve_until<S: Store + Accounts + Clone>(
     listener: TcpListener,
     limits: Limits,
     packs: PackBundle,
+    watch: Watch,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let dash = dashboard::Dashboard::new(store.clone());
-    let app = api::App::new(store, limits, packs);
-    let router = api::router(app).merge(dashboard::router(dash));
+    let metrics = Arc::new(Metrics::new(watch.backup_dir));
+    let app = api::App::new(store, limits, packs, metrics.clone());
+    let mut router = api::router(app.clone()).merge(dashboard::router(dash));
+    if let Some(token) = watch.metrics_token {
+        router = router.merge(api::metrics_router(app, token));
+    }
+    // On every route (so each request is counted under its template).
+    let router = router.route_layer(axum::middleware::from_fn_with_state(metrics, api::count));
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(stop)
         .await

@@ -39,9 +39,15 @@ pub(super) async fn any_device<S: Store>(app: &App<S>, headers: &HeaderMap) -> R
             ApiError::unauthorized("no device token: send \"Authorization: Bearer <token>\" (enrol the device first)")
         })?;
     let hash = app.store.token_key().hash(token);
-    app.store
+    let device = app
+        .store
         .device_by_token(hash)
         .await
         .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::unauthorized("this device token is not known to the server; enrol the device again"))
+        .ok_or_else(|| {
+            ApiError::unauthorized("this device token is not known to the server; enrol the device again")
+        })?;
+    // The request's span (`api::request_span`) names the device from here on.
+    tracing::Span::current().record("device", tracing::field::display(&device.id));
+    Ok(device)
 }

@@ -82,6 +82,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let code = self.body.error;
+        let mut response = (self.status, Json(self.body)).into_response();
+        // Read by the metrics middleware (`count`): errors counted by code.
+        response.extensions_mut().insert(code);
+        response
     }
 }

@@ -1,35 +1,43 @@
 //! The HTTP API the tablets talk to (`/api/v1/...`, `/healthz`).
 //!
-//! Layers, outermost first: tracing (method, path, status, time - never
-//! bodies), a timeout, a limit on the bytes on the wire, gzip for request
+//! Layers, outermost first: a request id (`x-request-id`, an incoming one
+//! kept, sent back), tracing (a `request` span with the method, path,
+//! request id and, once the token is checked, the device - never bodies),
+//! a timeout, a limit on the bytes on the wire, gzip for request
 //! and response bodies. Handlers parse, check the device and call the
 //! [`Store`]; they hold no rules of their own.
 
 mod auth;
 mod body;
+mod count;
 mod enroll;
 mod erased;
 mod error;
 mod packs;
+mod scrape;
 mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use doorstep_core::protocol::paths;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use body::MIN_PROTOCOL;
+pub use count::count;
 pub use error::ApiError;
 pub use packs::PackBundle;
+pub use scrape::MetricsToken;
 
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Limits the API enforces.
@@ -74,16 +82,19 @@ pub struct App<S> {
     pub limits: Limits,
     /// The packs handed to devices.
     pub packs: PackBundle,
+    /// What `/metrics` shows.
+    pub metrics: Arc<Metrics>,
     enroll_guard: crate::attempts::Attempts,
 }
 
 impl<S: Store> App<S> {
     /// The shared state for a router.
-    pub fn new(store: S, limits: Limits, packs: PackBundle) -> Arc<App<S>> {
+    pub fn new(store: S, limits: Limits, packs: PackBundle, metrics: Arc<Metrics>) -> Arc<App<S>> {
         Arc::new(App {
             store,
             limits,
             packs,
+            metrics,
             enroll_guard: crate::attempts::Attempts::default(),
         })
     }
@@ -106,5 +117,35 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// `GET /metrics`, answering only to `token` (`serve --metrics-token`).
+pub fn metrics_router<S: Store>(app: Arc<App<S>>, token: MetricsToken) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape::metrics::<S>))
+        .with_state(Arc::new(scrape::Scrape { app, token }))
+}
+
+/// The span every API request's log lines carry: its request id (set by
+/// the outer layer, or the one the client sent) and the device, recorded
+/// by the token check (`auth::any_device`). The path only: a query could
+/// carry anything. At ERROR level so it exists whatever `DOORSTEP_LOG`
+/// lets through: a warning inside a request keeps its id under `warn`.
+/// (A span's level is not printed; only its fields are.)
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::error_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        request_id = id,
+        device = tracing::field::Empty,
+    )
 }

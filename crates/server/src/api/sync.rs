@@ -79,10 +79,12 @@ pub(super) async fn sync<S: Store>(
     }
     let after = cursor.after;
     let pushed_count = changes.len();
+    let ingest = std::time::Instant::now();
     let pushed = app
         .store
         .push(device.id, request.acked_seq, changes, Utc::now())
         .await
+        .inspect(|_| app.metrics.ingest_took(ingest.elapsed()))
         .map_err(ApiError::internal)?
         .map_err(|refusal| match refusal {
             Refusal::Forbidden(m) => ApiError::forbidden(m),
@@ -112,6 +114,12 @@ pub(super) async fn sync<S: Store>(
             .await
             .map_err(ApiError::internal)?
     };
+    app.metrics.synced(
+        pushed.accepted,
+        &pushed.rejected,
+        device.last_applied_seq,
+        page.changes.len(),
+    );
     tracing::info!(
         device = %device.id,
         pushed = pushed_count,
