@@ -114,6 +114,17 @@ fn metrics_count_a_tablets_sync_and_answer_only_to_the_token() {
         Some(1.0),
         "{text}"
     );
+    assert_eq!(
+        value(&m, "doorstep_backup_age_seconds", &[]),
+        None,
+        "no backup yet: {text}"
+    );
+    let out = dir.path().join("backup.db");
+    doorstep_e2e::admin(&db, &["backup", "--out", out.to_str().unwrap()]);
+    let (_, after) = scrape(&server.url, Some(TOKEN));
+    let m = Scrape::parse(after.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let age = value(&m, "doorstep_backup_age_seconds", &[]).expect("the backup's age");
+    assert!((0.0..120.0).contains(&age), "{after}");
     let device = tablet.store.device_id().to_string();
     for secret in [device.as_str(), HEAD, TOKEN] {
         assert!(!text.contains(secret), "{secret:?} is in the metrics: {text}");

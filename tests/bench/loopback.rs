@@ -36,9 +36,16 @@ impl Running {
                     let _ = rx.await;
                 };
                 let packs = doorstep_server::api::PackBundle::from_files(doorstep_server::pack_catalog::bundled());
-                doorstep_server::serve::serve_until(store, listener, Limits::default(), packs, stop)
-                    .await
-                    .unwrap();
+                doorstep_server::serve::serve_until(
+                    store,
+                    listener,
+                    Limits::default(),
+                    packs,
+                    doorstep_server::serve::Watch::default(),
+                    stop,
+                )
+                .await
+                .unwrap();
             });
         });
         Running {

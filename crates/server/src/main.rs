@@ -509,10 +509,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 Some(path) => Some(doorstep_server::store::sqlite::serving_lock(&path, false)?),
                 None => None,
             };
-            let watch = doorstep_server::serve::Watch {
-                metrics_token,
-                backup_dir: backup_dir.clone(),
-            };
+            let watch = doorstep_server::serve::Watch { metrics_token };
             if let Some(dir) = backup_dir {
                 let schedule = doorstep_server::backups::Schedule {
                     dir,

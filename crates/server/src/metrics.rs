@@ -11,9 +11,8 @@
 //! handler's calls); the gauges of tablets and backups are read at scrape
 //! time ([`Metrics::encode`]), so they need nothing running in between.
 
-use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use doorstep_core::protocol::{ErrorCode, Rejected};
@@ -78,14 +77,11 @@ pub struct Metrics {
     devices_enrolled: Gauge,
     devices_seen: Family<WithinLabels, Gauge>,
     backup_age: Family<Unlabelled, Gauge<f64, AtomicU64>>,
-    backup_dir: Option<PathBuf>,
 }
 
 impl Metrics {
-    /// Every metric, at zero. `backup_dir` is `serve --backup-dir`: the
-    /// age of its newest scheduled backup is shown (nothing else records
-    /// backups: `doorstep-server backup --out` writes where it is told).
-    pub fn new(backup_dir: Option<PathBuf>) -> Metrics {
+    /// Every metric, at zero.
+    pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("doorstep");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -150,13 +146,11 @@ impl Metrics {
             devices_seen.clone(),
         );
         let backup_age = Family::<Unlabelled, Gauge<f64, AtomicU64>>::default();
-        if backup_dir.is_some() {
-            registry.register(
-                "backup_age_seconds",
-                "Seconds since the newest scheduled backup in --backup-dir was written (absent before the first)",
-                backup_age.clone(),
-            );
-        }
+        registry.register(
+            "backup_age_seconds",
+            "Seconds since the newest completed backup began (doorstep-server backup, serve --backup-dir; absent before the first)",
+            backup_age.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -177,7 +171,6 @@ impl Metrics {
             devices_enrolled,
             devices_seen,
             backup_age,
-            backup_dir,
         }
     }
 
@@ -231,8 +224,9 @@ impl Metrics {
     }
 
     /// The text a scrape answers, with the tablet gauges computed from
-    /// `devices` (the store's list) at `now`.
-    pub fn encode(&self, devices: &[DeviceRecord], now: DateTime<Utc>) -> String {
+    /// `devices` (the store's list) and the backup's age from
+    /// `newest_backup` (when the newest completed backup began) at `now`.
+    pub fn encode(&self, devices: &[DeviceRecord], newest_backup: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
         let tablets: Vec<&DeviceRecord> = devices
             .iter()
             .filter(|d| d.commune_id.is_some() && d.revoked_at.is_none())
@@ -251,8 +245,9 @@ impl Metrics {
                 .set(i64::try_from(seen).unwrap_or(i64::MAX));
         }
         self.backup_age.clear();
-        if let Some(age) = self.backup_dir.as_ref().and_then(|dir| newest_backup_age(dir)) {
-            self.backup_age.get_or_create(&Vec::new()).set(age.as_secs_f64());
+        if let Some(taken) = newest_backup {
+            let age = (now - taken).num_milliseconds().max(0) as f64 / 1000.0;
+            self.backup_age.get_or_create(&Vec::new()).set(age);
         }
         let mut text = String::new();
         // Writing into a String cannot fail.
@@ -261,22 +256,6 @@ impl Metrics {
         }
         text
     }
-}
-
-/// How long ago the newest scheduled backup in `dir` was written, if any.
-fn newest_backup_age(dir: &std::path::Path) -> Option<Duration> {
-    let files = match crate::backups::scheduled_in(dir) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!(error = %e, "the backup folder could not be read for /metrics");
-            return None;
-        }
-    };
-    let written = files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
-        .max()?;
-    Some(SystemTime::now().duration_since(written).unwrap_or_default())
 }
 
 /// An error code as it is on the wire (`seq_gap`).
@@ -338,6 +317,7 @@ mod tests {
             erase_requested_at: None,
             erased_at: None,
             erased_unsent: None,
+            backed_up_seq: None,
             copied_kept: 0,
             copied_at: None,
         }
@@ -351,7 +331,7 @@ mod tests {
 
     #[test]
     fn tablets_are_counted_by_window_without_revoked_ones_or_labels() {
-        let m = Metrics::new(None);
+        let m = Metrics::new();
         let now = doorstep_core::schema::parse_timestamp("2026-12-07T12:00:00Z").expect("time");
         let devices = [
             tablet(Some("2026-12-07T11:30:00Z"), false),
@@ -360,7 +340,7 @@ mod tests {
             tablet(Some("2026-12-07T11:59:00Z"), true),
             tablet(None, false),
         ];
-        let text = m.encode(&devices, now);
+        let text = m.encode(&devices, None, now);
         assert_eq!(value(&text, "doorstep_devices_enrolled").as_deref(), Some("4"));
         assert_eq!(
             value(&text, "doorstep_devices_seen{within=\"1h\"}").as_deref(),
@@ -380,11 +360,11 @@ mod tests {
 
     #[test]
     fn requests_are_counted_by_template_status_and_error_code() {
-        let m = Metrics::new(None);
+        let m = Metrics::new();
         m.request("/api/v1/sync", 200, None);
         m.request("/api/v1/sync", 200, None);
         m.request("/api/v1/sync", 409, Some(ErrorCode::SeqGap));
-        let text = m.encode(&[], Utc::now());
+        let text = m.encode(&[], None, Utc::now());
         assert_eq!(
             value(
                 &text,
@@ -406,7 +386,7 @@ mod tests {
 
     #[test]
     fn only_new_rejections_are_counted_by_a_closed_code() {
-        let m = Metrics::new(None);
+        let m = Metrics::new();
         let rejected = [
             Rejected {
                 seq: 2,
@@ -419,7 +399,7 @@ mod tests {
         ];
         // The device was at seq 3 before: seq 2's rejection is a repeat.
         m.synced(4, &rejected, 3, 7);
-        let text = m.encode(&[], Utc::now());
+        let text = m.encode(&[], None, Utc::now());
         assert_eq!(
             value(&text, "doorstep_rejected_changes_total{reason=\"already_exists\"}").as_deref(),
             Some("1")
@@ -444,16 +424,15 @@ mod tests {
     }
 
     #[test]
-    fn the_backup_age_is_that_of_the_newest_scheduled_file() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let m = Metrics::new(Some(dir.path().to_owned()));
-        let text = m.encode(&[], Utc::now());
+    fn the_backup_age_is_that_of_the_newest_recorded_backup() {
+        let m = Metrics::new();
+        let now = Utc::now();
+        let text = m.encode(&[], None, now);
         assert!(!text.contains("doorstep_backup_age_seconds "), "no backup yet: {text}");
-        std::fs::write(dir.path().join("doorstep-20261207T110000.000Z.db"), b"x").expect("write");
-        let text = m.encode(&[], Utc::now());
+        let text = m.encode(&[], Some(now - chrono::Duration::seconds(90)), now);
         let age: f64 = value(&text, "doorstep_backup_age_seconds")
             .and_then(|v| v.parse().ok())
             .expect("an age");
-        assert!((0.0..60.0).contains(&age), "{age}");
+        assert!((89.0..91.0).contains(&age), "{age}");
     }
 }

@@ -2,7 +2,6 @@
 //! in flight.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -32,8 +31,6 @@ pub struct Watch {
     /// Serve `GET /metrics` to this bearer token (`--metrics-token`);
     /// without it the route does not exist (404).
     pub metrics_token: Option<MetricsToken>,
-    /// `--backup-dir`: the age of its newest backup is a metric.
-    pub backup_dir: Option<PathBuf>,
 }
 
 /// Records `packs` as handed out and bundles every version ever handed
@@ -68,7 +65,7 @@ pub async fn serve_until<S: Store + Accounts + Clone>(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let dash = dashboard::Dashboard::new(store.clone());
-    let metrics = Arc::new(Metrics::new(watch.backup_dir));
+    let metrics = Arc::new(Metrics::new());
     let app = api::App::new(store, limits, packs, metrics.clone());
     let mut router = api::router(app.clone()).merge(dashboard::router(dash));
     if let Some(token) = watch.metrics_token {

@@ -87,7 +87,14 @@ pub(super) async fn metrics<S: Store>(State(scrape): State<Arc<Scrape<S>>>, head
                 .into_response();
         }
     };
-    let text = scrape.app.metrics.encode(&devices, Utc::now());
+    let newest_backup = match scrape.app.store.newest_backup().await {
+        Ok(at) => at,
+        Err(e) => {
+            tracing::error!(error = %e, "the backups could not be read for /metrics");
+            None
+        }
+    };
+    let text = scrape.app.metrics.encode(&devices, newest_backup, Utc::now());
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
 }
 

@@ -110,6 +110,10 @@ impl Store for AnyStore {
         }
     }
 
+    async fn newest_backup(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        either!(self.newest_backup())
+    }
+
     async fn reload_epochs(&self) -> Result<crate::epoch::Epochs, StoreError> {
         either!(self.reload_epochs())
     }

@@ -290,6 +290,10 @@ pub trait Store: Send + Sync + 'static {
     /// as this process last read them.
     fn epochs(&self) -> crate::epoch::Epochs;
 
+    /// When the newest completed backup this server recorded began (its
+    /// read transaction or snapshot); none before the first.
+    fn newest_backup(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
+
     /// Reads the epochs and the office's device id again (another server
     /// process may have started an epoch); the epochs now.
     fn reload_epochs(&self) -> impl Future<Output = Result<crate::epoch::Epochs, StoreError>> + Send;

@@ -722,6 +722,16 @@ impl Store for PgStore {
         *self.office.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    async fn newest_backup(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let client = self.client().await?;
+        let at: Option<String> = client
+            .query_one("SELECT max(taken_at) FROM backup", &[])
+            .await?
+            .try_get(0)?;
+        at.map(|t| doorstep_core::schema::parse_timestamp(&t).map_err(|e| damaged("backup.taken_at", e)))
+            .transpose()
+    }
+
     async fn reload_epochs(&self) -> Result<Epochs, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;

@@ -724,6 +724,15 @@ impl Store for SqliteStore {
         *self.inner.office.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    async fn newest_backup(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|conn| {
+            let at: Option<String> = conn.query_row("SELECT max(taken_at) FROM backup", [], |r| r.get(0))?;
+            at.map(|t| doorstep_core::schema::parse_timestamp(&t).map_err(|e| damaged("backup.taken_at", e)))
+                .transpose()
+        })
+        .await
+    }
+
     async fn reload_epochs(&self) -> Result<Epochs, StoreError> {
         self.write(|conn, inner| -> Result<Epochs, StoreError> {
             let epochs = load_epochs(conn)?;
