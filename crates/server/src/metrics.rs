@@ -79,6 +79,12 @@ pub struct Metrics {
     backup_age: Family<Unlabelled, Gauge<f64, AtomicU64>>,
 }
 
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
 impl Metrics {
     /// Every metric, at zero.
     pub fn new() -> Metrics {
