@@ -71,7 +71,7 @@ pub(super) async fn sync<S: Store>(
         .store
         .push(device.id, request.acked_seq, changes, Utc::now())
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::store)?
         .map_err(|refusal| match refusal {
             Refusal::Forbidden(m) => ApiError::forbidden(m),
             Refusal::SeqGap { expected, message } => ApiError::seq_gap(expected, message),
@@ -98,7 +98,7 @@ pub(super) async fn sync<S: Store>(
         app.store
             .pull(scope, device.id, after, limit, app.limits.pull_bytes)
             .await
-            .map_err(ApiError::internal)?
+            .map_err(ApiError::store)?
     };
     tracing::info!(
         device = %device.id,
