@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod any;
+pub mod health;
 pub mod postgres;
 mod quarantine;
 pub(crate) mod report_rows;

@@ -42,6 +42,7 @@ use crate::ingest::{self, Known, Loaded, Plan, Pusher, Refusal};
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
 
 mod accounts;
+mod health;
 mod quarantine;
 mod report;
 mod restored;

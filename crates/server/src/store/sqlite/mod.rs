@@ -35,6 +35,7 @@ const APPLICATION_ID: i64 = 0x4453_5256;
 mod accounts;
 mod backup;
 mod cipher;
+mod health;
 mod quarantine;
 
 pub use backup::{BackupTaken, Restored};
@@ -244,6 +245,12 @@ impl SqliteStore {
     /// server seq.
     pub fn check_backup(file: &Path, key_file: Option<&Path>) -> Result<(String, u64), StoreError> {
         backup::check_file(file, cipher::required(key_file)?.as_ref())
+    }
+
+    /// Reads the health of the database at `path` for `doorstep-server
+    /// doctor`, changing nothing (see `health`).
+    pub fn health(path: &Path, key_file: Option<&Path>) -> Result<crate::store::health::DatabaseHealth, StoreError> {
+        health::inspect(path, key_file)
     }
 
     /// Restores the backup `from` in place of the database at `db` and
