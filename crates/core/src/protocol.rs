@@ -246,6 +246,11 @@ pub enum ErrorCode {
     TooManyRequests,
     /// The server failed; try again later (500/503).
     Internal,
+    /// The office computer's disk is full (507): nothing of the push was
+    /// kept; the tablet keeps its changes and tries again later. Added
+    /// after protocol 1 shipped: an older app does not know the code,
+    /// reads the answer as a failing server (5xx) and retries, as it should.
+    DiskFull,
 }
 
 /// The body of every error answer.

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod backups;
 pub mod chart;
 pub mod dashboard;
+pub mod doctor;
 pub mod entity_state;
 pub mod epoch;
 pub mod export;

@@ -1,7 +1,7 @@
 //! `doorstep-server`: serve the sync API, and the office's admin commands.
 //!
 //! Exit codes: 0 done, 2 bad input (nothing was written), 1 the database
-//! or the network failed.
+//! or the network failed; `doctor`: 0 no check failed, 2 one did.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -115,6 +115,19 @@ enum Command {
         /// Only check the file, restore nothing.
         #[arg(long)]
         check: bool,
+    },
+    /// Check the office's health: the database opens and reads back whole,
+    /// free disk space, the newest backup's age, the computer's clock. One
+    /// line per check (OK, WARN or FAIL, and what to do); changes nothing.
+    /// Exit code 0 when no check failed, 2 when one did.
+    Doctor {
+        /// The folder the server backs up into (`serve --backup-dir`).
+        #[arg(long, value_name = "DIR")]
+        backup_dir: Option<PathBuf>,
+        /// The server's `--backup-every`: a backup older than twice it is
+        /// late (default: older than a day).
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        backup_every: Option<std::time::Duration>,
     },
     /// Campaigns.
     #[command(subcommand)]
@@ -391,12 +404,15 @@ fn main() -> ExitCode {
             eprintln!("error: {m}");
             ExitCode::from(1)
         }
+        Err(Failure::Checks) => ExitCode::from(2),
     }
 }
 
 enum Failure {
     Input(String),
     System(String),
+    /// `doctor` found a failing check (already printed): exit code 2.
+    Checks,
 }
 
 impl From<AdminError> for Failure {
@@ -456,6 +472,33 @@ fn restore(cli: &Cli, file: &std::path::Path, check: bool) -> Result<(), Failure
     ))
 }
 
+/// `doctor`: one line per check (or JSON); exit code 2 when one failed.
+async fn doctor(
+    cli: &Cli,
+    backup_dir: Option<PathBuf>,
+    backup_every: Option<std::time::Duration>,
+) -> Result<(), Failure> {
+    use doorstep_server::doctor;
+    let request = doctor::Request {
+        db: cli.db.clone(),
+        key_file: cli.db_key_file.clone(),
+        backup_dir,
+        backup_every,
+    };
+    let checks = doctor::run(&request, Utc::now()).await;
+    if cli.json {
+        json(&checks)?;
+    } else {
+        for c in &checks {
+            out(&c.line())?;
+        }
+    }
+    match doctor::exit_code(&checks) {
+        0 => Ok(()),
+        _ => Err(Failure::Checks),
+    }
+}
+
 async fn open(db: &str, key_file: Option<&std::path::Path>) -> Result<AnyStore, Failure> {
     Ok(AnyStore::open_keyed(db, key_file).await?)
 }
@@ -477,10 +520,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Restore { file, check } = &cli.command {
         return restore(&cli, file, *check);
     }
+    // The doctor reads the database as it is: never made, never migrated.
+    if let Command::Doctor {
+        backup_dir,
+        backup_every,
+    } = &cli.command
+    {
+        return doctor(&cli, backup_dir.clone(), *backup_every).await;
+    }
     let store = open(&cli.db, cli.db_key_file.as_deref()).await?;
     let now = Utc::now();
     match cli.command {
-        Command::Restore { .. } => Ok(()),
+        Command::Restore { .. } | Command::Doctor { .. } => Ok(()),
         Command::Backup { out } => {
             let taken = store.backup(&out).await?;
             if cli.json {

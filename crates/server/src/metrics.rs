@@ -279,6 +279,7 @@ fn error_code(code: ErrorCode) -> &'static str {
         ErrorCode::UnsupportedProtocol => "unsupported_protocol",
         ErrorCode::TooManyRequests => "too_many_requests",
         ErrorCode::Internal => "internal",
+        ErrorCode::DiskFull => "disk_full",
     }
 }
 

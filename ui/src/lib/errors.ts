@@ -11,6 +11,7 @@ export const SYNC_FAILURE_KINDS = [
   'timeout',
   'connection_lost',
   'server_failed',
+  'server_disk_full',
   'token_revoked',
   'unauthorized',
   'app_too_old',

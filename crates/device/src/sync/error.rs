@@ -70,6 +70,17 @@ pub enum SyncError {
         /// The server's words, or the start of its answer.
         message: String,
     },
+    /// The office computer's disk is full (507): the server kept nothing of
+    /// this push; it takes the changes once the office frees space.
+    #[error(
+        "the office computer's disk is full (HTTP {status}): the changes stay on this tablet and go once the office frees space; tell the team lead"
+    )]
+    ServerDiskFull {
+        /// The HTTP status (507).
+        status: u16,
+        /// The server's words.
+        message: String,
+    },
     /// The enrolment code is unknown, used or expired.
     #[error(
         "the enrolment code was not accepted: {message}{}",
@@ -181,6 +192,7 @@ impl SyncError {
                 | SyncError::Timeout { .. }
                 | SyncError::ConnectionLost { .. }
                 | SyncError::ServerFailed { .. }
+                | SyncError::ServerDiskFull { .. }
         )
     }
 
@@ -196,6 +208,7 @@ impl SyncError {
             SyncError::Timeout { .. } => "timeout",
             SyncError::ConnectionLost { .. } => "connection_lost",
             SyncError::ServerFailed { .. } => "server_failed",
+            SyncError::ServerDiskFull { .. } => "server_disk_full",
             SyncError::BadCode { .. } => "bad_code",
             SyncError::TokenRevoked => "token_revoked",
             SyncError::EraseOrdered => "erase_ordered",
@@ -269,6 +282,7 @@ impl SyncError {
             (_, Some(ErrorCode::UpgradeRequired)) | (426, None) => SyncError::AppTooOld { message },
             (_, Some(ErrorCode::UnsupportedProtocol)) => SyncError::ServerTooOld { message },
             (_, Some(ErrorCode::Unauthorized)) | (401, None) => SyncError::Unauthorized { message },
+            (_, Some(ErrorCode::DiskFull)) | (507, None) => SyncError::ServerDiskFull { status, message },
             (_, Some(ErrorCode::TooManyRequests | ErrorCode::Internal)) => SyncError::ServerFailed { status, message },
             (408 | 429 | 500..=599, _) => SyncError::ServerFailed { status, message },
             _ => SyncError::Refused {
@@ -393,6 +407,23 @@ mod tests {
         for status in [400, 401, 403, 404, 413, 426] {
             assert!(!SyncError::from_answer(status, None, "").is_transient(), "{status}");
         }
+    }
+
+    #[test]
+    fn a_full_office_disk_is_retried_and_says_so() {
+        let full = SyncError::from_answer(507, Some(&body(ErrorCode::DiskFull, "the disk is full")), "");
+        assert!(matches!(full, SyncError::ServerDiskFull { status: 507, .. }), "{full}");
+        assert!(full.is_transient() && full.is_network());
+        assert_eq!(full.kind(), "server_disk_full");
+        assert_eq!(
+            full.to_string(),
+            "the office computer's disk is full (HTTP 507): the changes stay on this tablet and go once the office frees space; tell the team lead"
+        );
+        // A proxy's page, or a server that answers 507 without the code.
+        assert!(matches!(
+            SyncError::from_answer(507, None, "Insufficient Storage"),
+            SyncError::ServerDiskFull { .. }
+        ));
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub(super) async fn enroll<S: Store>(
     {
         Ok(e) => e,
         Err(EnrollError::BadCode) => return Err(bad_code()),
-        Err(EnrollError::Store(e)) => return Err(ApiError::internal(e)),
+        Err(EnrollError::Store(e)) => return Err(ApiError::store(e)),
     };
     app.enroll_guard.succeeded(ip);
     tracing::info!(device = %enrolled.device_id, commune = %enrolled.commune_id, "device enrolled");

@@ -8,6 +8,11 @@ use chrono::Utc;
 use doorstep_core::protocol::{ErrorBody, ErrorCode};
 use doorstep_core::schema::format_timestamp;
 
+use crate::store::StoreError;
+
+/// What a tablet is told when the office's disk is full.
+pub(super) const DISK_FULL: &str = "the office computer's disk is full; nothing of this sync was kept: the tablet keeps its changes and will try again. Tell the office lead to free space on the office computer";
+
 /// An error answer.
 #[derive(Debug)]
 pub struct ApiError {
@@ -67,6 +72,23 @@ impl ApiError {
         let mut e = ApiError::new(StatusCode::CONFLICT, ErrorCode::Copied, message);
         e.body.copied_seq = Some(seq);
         e
+    }
+
+    /// 507: the disk holding the database is full. The push was rolled
+    /// back whole; the tablet keeps its changes and retries.
+    pub fn disk_full(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%detail, "the disk holding the database is full: a write was refused");
+        ApiError::new(StatusCode::INSUFFICIENT_STORAGE, ErrorCode::DiskFull, DISK_FULL)
+    }
+
+    /// The answer for a failure of the store: 507 for a full disk,
+    /// else 500 ([`ApiError::internal`]).
+    pub fn store(e: StoreError) -> ApiError {
+        if e.is_disk_full() {
+            ApiError::disk_full(e)
+        } else {
+            ApiError::internal(e)
+        }
     }
 
     /// 500: the server failed; the message is logged, not sent.

@@ -57,7 +57,7 @@ pub(super) async fn sync<S: Store>(
         app.store
             .rewound(device.id, request.acked_seq, Utc::now())
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::store)?;
     }
     // Check the whole request before anything is written.
     // A cursor of an earlier epoch (the office restored a backup since) is
@@ -74,7 +74,7 @@ pub(super) async fn sync<S: Store>(
     if cursor.other_epoch {
         // Another server process may have started an epoch since this one
         // read them.
-        epochs = app.store.reload_epochs().await.map_err(ApiError::internal)?;
+        epochs = app.store.reload_epochs().await.map_err(ApiError::store)?;
         cursor = epochs.resolve(text).ok_or_else(bad_cursor)?;
     }
     let after = cursor.after;
@@ -85,7 +85,7 @@ pub(super) async fn sync<S: Store>(
         .push(device.id, request.acked_seq, changes, Utc::now())
         .await
         .inspect(|_| app.metrics.ingest_took(ingest.elapsed()))
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::store)?
         .map_err(|refusal| match refusal {
             Refusal::Forbidden(m) => ApiError::forbidden(m),
             Refusal::SeqGap { expected, message } => ApiError::seq_gap(expected, message),
@@ -112,7 +112,7 @@ pub(super) async fn sync<S: Store>(
         app.store
             .pull(scope, device.id, after, limit, app.limits.pull_bytes)
             .await
-            .map_err(ApiError::internal)?
+            .map_err(ApiError::store)?
     };
     app.metrics.synced(
         pushed.accepted,

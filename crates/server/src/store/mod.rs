@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod any;
+pub mod health;
 pub mod postgres;
 mod quarantine;
 pub(crate) mod report_rows;
@@ -33,10 +34,15 @@ use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow,
 pub enum StoreError {
     /// SQLite failed.
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     /// PostgreSQL failed (its own message is the error's source: shown).
     #[error("database: {}", postgres::with_causes(.0))]
-    Postgres(#[from] tokio_postgres::Error),
+    Postgres(tokio_postgres::Error),
+    /// The disk holding the database is full (`SQLITE_FULL`, PostgreSQL's
+    /// `53100 disk_full`): the transaction rolled back, nothing of it is
+    /// kept. Reads go on working; writes work again once space is freed.
+    #[error("the disk holding the database is full ({0}); free some space on it")]
+    DiskFull(String),
     /// No PostgreSQL connection could be had from the pool.
     #[error("database connection: {0}")]
     Pool(String),
@@ -52,6 +58,33 @@ pub enum StoreError {
     /// A background task failed.
     #[error("internal: {0}")]
     Task(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            StoreError::DiskFull(e.to_string())
+        } else {
+            StoreError::Sqlite(e)
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> StoreError {
+        if e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
+            StoreError::DiskFull(postgres::with_causes(&e))
+        } else {
+            StoreError::Postgres(e)
+        }
+    }
+}
+
+impl StoreError {
+    /// The disk holding the database is full (see [`StoreError::DiskFull`]).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::DiskFull(_))
+    }
 }
 
 /// An enrolled device, as authentication finds it.

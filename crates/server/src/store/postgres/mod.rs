@@ -43,6 +43,7 @@ use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow,
 
 mod accounts;
 mod backup;
+mod health;
 mod quarantine;
 mod report;
 mod restored;
@@ -839,16 +840,8 @@ impl Store for PgStore {
         };
         let tx = client.transaction().await?;
         let now_text = format_timestamp(now);
-        let accepted = if changes.is_empty() {
-            let n = tx
-                .execute(
-                    "UPDATE device SET last_seen_at = $1 WHERE id = $2",
-                    &[&now_text, &device.to_string()],
-                )
-                .await?;
-            if n == 0 {
-                return Ok(Err(Refusal::Forbidden(format!("device {device} is not enrolled"))));
-            }
+        let pull_only = changes.is_empty();
+        let accepted = if pull_only {
             0
         } else {
             let mut clock = lock_clock(&tx).await?;
@@ -881,6 +874,23 @@ impl Store for PgStore {
         };
         let (rejected, restamped) = outcomes_since(&tx, device, acked_seq, row.restamps > 0).await?;
         tx.commit().await?;
+        if pull_only {
+            // Bookkeeping a full disk may refuse without failing the pull
+            // the tablet came for.
+            let touched = client
+                .execute(
+                    "UPDATE device SET last_seen_at = $1 WHERE id = $2",
+                    &[&now_text, &device.to_string()],
+                )
+                .await;
+            match touched.map_err(StoreError::from) {
+                Ok(_) => {}
+                Err(StoreError::DiskFull(detail)) => {
+                    tracing::warn!(%device, %detail, "the disk is full: this tablet's last sync time is not recorded");
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Ok(Ok(Pushed {
             last_applied_seq: row.last_applied,
             rejected,

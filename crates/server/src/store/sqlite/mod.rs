@@ -35,6 +35,7 @@ const APPLICATION_ID: i64 = 0x4453_5256;
 mod accounts;
 mod backup;
 mod cipher;
+mod health;
 mod quarantine;
 mod rewind;
 
@@ -258,6 +259,12 @@ impl SqliteStore {
     /// server seq.
     pub fn check_backup(file: &Path, key_file: Option<&Path>) -> Result<(String, u64), StoreError> {
         backup::check_file(file, cipher::required(key_file)?.as_ref())
+    }
+
+    /// Reads the health of the database at `path` for `doorstep-server
+    /// doctor`, changing nothing (see `health`).
+    pub fn health(path: &Path, key_file: Option<&Path>) -> Result<crate::store::health::DatabaseHealth, StoreError> {
+        health::inspect(path, key_file)
     }
 
     /// Restores the backup `from` in place of the database at `db` and
@@ -586,6 +593,25 @@ struct DeviceRow {
     restamps: i64,
 }
 
+/// Records when a tablet that pushed nothing last synced, after its
+/// answer is read: bookkeeping a full disk may refuse without failing the
+/// pull the tablet came for (SQLite reads work on a full disk).
+fn touch_last_seen(conn: &Connection, device: DeviceId, now: &str) -> Result<(), StoreError> {
+    match conn.execute(
+        "UPDATE device SET last_seen_at = ?1 WHERE id = ?2",
+        (now, device.to_string()),
+    ) {
+        Ok(_) => Ok(()),
+        Err(e) => match StoreError::from(e) {
+            StoreError::DiskFull(detail) => {
+                tracing::warn!(%device, %detail, "the disk is full: this tablet's last sync time is not recorded");
+                Ok(())
+            }
+            other => Err(other),
+        },
+    }
+}
+
 fn device_row(tx: &Transaction<'_>, device: DeviceId) -> Result<Option<DeviceRow>, StoreError> {
     Ok(tx
         .query_row(
@@ -843,11 +869,8 @@ impl Store for SqliteStore {
                 last_applied: row.last_applied,
             };
             let now_text = format_timestamp(now);
-            let accepted = if changes.is_empty() {
-                tx.execute(
-                    "UPDATE device SET last_seen_at = ?1 WHERE id = ?2",
-                    (&now_text, device.to_string()),
-                )?;
+            let pull_only = changes.is_empty();
+            let accepted = if pull_only {
                 0
             } else {
                 let needs = ingest::needs(&pusher, &changes);
@@ -878,6 +901,9 @@ impl Store for SqliteStore {
                 })?;
             let (rejected, restamped) = outcomes_since(&tx, device, acked_seq, restamps > 0)?;
             tx.commit()?;
+            if pull_only {
+                touch_last_seen(conn, device, &now_text)?;
+            }
             Ok(Ok(Pushed {
                 last_applied_seq: u64_of(last_applied),
                 rejected,
