@@ -12,6 +12,7 @@ mod erased;
 mod error;
 mod packs;
 mod sync;
+mod upload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub struct Limits {
     pub enroll_failures: u32,
     /// The window for `enroll_failures`.
     pub enroll_window: Duration,
+    /// Partial sync uploads kept for a resume (`crate::uploads`).
+    pub uploads: crate::uploads::UploadLimits,
 }
 
 impl Default for Limits {
@@ -61,6 +64,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(120),
             enroll_failures: 10,
             enroll_window: Duration::from_secs(600),
+            uploads: crate::uploads::UploadLimits::default(),
         }
     }
 }
@@ -74,6 +78,8 @@ pub struct App<S> {
     pub limits: Limits,
     /// The packs handed to devices.
     pub packs: PackBundle,
+    /// Partial sync uploads, by device and key.
+    pub uploads: crate::uploads::Uploads,
     enroll_guard: crate::attempts::Attempts,
 }
 
@@ -82,6 +88,7 @@ impl<S: Store> App<S> {
     pub fn new(store: S, limits: Limits, packs: PackBundle) -> Arc<App<S>> {
         Arc::new(App {
             store,
+            uploads: crate::uploads::Uploads::new(limits.uploads),
             limits,
             packs,
             enroll_guard: crate::attempts::Attempts::default(),
@@ -96,6 +103,7 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .route(paths::HEALTH, get(packs::health))
         .route(paths::ENROLL, post(enroll::enroll::<S>))
         .route(paths::SYNC, post(sync::sync::<S>))
+        .route(paths::SYNC_UPLOAD, post(upload::piece::<S>).get(upload::probe::<S>))
         .route(paths::PACKS, get(packs::packs::<S>))
         .route(paths::ERASED, post(erased::erased::<S>))
         .with_state(app)
