@@ -300,6 +300,10 @@ fn cut_offsets(seed: u64, n: usize, upload: u64) -> Vec<u64> {
     cuts
 }
 
+/// One line of the cut-push table: cuts, push mode, each seed's figures
+/// and cut offsets.
+type Row<'a> = (usize, &'a str, Vec<DayFigures>, Vec<Vec<u64>>);
+
 /// The 2G day with 0, 1 and 2 cuts inside the push, 5 seeds each, for
 /// every push mode, in one run; prints the table of docs/benchmarks.md.
 fn cut_pushes() {
@@ -310,7 +314,7 @@ fn cut_pushes() {
         .unwrap_or(5);
     let seeds = 1..=n_seeds;
     let modes = push_modes();
-    let mut rows: Vec<(usize, &str, Vec<DayFigures>, Vec<Vec<u64>>)> = Vec::new();
+    let mut rows: Vec<Row<'_>> = Vec::new();
     // The push's upload bytes without a cut: the range cuts are drawn in.
     let mut upload = 0;
     for cuts in 0..=2usize {
