@@ -3,7 +3,10 @@
 //!
 //! `cargo bench -p doorstep-e2e --bench sync` runs them all;
 //! `cargo bench -p doorstep-e2e --bench sync -- day` (or `2g`, `ingest`,
-//! `pull`) runs one. Figures go to `docs/benchmarks.md`.
+//! `pull`, `cuts`) runs one. Figures go to `docs/benchmarks.md`.
+//! `cuts` (the 2G day with 0, 1, 2 cuts inside the push, resending whole
+//! against resuming) also measures 8 KiB batches when
+//! `DOORSTEP_BENCH_SMALL_BATCHES` is set.
 //!
 //! With `DOORSTEP_TEST_POSTGRES=postgres://.../postgres` (a server where
 //! the role may create databases, e.g. from `.ci/postgres`), `ingest` and
@@ -162,9 +165,36 @@ fn kib(n: u64) -> String {
     format!("{:.1} KB", n as f64 / 1000.0)
 }
 
+/// What one day over a link measured.
+#[derive(Debug, Clone, Copy)]
+struct DayFigures {
+    push: Duration,
+    pull: Duration,
+    /// Client -> server bytes on the wire, push and pull.
+    up: u64,
+    /// Of which the push's.
+    push_up: u64,
+    down: u64,
+    /// Completed rounds and retried attempts, push and pull.
+    rounds: u32,
+    retries: u32,
+    /// Connections the link cut during the push.
+    push_cuts: u64,
+}
+
+impl DayFigures {
+    fn total(&self) -> Duration {
+        self.push + self.pull
+    }
+}
+
 /// A volunteer's day: tablet A records 50 households and syncs (push),
-/// tablet B syncs (pull), through `toxics`.
-fn day(label: &str, toxics: Toxics, seed: u64) {
+/// tablet B syncs (pull), through `toxics`, A with `push_options`.
+fn day(label: &str, toxics: Toxics, seed: u64) -> DayFigures {
+    day_with(label, toxics, seed, &SyncOptions::default())
+}
+
+fn day_with(label: &str, toxics: Toxics, seed: u64, push_options: &SyncOptions) -> DayFigures {
     let dir = tempfile::tempdir().unwrap();
     let (store, communes, member) = campaign(dir.path().join("server.db").to_str().unwrap(), 1);
     let (commune, villages) = communes[0].clone();
@@ -177,6 +207,10 @@ fn day(label: &str, toxics: Toxics, seed: u64) {
         fetch_packs: false,
         ..SyncOptions::default()
     };
+    let push_options = SyncOptions {
+        fetch_packs: false,
+        ..push_options.clone()
+    };
     sync(&mut a, &options, &mut |_| {}).unwrap();
     sync(&mut b, &options, &mut |_| {}).unwrap();
     let written = record_day(&mut a, &villages, 50);
@@ -186,7 +220,7 @@ fn day(label: &str, toxics: Toxics, seed: u64) {
     a.set_server_url(&via).unwrap();
     b.set_server_url(&via).unwrap();
     let t = Instant::now();
-    let pushed = sync(&mut a, &options, &mut |_| {}).unwrap();
+    let pushed = sync(&mut a, &push_options, &mut |_| {}).unwrap();
     let push_time = t.elapsed();
     let push_stats = proxy.stats();
     proxy.reset_stats();
@@ -195,12 +229,13 @@ fn day(label: &str, toxics: Toxics, seed: u64) {
     let pull_time = t.elapsed();
     let pull_stats = proxy.stats();
     println!(
-        "{label}: {written} changes, day {:.2} s | push {:.2} s, {} up / {} down, {} round trips, {} cuts | pull {:.2} s, {} up / {} down, {} round trips, {} cuts, {} merged",
+        "{label}: {written} changes, day {:.2} s | push {:.2} s, {} up / {} down, {} round trips, {} retries, {} cuts | pull {:.2} s, {} up / {} down, {} round trips, {} cuts, {} merged",
         (push_time + pull_time).as_secs_f64(),
         push_time.as_secs_f64(),
         kib(push_stats.up_bytes),
         kib(push_stats.down_bytes),
         pushed.progress.round_trips,
+        pushed.progress.retries,
         push_stats.connections_cut,
         pull_time.as_secs_f64(),
         kib(pull_stats.up_bytes),
@@ -214,6 +249,138 @@ fn day(label: &str, toxics: Toxics, seed: u64) {
         b.state_digest().unwrap(),
         "the day arrived whole"
     );
+    DayFigures {
+        push: push_time,
+        pull: pull_time,
+        up: push_stats.up_bytes + pull_stats.up_bytes,
+        push_up: push_stats.up_bytes,
+        down: push_stats.down_bytes + pull_stats.down_bytes,
+        rounds: pushed.progress.round_trips + pulled.progress.round_trips,
+        retries: pushed.progress.retries + pulled.progress.retries,
+        push_cuts: push_stats.connections_cut,
+    }
+}
+
+/// How tablet A pushes in the cut-push scenarios.
+struct PushMode {
+    name: &'static str,
+    options: SyncOptions,
+}
+
+fn push_modes() -> Vec<PushMode> {
+    let mut modes = vec![
+        PushMode {
+            name: "before: resend whole (64 KiB batches)",
+            options: SyncOptions {
+                resume_uploads: false,
+                ..SyncOptions::default()
+            },
+        },
+        PushMode {
+            name: "after: resumable upload (64 KiB batches)",
+            options: SyncOptions::default(),
+        },
+    ];
+    if std::env::var_os("DOORSTEP_BENCH_SMALL_BATCHES").is_some() {
+        modes.insert(
+            1,
+            PushMode {
+                name: "alternative: resend whole, 8 KiB batches",
+                options: SyncOptions {
+                    resume_uploads: false,
+                    batch_bytes: 8 * 1024,
+                    ..SyncOptions::default()
+                },
+            },
+        );
+    }
+    modes
+}
+
+/// `n` cut offsets drawn from `seed`, uniform in `0..upload`, ascending.
+fn cut_offsets(seed: u64, n: usize, upload: u64) -> Vec<u64> {
+    use rand_core::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut cuts: Vec<u64> = (0..n).map(|_| rng.next_u64() % upload.max(1)).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
+}
+
+/// One line of the cut-push table: cuts, push mode, each seed's figures
+/// and cut offsets.
+type Row<'a> = (usize, &'a str, Vec<DayFigures>, Vec<Vec<u64>>);
+
+/// The 2G day with 0, 1 and 2 cuts inside the push, 5 seeds each, for
+/// every push mode, in one run; prints the table of docs/benchmarks.md.
+fn cut_pushes() {
+    // Five seeds; fewer with DOORSTEP_BENCH_SEEDS (a quick look).
+    let n_seeds = std::env::var("DOORSTEP_BENCH_SEEDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(5);
+    let seeds = 1..=n_seeds;
+    let modes = push_modes();
+    let mut rows: Vec<Row<'_>> = Vec::new();
+    // The push's upload bytes without a cut: the range cuts are drawn in.
+    let mut upload = 0;
+    for cuts in 0..=2usize {
+        for mode in &modes {
+            let mut figures = Vec::new();
+            let mut offsets = Vec::new();
+            for seed in seeds.clone() {
+                let at = if cuts == 0 {
+                    Vec::new()
+                } else {
+                    cut_offsets(seed, cuts, upload)
+                };
+                let toxics = Toxics {
+                    cut_up_at: at.clone(),
+                    ..Toxics::two_g()
+                };
+                let f = day_with(
+                    &format!(
+                        "day over 2G, {cuts} cut(s) in the push at {at:?}, {}, seed {seed}",
+                        mode.name
+                    ),
+                    toxics,
+                    seed,
+                    &mode.options,
+                );
+                assert_eq!(f.push_cuts, at.len() as u64, "every chosen cut fell inside the push");
+                figures.push(f);
+                offsets.push(at);
+            }
+            if cuts == 0 && upload == 0 {
+                upload = figures.iter().map(|f| f.push_up).min().unwrap_or(0);
+                println!("  the push's upload without a cut: {upload} bytes (cuts are drawn in 0..{upload})");
+            }
+            rows.push((cuts, mode.name, figures, offsets));
+        }
+    }
+    println!();
+    println!(
+        "| cuts in the push | push mode | day mean | day max | push mean | bytes up (mean) | bytes up (max) | bytes down (mean) | rounds + retries (mean) | cut offsets (bytes up, per seed) |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (cuts, mode, figures, offsets) in &rows {
+        let n = figures.len() as f64;
+        let mean = figures.iter().map(|f| f.total().as_secs_f64()).sum::<f64>() / n;
+        let max = figures.iter().map(|f| f.total().as_secs_f64()).fold(0.0, f64::max);
+        let push = figures.iter().map(|f| f.push.as_secs_f64()).sum::<f64>() / n;
+        let up = figures.iter().map(|f| f.up as f64).sum::<f64>() / n;
+        let up_max = figures.iter().map(|f| f.up).max().unwrap_or(0);
+        let down = figures.iter().map(|f| f.down as f64).sum::<f64>() / n;
+        let trips = figures.iter().map(|f| f64::from(f.rounds + f.retries)).sum::<f64>() / n;
+        let at: Vec<String> = offsets.iter().map(|o| format!("{o:?}")).collect();
+        println!(
+            "| {cuts} | {mode} | {mean:.2} s | {max:.2} s | {push:.2} s | {} | {} | {} | {trips:.1} | {} |",
+            kib(up.round() as u64),
+            kib(up_max),
+            kib(down.round() as u64),
+            at.join(" ")
+        );
+    }
 }
 
 /// Pushes `changes` as one device would, in batches of about 64 KiB
@@ -431,6 +598,9 @@ fn main() {
     let wants = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
     if wants("day") {
         day("day over loopback", Toxics::default(), 0);
+    }
+    if wants("cuts") {
+        cut_pushes();
     }
     if wants("2g") {
         for seed in 1..=5 {

@@ -48,6 +48,42 @@ pub mod paths {
     pub const HEALTH: &str = "/healthz";
     /// A revoked tablet reports that it erased its data ([`super::ErasedReport`]).
     pub const ERASED: &str = super::ERASED_PATH;
+    /// A sync request sent as a resumable upload ([`super::upload`]).
+    pub const SYNC_UPLOAD: &str = "/api/v1/sync/upload";
+}
+
+/// Resumable uploads of a sync request (`POST /api/v1/sync/upload`).
+///
+/// A 2G link cuts a request mid-body; a plain `POST /api/v1/sync` then loses
+/// every byte sent. A resumable upload is the same gzipped [`SyncRequest`]
+/// body, named by its key (SHA-256 of the whole gzipped body, 64 lower-case
+/// hex digits) and sent as pieces: the server keeps the bytes of a cut piece
+/// for a few minutes, keyed by the authenticated device and the key, and the
+/// device sends only the rest. Once the body is whole and its SHA-256 is the
+/// key, the server answers exactly as `POST /api/v1/sync` would (the same
+/// [`SyncResponse`] and errors); it also keeps the whole body for a while,
+/// so a device whose answer was lost asks again with an empty last piece.
+///
+/// - `POST` [`paths::SYNC_UPLOAD`] with [`KEY`], [`LENGTH`] (the whole
+///   body's bytes) and [`OFFSET`] (where this piece starts), and bytes
+///   `OFFSET..LENGTH` of the body, without `Content-Encoding`.
+/// - `GET` [`paths::SYNC_UPLOAD`] with [`KEY`]: 204 with [`OFFSET`], the
+///   bytes the server holds (0 when none), and [`LENGTH`] when it holds any.
+///   A probe also stops the server from taking more bytes from an older
+///   connection still sending this upload, so the offset stays true.
+/// - A piece at another offset than the one held (0 always starts again),
+///   a piece that ends before the body does, and a piece for an upload that
+///   is not held (never started, or expired) are answered 409
+///   [`ErrorCode::UploadOffset`] with [`OFFSET`] naming where to go on.
+/// - A body whose SHA-256 is not its key is answered 400 and dropped; a
+///   declared length over the server's request limit, 413.
+pub mod upload {
+    /// Header: the upload's key, SHA-256 of the whole gzipped body in hex.
+    pub const KEY: &str = "doorstep-upload-key";
+    /// Header: the whole body's length in bytes.
+    pub const LENGTH: &str = "doorstep-upload-length";
+    /// Header: where a piece starts; in answers, the bytes the server holds.
+    pub const OFFSET: &str = "doorstep-upload-offset";
 }
 
 /// `POST /api/v1/erased`: a tablet told to erase its data (an
@@ -244,6 +280,10 @@ pub enum ErrorCode {
     UnsupportedProtocol,
     /// Too many attempts; wait (429).
     TooManyRequests,
+    /// A resumable upload's piece does not start where the server's held
+    /// bytes end (or the upload is not held); the `doorstep-upload-offset`
+    /// header names where to go on (409, [`upload`]).
+    UploadOffset,
     /// The server failed; try again later (500/503).
     Internal,
     /// The office computer's disk is full (507): nothing of the push was

@@ -416,3 +416,26 @@ fn packs_arrive_with_their_etag_and_a_bad_one_is_refused() {
     let requests = protocol.lock().expect("peer").packs_requests.clone();
     assert_eq!(requests, vec![None, None, None, Some("\"packs-8\"".to_owned())]);
 }
+
+#[test]
+fn a_server_without_resumable_uploads_gets_plain_syncs() {
+    // The scripted peer knows only `POST /api/v1/sync` (404 elsewhere),
+    // like a server from before resumable uploads.
+    let (_other, remote, village, _) = other_tablet(0);
+    let (peer, protocol) = protocol_peer(Protocol {
+        remote,
+        ..Protocol::default()
+    });
+    let mut t = enrolled(&peer);
+    let (first, _) = run(&mut t.store, &SyncOptions::fast_retries());
+    first.expect("first sync");
+    write_households(&mut t.store, &village, 400);
+    let (report, _) = run(&mut t.store, &SyncOptions::fast_retries());
+    let report = report.expect("sync falls back to plain requests");
+    assert!(report.progress.bytes_sent > 4 * 1024, "{:?}", report.progress);
+    assert_eq!(
+        applied_seqs(&protocol),
+        (1..=400).collect::<Vec<_>>(),
+        "every change once"
+    );
+}

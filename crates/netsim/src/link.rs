@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -133,6 +133,8 @@ impl Link {
         let (tx, rx) = mpsc::channel(IN_FLIGHT_CHUNKS);
         let toxics = self.shared.toxics.subscribe();
         let reader = async {
+            let up_read =
+                (dir == Direction::Up).then_some((&self.shared.counters.up_read, &self.shared.counters.up_cuts_fired));
             read_side(
                 src,
                 tx,
@@ -141,6 +143,7 @@ impl Link {
                 self.plan.stall,
                 &toxics,
                 recording,
+                up_read,
             )
             .await;
             // The writer decides when this direction is over.
@@ -205,7 +208,9 @@ impl Link {
 }
 
 /// Reads `src` into chunks for the writer, splitting at the planned stall
-/// and stopping at the planned cut.
+/// and stopping at the planned cut, or at a cut of `Toxics::cut_up_at`
+/// when `up_read` counts the client -> server bytes of every connection.
+#[allow(clippy::too_many_arguments)]
 async fn read_side(
     src: &mut ReadHalf<'_>,
     tx: mpsc::Sender<Event>,
@@ -214,6 +219,7 @@ async fn read_side(
     stall: Duration,
     toxics: &watch::Receiver<Toxics>,
     mut recording: Option<&mut Recording>,
+    up_read: Option<(&AtomicU64, &AtomicU64)>,
 ) {
     let mut pos: u64 = 0;
     let mut stall_at = plan.stall_at;
@@ -239,6 +245,24 @@ async fn read_side(
         if let Some(cut_at) = plan.cut_at {
             let room = usize::try_from(cut_at - pos).unwrap_or(usize::MAX);
             if data.len() >= room {
+                data = &data[..room];
+                cut_now = true;
+            }
+        }
+        if let Some((counter, fired)) = up_read {
+            // Claim these bytes' numbers; the next chosen cut among them
+            // ends the connection there, and the bytes not forwarded are
+            // given back (they are sent again on the next connection).
+            let start = counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+            let end = start + data.len() as u64;
+            let next = usize::try_from(fired.load(Ordering::Relaxed)).unwrap_or(usize::MAX);
+            let cut = toxics.borrow().cut_up_at.get(next).copied().filter(|&c| c < end);
+            if let Some(at) = cut {
+                fired.fetch_add(1, Ordering::Relaxed);
+                let room = usize::try_from(at.saturating_sub(start))
+                    .unwrap_or(usize::MAX)
+                    .min(data.len());
+                counter.fetch_sub((data.len() - room) as u64, Ordering::Relaxed);
                 data = &data[..room];
                 cut_now = true;
             }

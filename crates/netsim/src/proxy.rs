@@ -36,6 +36,11 @@ pub(crate) struct Counters {
     pub(crate) connections_accepted: AtomicU64,
     pub(crate) connections_cut: AtomicU64,
     pub(crate) requests_replayed: AtomicU64,
+    /// Client -> server bytes read since the proxy started (for
+    /// `Toxics::cut_up_at`; never reset).
+    pub(crate) up_read: AtomicU64,
+    /// How many of `Toxics::cut_up_at` have cut (never reset).
+    pub(crate) up_cuts_fired: AtomicU64,
 }
 
 impl Counters {

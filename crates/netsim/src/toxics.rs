@@ -45,6 +45,13 @@ pub struct Toxics {
     pub extra_delay_probability: f64,
     /// How long a stall lasts.
     pub extra_delay: Duration,
+    /// Cuts at chosen client -> server bytes: the connection that carries
+    /// byte number *n* of all client -> server bytes since the proxy started
+    /// (counted over every connection, in the order they were read) is
+    /// reset after forwarding the bytes before it (bytes read but not
+    /// forwarded are not counted). In ascending order; each cuts once.
+    /// Benchmarks use it to cut inside one upload, whatever its connections.
+    pub cut_up_at: Vec<u64>,
 }
 
 /// Chunk size used when a direction is rate-limited, so pacing is smooth.

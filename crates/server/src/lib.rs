@@ -33,3 +33,4 @@ pub mod password;
 pub mod report;
 pub mod serve;
 pub mod store;
+pub mod uploads;

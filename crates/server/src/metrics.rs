@@ -280,6 +280,7 @@ fn error_code(code: ErrorCode) -> &'static str {
         ErrorCode::TooManyRequests => "too_many_requests",
         ErrorCode::Internal => "internal",
         ErrorCode::DiskFull => "disk_full",
+        ErrorCode::UploadOffset => "upload_offset",
     }
 }
 

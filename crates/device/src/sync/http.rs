@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use doorstep_core::protocol::{
-    EnrollRequest, EnrollResponse, ErasedReport, ErrorBody, Health, PacksResponse, SyncResponse, paths,
+    EnrollRequest, EnrollResponse, ErasedReport, ErrorBody, Health, PacksResponse, SyncResponse, paths, upload,
 };
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -64,6 +64,8 @@ pub(crate) struct ErrorAnswer {
     pub excerpt: String,
     /// What `Retry-After` asked for.
     pub retry_after: Option<Duration>,
+    /// Where a refused resumable upload should go on (`doorstep-upload-offset`).
+    pub upload_offset: Option<u64>,
     /// Body bytes received.
     pub received: u64,
 }
@@ -190,6 +192,58 @@ impl Http {
         Ok(Exchange { value, sent, received })
     }
 
+    /// `POST /api/v1/sync/upload`: bytes `offset..` of an already gzipped
+    /// request named `key` (`doorstep_core::protocol::upload`).
+    pub(crate) fn upload_piece(
+        &self,
+        key: &str,
+        gzipped_request: &[u8],
+        offset: usize,
+    ) -> Result<Exchange<SyncResponse>, HttpFailure> {
+        let piece = gzipped_request.get(offset..).unwrap_or_default().to_vec();
+        let sent = len_u64(piece.len());
+        let request = self
+            .authorised(self.client.post(self.url(paths::SYNC_UPLOAD)))
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .header(upload::KEY, key)
+            .header(upload::LENGTH, gzipped_request.len())
+            .header(upload::OFFSET, offset)
+            .body(piece);
+        let (status, body, received) = self.exchange(request)?;
+        let value = json_answer(status, &body)?;
+        Ok(Exchange { value, sent, received })
+    }
+
+    /// `GET /api/v1/sync/upload`: how many bytes of upload `key` the server
+    /// holds. A server without resumable uploads answers 404 or 405.
+    pub(crate) fn upload_probe(&self, key: &str) -> Result<Exchange<u64>, HttpFailure> {
+        let request = self
+            .authorised(self.client.get(self.url(paths::SYNC_UPLOAD)))
+            .header(upload::KEY, key);
+        let response = self.send(request)?;
+        let held = response
+            .headers()
+            .get(upload::OFFSET)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let (status, _, received) = self.read(response)?;
+        match held {
+            Some(value) if status.is_success() => Ok(Exchange {
+                value,
+                sent: 0,
+                received,
+            }),
+            _ => Err(HttpFailure::Link(SyncError::BadAnswer {
+                detail: format!(
+                    "HTTP {} to an upload probe without a {} header",
+                    status.as_u16(),
+                    upload::OFFSET
+                ),
+            })),
+        }
+    }
+
     /// `GET /api/v1/packs`, conditional on the ETag of what the device has.
     pub(crate) fn packs(&self, etag: Option<&str>) -> Result<Exchange<PacksAnswer>, HttpFailure> {
         let mut request = self
@@ -310,6 +364,11 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        let upload_offset = response
+            .headers()
+            .get(upload::OFFSET)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let location = response
             .headers()
             .get(header::LOCATION)
@@ -347,6 +406,7 @@ impl Http {
             body: parsed,
             excerpt,
             retry_after,
+            upload_offset,
             received,
         })))
     }

@@ -8,7 +8,8 @@
 //!
 //! Module map: `session` runs the push/pull loop; `batch` fills a request up
 //! to its compressed byte budget; `answer` applies an answer in one
-//! transaction and `restamp` adopts the server's stamps; `http` is the only
+//! transaction and `restamp` adopts the server's stamps; `upload` sends a
+//! push as a resumable upload; `http` is the only
 //! part that knows HTTP; `backoff` spaces retries; `enroll`, `packs` and
 //! `status` do what their names say; `error` says what went wrong.
 //!
@@ -34,6 +35,7 @@ mod rehome;
 mod restamp;
 mod session;
 mod status;
+mod upload;
 
 use std::time::Duration;
 
@@ -76,6 +78,10 @@ pub struct SyncOptions {
     pub connect_timeout: Duration,
     /// Fetch the checklist packs after the data. Default true.
     pub fetch_packs: bool,
+    /// Send pushes as resumable uploads, so a cut costs only the bytes that
+    /// did not arrive (`upload`). Default true; false resends a cut request
+    /// whole, as before (benchmarks compare the two).
+    pub resume_uploads: bool,
     /// Talk to this address instead of the enrolled one (the token is sent
     /// there): tests through a fault-injecting proxy, an office reaching
     /// the server by another route. Default none.
@@ -93,6 +99,7 @@ impl Default for SyncOptions {
             request_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(20),
             fetch_packs: true,
+            resume_uploads: true,
             server_url: None,
         }
     }

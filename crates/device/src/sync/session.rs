@@ -7,6 +7,9 @@
 //! doing the same round again:
 //! - link failures, 5xx and 429: the same round after a backoff with full
 //!   jitter, up to `max_attempts` consecutive failures;
+//! - a push of 4 KiB or more goes as a resumable upload (`upload`): after
+//!   a cut, the device asks how much arrived and sends only the rest, at
+//!   once when the cut still moved the upload on;
 //! - 413: the same round with half the byte budget;
 //! - 409 seq gap: the server lost changes it had confirmed (restored from a
 //!   backup); the acked position moves back and the outbox is resent;
@@ -20,6 +23,7 @@ use super::batch::{self, Estimate};
 use super::error::SyncError;
 use super::http::{ErrorAnswer, Http, HttpFailure};
 use super::packs::{PacksReport, update_packs};
+use super::upload::{RESUMABLE_MIN_BYTES, Upload};
 use super::{SyncOptions, SyncProgress, SyncReport};
 use crate::pull::PullReport;
 use crate::store::Store;
@@ -57,7 +61,11 @@ pub(crate) fn run(
         ..SyncProgress::default()
     };
     let mut report = SyncReport::default();
-    let (mut failures, mut gaps, mut idle) = (0u32, 0u32, 0u32);
+    let (mut failures, mut gaps, mut idle, mut offsets) = (0u32, 0u32, 0u32, 0u32);
+    // The push cut on the way, to resume; and whether the server takes
+    // resumable uploads (assumed until it answers it has none).
+    let mut pending: Option<Upload> = None;
+    let mut resumable = options.resume_uploads;
     progress(&p);
     loop {
         let position = store.sync_position()?;
@@ -73,13 +81,29 @@ pub(crate) fn run(
             pull_cursor: position.pull_cursor.clone(),
             pull_limit,
         };
-        let batch = batch::build(store, &template, acked, budget, &mut estimate)?;
-        let size = u64::try_from(batch.body.len()).unwrap_or(u64::MAX);
-        let _round =
-            tracing::debug_span!("round", n = p.round_trips + 1, pushes = batch.changes, bytes = size).entered();
-        let failure = match http.sync(batch.body) {
+        // A push cut on the way is resumed with the same body while the
+        // position it was built for holds; otherwise a new batch.
+        let mut attempt = match pending.take() {
+            Some(upload) if upload.is_for(acked, position.pull_cursor.as_deref()) => Attempt::Upload(upload),
+            _ => {
+                let batch = batch::build(store, &template, acked, budget, &mut estimate)?;
+                if resumable && batch.body.len() >= RESUMABLE_MIN_BYTES {
+                    Attempt::Upload(Upload::new(batch, acked, position.pull_cursor.clone()))
+                } else {
+                    Attempt::Plain(batch)
+                }
+            }
+        };
+        let (changes, size) = attempt.size();
+        let _round = tracing::debug_span!("round", n = p.round_trips + 1, pushes = changes, bytes = size).entered();
+        let sent = match &mut attempt {
+            Attempt::Plain(batch) => http.sync(std::mem::take(&mut batch.body)),
+            Attempt::Upload(upload) => upload.send(http),
+        };
+        let failure = match sent {
             Ok(exchange) => {
                 failures = 0;
+                offsets = 0;
                 budget = budget.saturating_mul(2).min(options.batch_bytes.max(MIN_BATCH_BYTES));
                 pull_limit = pull_limit.saturating_mul(2).min(options.pull_limit);
                 let received_at = store.wall_now();
@@ -129,7 +153,58 @@ pub(crate) fn run(
             }
             Err(failure) => failure,
         };
+        let mut upload = match attempt {
+            Attempt::Upload(upload) => Some(upload),
+            Attempt::Plain(_) => None,
+        };
         match failure {
+            HttpFailure::Status(answer) if upload.is_some() && is_upload_offset(&answer) => {
+                // The server named where the upload goes on: at once.
+                offsets += 1;
+                if offsets > options.max_attempts.max(1) {
+                    return Err(answer.to_error());
+                }
+                if let Some(mut upload) = upload {
+                    upload.go_on_at(answer.upload_offset.unwrap_or(0));
+                    tracing::info!(offset = answer.upload_offset, "upload goes on where the server says");
+                    pending = Some(upload);
+                }
+            }
+            HttpFailure::Status(answer) if upload.is_some() && is_unknown_path(&answer) => {
+                // A server from before resumable uploads: plain syncs.
+                tracing::info!("the server has no resumable uploads; sending plain syncs");
+                resumable = false;
+            }
+            HttpFailure::Link(e) if upload.is_some() => {
+                failures += 1;
+                if !e.is_transient() || failures >= options.max_attempts {
+                    return Err(e);
+                }
+                p.retries += 1;
+                progress(&p);
+                // Ask at once how much arrived; a cut that still moved the
+                // upload on is the link, not a server to spare: go on now.
+                if let Some(up) = upload.as_mut()
+                    && let Ok((held, received)) = up.probe(http)
+                {
+                    p.bytes_received += received;
+                    if up.advanced() {
+                        tracing::info!(held, failures, "push cut; resuming where the server's bytes end");
+                        failures = 0;
+                        pending = upload;
+                        continue;
+                    }
+                }
+                pending = upload;
+                let wait = backoff.delay(failures, None);
+                tracing::info!(
+                    failures,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    error = e.kind(),
+                    "upload failed; retrying"
+                );
+                std::thread::sleep(wait);
+            }
             HttpFailure::Status(answer) if is_seq_gap(&answer) => {
                 p.bytes_sent += size;
                 gaps += 1;
@@ -146,12 +221,11 @@ pub(crate) fn run(
             }
             HttpFailure::Status(answer) if answer.status == 413 => {
                 p.bytes_sent += size;
-                if batch.changes <= 1 || budget <= MIN_BATCH_BYTES {
+                if changes <= 1 || budget <= MIN_BATCH_BYTES {
                     return Err(SyncError::Refused {
                         status: 413,
                         message: format!(
-                            "even a request of {size} bytes with {} change(s) is too large for the server",
-                            batch.changes
+                            "even a request of {size} bytes with {changes} change(s) is too large for the server"
                         ),
                         field: None,
                     });
@@ -162,7 +236,7 @@ pub(crate) fn run(
             other => {
                 let (error, asked_wait) = match other {
                     HttpFailure::Link(e) => {
-                        if batch.changes > 1 {
+                        if changes > 1 {
                             budget = (budget / 2).max(MIN_LINK_BATCH_BYTES.min(budget));
                         }
                         pull_limit = (pull_limit / 2).max(MIN_LINK_PULL_LIMIT.min(pull_limit));
@@ -201,6 +275,33 @@ pub(crate) fn run(
     report.progress = p;
     report.finished_at = format_timestamp(store.now());
     Ok(report)
+}
+
+/// One round's request: a plain sync, or a resumable upload.
+#[derive(Debug)]
+enum Attempt {
+    Plain(batch::Batch),
+    Upload(Upload),
+}
+
+impl Attempt {
+    /// Changes pushed and bytes of the whole request.
+    fn size(&self) -> (usize, u64) {
+        let (changes, bytes) = match self {
+            Attempt::Plain(batch) => (batch.changes, batch.body.len()),
+            Attempt::Upload(upload) => (upload.changes, upload.body_len()),
+        };
+        (changes, u64::try_from(bytes).unwrap_or(u64::MAX))
+    }
+}
+
+fn is_upload_offset(answer: &ErrorAnswer) -> bool {
+    answer.status == 409 && answer.body.as_ref().is_some_and(|b| b.error == ErrorCode::UploadOffset)
+}
+
+/// 404 or 405 without the protocol's error body: no such endpoint.
+fn is_unknown_path(answer: &ErrorAnswer) -> bool {
+    matches!(answer.status, 404 | 405) && answer.body.is_none()
 }
 
 fn is_seq_gap(answer: &ErrorAnswer) -> bool {

@@ -29,6 +29,26 @@ pub(super) async fn bytes(body: Body, limit: usize) -> Result<axum::body::Bytes,
     })
 }
 
+/// Decompresses a gzipped body joined by hand (a resumable upload, which
+/// the decompression layer never sees whole), at most `limit` bytes out.
+pub(super) fn gunzip(gzipped: &[u8], limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    use std::io::Read;
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut out = Vec::with_capacity(gzipped.len().saturating_mul(4).min(limit));
+    match flate2::read::GzDecoder::new(gzipped).take(cap).read_to_end(&mut out) {
+        Ok(_) if out.len() > limit => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::TooLarge,
+            format!("the request body unpacks to more than {limit} bytes; send smaller batches"),
+        )),
+        Ok(_) => Ok(out.into()),
+        Err(e) => Err(ApiError::bad_field(
+            "body",
+            format!("the uploaded body is not complete gzip: {e}"),
+        )),
+    }
+}
+
 /// Parses a JSON request whose `protocol` and `schema_version` are checked
 /// first, so an old app gets "update the app" rather than a parse error.
 pub(super) fn parse_versioned<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {

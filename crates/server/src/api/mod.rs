@@ -16,6 +16,7 @@ mod error;
 mod packs;
 mod scrape;
 mod sync;
+mod upload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +58,8 @@ pub struct Limits {
     pub enroll_failures: u32,
     /// The window for `enroll_failures`.
     pub enroll_window: Duration,
+    /// Partial sync uploads kept for a resume (`crate::uploads`).
+    pub uploads: crate::uploads::UploadLimits,
 }
 
 impl Default for Limits {
@@ -69,6 +72,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(120),
             enroll_failures: 10,
             enroll_window: Duration::from_secs(600),
+            uploads: crate::uploads::UploadLimits::default(),
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct App<S> {
     pub packs: PackBundle,
     /// What `/metrics` shows.
     pub metrics: Arc<Metrics>,
+    /// Partial sync uploads, by device and key.
+    pub uploads: crate::uploads::Uploads,
     enroll_guard: crate::attempts::Attempts,
 }
 
@@ -92,6 +98,7 @@ impl<S: Store> App<S> {
     pub fn new(store: S, limits: Limits, packs: PackBundle, metrics: Arc<Metrics>) -> Arc<App<S>> {
         Arc::new(App {
             store,
+            uploads: crate::uploads::Uploads::new(limits.uploads),
             limits,
             packs,
             metrics,
@@ -107,6 +114,7 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .route(paths::HEALTH, get(packs::health))
         .route(paths::ENROLL, post(enroll::enroll::<S>))
         .route(paths::SYNC, post(sync::sync::<S>))
+        .route(paths::SYNC_UPLOAD, post(upload::piece::<S>).get(upload::probe::<S>))
         .route(paths::PACKS, get(packs::packs::<S>))
         .route(paths::ERASED, post(erased::erased::<S>))
         .with_state(app)

@@ -13,7 +13,7 @@ use doorstep_core::schema::format_timestamp;
 use super::error::ApiError;
 use super::{App, auth, body};
 use crate::ingest::Refusal;
-use crate::store::Store;
+use crate::store::{DeviceRecord, Store};
 
 pub(super) async fn sync<S: Store>(
     State(app): State<Arc<App<S>>>,
@@ -22,6 +22,17 @@ pub(super) async fn sync<S: Store>(
 ) -> Result<Json<SyncResponse>, ApiError> {
     let device = auth::device(&app, &headers).await?;
     let raw = body::bytes(raw, app.limits.body_bytes).await?;
+    answer(&app, &device, raw).await
+}
+
+/// Does what a sync request asks for `device` and gives the answer: the
+/// one path of `POST /api/v1/sync` and of a whole resumable upload
+/// (`super::upload`). `raw` is the decompressed JSON.
+pub(super) async fn answer<S: Store>(
+    app: &App<S>,
+    device: &DeviceRecord,
+    raw: axum::body::Bytes,
+) -> Result<Json<SyncResponse>, ApiError> {
     // Parsing a day's push (a megabyte of JSON) is CPU work: off the async
     // threads, so a store transaction waiting on its next round trip is
     // not queued behind two hundred tablets' parsing.
