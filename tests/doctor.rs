@@ -72,6 +72,27 @@ fn a_healthy_office_with_a_fresh_backup_is_all_ok() {
 }
 
 #[test]
+fn without_a_folder_the_backups_the_database_recorded_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    campaign(&db);
+    let backup_line = || {
+        let (code, out, err) = server_output(&db, &["doctor"]);
+        assert!(!err.contains("panicked"), "{err}");
+        let checks = lines(&out);
+        (code, checks.into_iter().find(|c| c.1 == "backup").unwrap())
+    };
+    let (code, none) = backup_line();
+    assert_eq!((code, none.0.as_str()), (2, "FAIL"), "{}", none.2);
+    assert!(none.2.contains("no backup recorded in the database"), "{}", none.2);
+    let out = dir.path().join("by-hand.db");
+    doorstep_e2e::admin(&db, &["backup", "--out", out.to_str().unwrap()]);
+    let (_, taken) = backup_line();
+    assert_eq!(taken.0, "OK", "{}", taken.2);
+    assert!(taken.2.contains("by-hand.db"), "{}", taken.2);
+}
+
+#[test]
 fn no_backup_says_so_and_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");

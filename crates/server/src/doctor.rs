@@ -288,8 +288,9 @@ pub fn newest_backup(dir: &Path) -> Result<Option<(PathBuf, DateTime<Utc>)>, Str
     Ok(Some((newest.clone(), taken_at)))
 }
 
-/// The backup check. `dir` is the `--backup-dir` given (none: nothing to
-/// look at), `found` what is in it, `max_age` how old the newest may be.
+/// The backup check. `dir` is the `--backup-dir` given (none: `found` is
+/// the newest backup the database recorded), `found` the newest backup,
+/// `max_age` how old it may be.
 pub fn backup_check(
     dir: Option<&Path>,
     found: Result<Option<NewestBackup>, String>,
@@ -297,23 +298,18 @@ pub fn backup_check(
     now: DateTime<Utc>,
 ) -> Check {
     let take_one = "Take one with `doorstep-server backup --out FILE`, or run the server with `--backup-dir DIR`";
-    let Some(dir) = dir else {
-        return Check::not_ok(
-            "backup",
-            Outcome::Warn,
-            "not checked: no --backup-dir given",
-            "Run `doorstep-server doctor --backup-dir DIR` with the folder the server backs up into",
-        );
-    };
     let newest = match found {
         Ok(Some(b)) => b,
         Ok(None) => {
+            let place = dir.map_or_else(
+                || "recorded in the database".to_owned(),
+                |d| format!("in {}", d.display()),
+            );
             return Check::not_ok(
                 "backup",
                 Outcome::Fail,
                 format!(
-                    "no backup in {}: tablets keep every change until one is made, and a broken disk would lose the campaign",
-                    dir.display()
+                    "no backup {place}: tablets keep every change until one is made, and a broken disk would lose the campaign"
                 ),
                 take_one,
             );
@@ -446,6 +442,7 @@ pub async fn run(request: &Request, now: DateTime<Utc>) -> Vec<Check> {
         Some(path) => path.display().to_string(),
         None => "the PostgreSQL database".to_owned(),
     };
+    let recorded = health.as_ref().ok().and_then(|h| h.recorded_backup.clone());
     let stamp = match &health {
         Ok(h) => {
             checks.extend(database_checks(&place, h));
@@ -462,17 +459,28 @@ pub async fn run(request: &Request, now: DateTime<Utc>) -> Vec<Check> {
     if let Some(dir) = &request.backup_dir {
         checks.push(disk_check("the backups", dir, free_space(dir)));
     }
-    if sqlite.is_some() || request.backup_dir.is_some() {
+    if health.is_ok() || request.backup_dir.is_some() {
+        let check_file = |path: &Path| {
+            sqlite
+                .as_ref()
+                .filter(|_| path.is_file())
+                .and_then(|_| SqliteStore::check_backup(path, request.key_file.as_deref()).err())
+                .map(|e| e.to_string())
+        };
         let found = match &request.backup_dir {
             Some(dir) => newest_backup(dir).map(|newest| {
                 newest.map(|(path, taken_at)| {
-                    let broken = SqliteStore::check_backup(&path, request.key_file.as_deref())
-                        .err()
-                        .map(|e| e.to_string());
+                    let broken = check_file(&path);
                     NewestBackup { path, taken_at, broken }
                 })
             }),
-            None => Ok(None),
+            // The database's own record of the backups taken.
+            None => Ok(recorded.and_then(|(file, taken_at)| {
+                let taken_at = doorstep_core::schema::parse_timestamp(&taken_at).ok()?;
+                let path = PathBuf::from(file);
+                let broken = check_file(&path);
+                Some(NewestBackup { path, taken_at, broken })
+            })),
         };
         let max_age = request.backup_every.map_or(DAY, |every| every.saturating_mul(2));
         checks.push(backup_check(request.backup_dir.as_deref(), found, max_age, now));
@@ -500,6 +508,7 @@ mod tests {
             known_schema: 7,
             newest_stamp: None,
             changes: 12,
+            recorded_backup: None,
         }
     }
 
@@ -586,7 +595,13 @@ mod tests {
             "{}",
             none.line()
         );
-        assert_eq!(backup_check(None, Ok(None), day, now).outcome, Outcome::Warn);
+        let unrecorded = backup_check(None, Ok(None), day, now);
+        assert_eq!(unrecorded.outcome, Outcome::Fail);
+        assert!(
+            unrecorded.finding.contains("recorded in the database"),
+            "{}",
+            unrecorded.finding
+        );
         let broken = backup_check(
             Some(dir),
             Ok(Some(NewestBackup {

@@ -22,4 +22,8 @@ pub struct DatabaseHealth {
     pub newest_stamp: Option<Hlc>,
     /// Changes in the log.
     pub changes: u64,
+    /// The newest completed backup the database recorded (`doorstep-server
+    /// backup`, `serve --backup-dir`): its file and when it began, in the
+    /// stored timestamp form.
+    pub recorded_backup: Option<(String, String)>,
 }

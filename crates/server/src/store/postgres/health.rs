@@ -23,6 +23,10 @@ impl PgStore {
             .await?
             .get(0);
         let changes: i64 = tx.query_one("SELECT count(*) FROM change_log", &[]).await?.get(0);
+        let recorded_backup = tx
+            .query_opt("SELECT file, taken_at FROM backup ORDER BY taken_at DESC LIMIT 1", &[])
+            .await?
+            .map(|r| (r.get(0), r.get(1)));
         tx.commit().await?;
         let stamp = Hlc::from_u64(u64::try_from(clock).unwrap_or(0));
         Ok(DatabaseHealth {
@@ -32,6 +36,7 @@ impl PgStore {
             known_schema: MIGRATIONS.len(),
             newest_stamp: (stamp != Hlc::ZERO).then_some(stamp),
             changes: u64::try_from(changes).unwrap_or(0),
+            recorded_backup,
         })
     }
 }

@@ -78,6 +78,7 @@ pub(super) fn inspect(path: &Path, key_file: Option<&Path>) -> Result<DatabaseHe
             known_schema: MIGRATIONS.len(),
             newest_stamp: None,
             changes: 0,
+            recorded_backup: None,
         });
     }
     let has_history: bool = conn
@@ -126,5 +127,13 @@ pub(super) fn inspect(path: &Path, key_file: Option<&Path>) -> Result<DatabaseHe
         known_schema: MIGRATIONS.len(),
         newest_stamp,
         changes: u64::try_from(changes).unwrap_or(0),
+        // A schema from before backups were recorded has no such table.
+        recorded_backup: conn
+            .query_row(
+                "SELECT file, taken_at FROM backup ORDER BY taken_at DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok(),
     })
 }
