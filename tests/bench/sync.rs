@@ -15,81 +15,25 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use doorstep_core::ids::{DeviceId, VillageId};
-use doorstep_core::protocol::{PROTOCOL_VERSION, SCHEMA_VERSION, SyncRequest, SyncResponse, WireChanges};
 use doorstep_core::schema::EntityKind;
 use doorstep_device::sync::{SyncOptions, enroll, sync};
 use doorstep_device::{CreateOptions, Store as DeviceStore};
 use doorstep_e2e::day::{day_changes, record_day};
 use doorstep_netsim::{Proxy, Toxics};
 use doorstep_server::admin::{self, CampaignSpec, MemberSpec, PlaceSpec};
-use doorstep_server::api::Limits;
 use doorstep_server::store::Store;
 use doorstep_server::store::any::AnyStore;
 
-/// A server running in this process on a loopback port.
-struct Running {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+#[path = "loopback.rs"]
+mod loopback;
 
-impl Running {
-    fn start(store: AnyStore) -> Running {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let stop = async move {
-                    let _ = rx.await;
-                };
-                let packs = doorstep_server::api::PackBundle::from_files(doorstep_server::pack_catalog::bundled());
-                doorstep_server::serve::serve_until(
-                    store,
-                    listener,
-                    Limits::default(),
-                    packs,
-                    Default::default(),
-                    stop,
-                )
-                .await
-                .unwrap();
-            });
-        });
-        Running {
-            addr: addr_rx.recv().unwrap(),
-            stop: Some(tx),
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
+use loopback::{Running, percentile, push_all};
 
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
@@ -383,52 +327,6 @@ fn cut_pushes() {
     }
 }
 
-/// Pushes `changes` as one device would, in batches of about 64 KiB
-/// gzipped; returns the latency of each request.
-fn push_all(
-    http: &reqwest::blocking::Client,
-    url: &str,
-    token: &str,
-    device: DeviceId,
-    changes: &[doorstep_core::change::Change],
-) -> Vec<Duration> {
-    let mut latencies = Vec::new();
-    let mut acked = 0u64;
-    for chunk in changes.chunks(2_000) {
-        let request = SyncRequest {
-            protocol: PROTOCOL_VERSION,
-            schema_version: SCHEMA_VERSION,
-            device_id: device,
-            acked_seq: acked,
-            pushes: WireChanges::encode(chunk),
-            pull_cursor: None,
-            pull_limit: 0,
-        };
-        let json = serde_json::to_vec(&request).unwrap();
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        std::io::Write::write_all(&mut enc, &json).unwrap();
-        let body = enc.finish().unwrap();
-        let t = Instant::now();
-        let resp = http
-            .post(format!("{url}/api/v1/sync"))
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .header("content-encoding", "gzip")
-            .body(body)
-            .send()
-            .unwrap();
-        assert!(resp.status().is_success(), "{}", resp.status());
-        let answer: SyncResponse = resp.json().unwrap();
-        latencies.push(t.elapsed());
-        acked = answer.last_applied_seq;
-    }
-    latencies
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 /// The stores to compare: SQLite in a temporary directory, and a fresh
 /// PostgreSQL database when `DOORSTEP_TEST_POSTGRES` names a server.
 fn stores(dir: &Path, name: &str) -> Vec<(&'static str, String)> {
@@ -493,7 +391,7 @@ fn ingest(label: &str, db: &str, devices: usize, households: usize) {
                     .unwrap();
                 barrier.wait();
                 let t = Instant::now();
-                let latencies = push_all(&http, &url, &token, device, &changes);
+                let latencies = push_all(&http, &url, &token, device, 0, &changes);
                 (changes.len(), t.elapsed(), latencies)
             })
         })
