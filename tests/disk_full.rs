@@ -102,6 +102,12 @@ fn integrity(db: &Path) -> String {
 
 #[test]
 fn a_full_disk_refuses_the_push_whole_keeps_pulls_answering_and_takes_it_later() {
+    if doorstep_e2e::on_postgres() {
+        eprintln!(
+            "skipped on PostgreSQL: this fills the filesystem of the office's SQLite file (PostgreSQL's own disk is the provider's; its 53100 maps to the same 507)"
+        );
+        return;
+    }
     let disk = match Tmpfs::mount("16m") {
         Ok(d) => d,
         Err(why) if !running_as_root() => {
