@@ -60,11 +60,24 @@ pub(super) async fn start_epoch_if_restored(
     let (true, Some(old)) = (restored, current) else {
         return Ok(None);
     };
+    let epoch = open_epoch(tx, &old, last_seq, Utc::now()).await?;
+    Ok(Some((old, epoch)))
+}
+
+/// In `tx`: a new epoch after `parent` whose log is the parent's up to
+/// `base_seq`, made current, and a new office device id made the office's;
+/// the new epoch's id.
+pub(super) async fn open_epoch(
+    tx: &Transaction<'_>,
+    parent: &str,
+    base_seq: u64,
+    now: chrono::DateTime<Utc>,
+) -> Result<String, StoreError> {
     let epoch = Uuid::now_v7().hyphenated().to_string();
-    let now = format_timestamp(Utc::now());
+    let now = format_timestamp(now);
     tx.execute(
         "INSERT INTO epoch (id, parent, base_seq, started_at) VALUES ($1, $2, $3, $4)",
-        &[&epoch, &old, &i64::try_from(last_seq).unwrap_or(i64::MAX), &now],
+        &[&epoch, &parent, &i64::try_from(base_seq).unwrap_or(i64::MAX), &now],
     )
     .await?;
     // The restored office seq counter would hand out change ids tablets
@@ -79,5 +92,5 @@ pub(super) async fn start_epoch_if_restored(
         tx.execute("UPDATE server_meta SET value = $2 WHERE key = $1", &[&key, &value])
             .await?;
     }
-    Ok(Some((old, epoch)))
+    Ok(epoch)
 }

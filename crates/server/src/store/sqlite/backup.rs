@@ -258,11 +258,26 @@ pub(super) fn put_in_place(db: &Path, from: &Path, key: Option<&DbKey>) -> Resul
 pub(super) fn start_epoch(conn: &mut Connection, base_seq: u64) -> Result<(String, String), StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let old: String = tx.query_row("SELECT value FROM server_meta WHERE key = 'epoch'", [], |r| r.get(0))?;
+    let epoch = open_epoch(&tx, &old, base_seq, Utc::now())?;
+    tx.commit()?;
+    Ok((old, epoch))
+}
+
+/// In `tx`: a new epoch after `parent` whose log is the parent's up to
+/// `base_seq`, made current, and a new office device id made the office's
+/// (so office changes from now on never reuse a `(device, seq)` of the
+/// parent's history); the new epoch's id.
+pub(super) fn open_epoch(
+    tx: &rusqlite::Transaction<'_>,
+    parent: &str,
+    base_seq: u64,
+    now: chrono::DateTime<Utc>,
+) -> rusqlite::Result<String> {
     let epoch = uuid::Uuid::now_v7().hyphenated().to_string();
-    let now = doorstep_core::schema::format_timestamp(Utc::now());
+    let now = doorstep_core::schema::format_timestamp(now);
     tx.execute(
         "INSERT INTO epoch (id, parent, base_seq, started_at) VALUES (?1, ?2, ?3, ?4)",
-        (&epoch, &old, i64::try_from(base_seq).unwrap_or(i64::MAX), &now),
+        (&epoch, parent, i64::try_from(base_seq).unwrap_or(i64::MAX), &now),
     )?;
     let office = doorstep_core::ids::DeviceId::new().to_string();
     tx.execute(
@@ -272,8 +287,7 @@ pub(super) fn start_epoch(conn: &mut Connection, base_seq: u64) -> Result<(Strin
     for (k, v) in [("epoch", epoch.as_str()), ("office_device", office.as_str())] {
         tx.execute("UPDATE server_meta SET value = ?2 WHERE key = ?1", (k, v))?;
     }
-    tx.commit()?;
-    Ok((old, epoch))
+    Ok(epoch)
 }
 
 /// A plain SQLite file as long as its header says: page size times page

@@ -5,10 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use doorstep_core::ids::DeviceId;
-use doorstep_core::schema::format_timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::{damaged, i64_of, u64_of};
+use super::{damaged, u64_of};
 use crate::epoch::{Rewind, rewind};
 use crate::store::StoreError;
 
@@ -55,20 +54,7 @@ pub(super) fn rewound(
     let Rewind::Start { base_seq } = rewind(last_seen.as_deref(), &started_at, u64_of(base)) else {
         return Ok(false);
     };
-    let epoch = uuid::Uuid::now_v7().hyphenated().to_string();
-    let now = format_timestamp(now);
-    tx.execute(
-        "INSERT INTO epoch (id, parent, base_seq, started_at) VALUES (?1, ?2, ?3, ?4)",
-        (&epoch, &current, i64_of(base_seq), &now),
-    )?;
-    let office = DeviceId::new().to_string();
-    tx.execute(
-        "INSERT INTO device (id, label, enrolled_at) VALUES (?1, 'office', ?2)",
-        (&office, &now),
-    )?;
-    for (k, v) in [("epoch", epoch.as_str()), ("office_device", office.as_str())] {
-        tx.execute("UPDATE server_meta SET value = ?2 WHERE key = ?1", (k, v))?;
-    }
+    let epoch = super::backup::open_epoch(&tx, &current, base_seq, now)?;
     tx.commit()?;
     tracing::warn!(
         device = %device,
