@@ -11,7 +11,7 @@
 //! What makes it hold: tablets resend what the restored server lacks (the
 //! seq-gap answer names the first seq it needs), and a pull cursor carries
 //! its epoch, so a tablet that had pulled past what the backup held pulls
-//! again from there (`doorstep_server::epoch`).
+//! again from there (`doorstep_ingest::epoch`).
 
 #![allow(clippy::unwrap_used)]
 

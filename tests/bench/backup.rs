@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use doorstep_core::ids::{DeviceId, VillageId};
 use doorstep_e2e::day::day_changes;
-use doorstep_server::store::Store;
-use doorstep_server::store::any::AnyStore;
-use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_store::Store;
+use doorstep_store::any::AnyStore;
+use doorstep_store::sqlite::SqliteStore;
 
 #[path = "province.rs"]
 mod province;
@@ -93,7 +93,7 @@ fn main() {
     let tablets: Vec<(String, DeviceId, Vec<VillageId>)> = (0..TABLETS)
         .map(|i| {
             let (commune, _, villages) = &created.communes[i % created.communes.len()];
-            let code = block_on(doorstep_server::admin::new_enrol_code(
+            let code = block_on(doorstep_office::admin::new_enrol_code(
                 &store,
                 &member,
                 &commune.to_string(),
@@ -105,7 +105,7 @@ fn main() {
             let key = store.token_key();
             let token = format!("token-{code}");
             let device = block_on(store.enroll(
-                key.hash(&doorstep_server::auth::normalise_code(&code)),
+                key.hash(&doorstep_store::auth::normalise_code(&code)),
                 key.hash(&token),
                 None,
                 Utc::now(),

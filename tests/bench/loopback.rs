@@ -11,7 +11,7 @@ use doorstep_core::change::Change;
 use doorstep_core::ids::DeviceId;
 use doorstep_core::protocol::{PROTOCOL_VERSION, SCHEMA_VERSION, SyncRequest, SyncResponse, WireChanges};
 use doorstep_server::api::Limits;
-use doorstep_server::store::any::AnyStore;
+use doorstep_store::any::AnyStore;
 
 /// The server, stopped when dropped.
 pub(crate) struct Running {
@@ -35,7 +35,7 @@ impl Running {
                 let stop = async move {
                     let _ = rx.await;
                 };
-                let packs = doorstep_server::api::PackBundle::from_files(doorstep_server::pack_catalog::bundled());
+                let packs = doorstep_server::api::PackBundle::from_files(doorstep_ingest::pack_catalog::bundled());
                 doorstep_server::serve::serve_until(
                     store,
                     listener,

@@ -12,8 +12,9 @@ use doorstep_core::entities::{Entity, Household};
 use doorstep_core::ids::{DeviceId, HouseholdId, VillageId};
 use doorstep_core::text::PersonName;
 use doorstep_e2e::day::day_changes;
-use doorstep_server::admin::{self, CampaignCreated, CampaignSpec, MemberSpec, PlaceSpec};
-use doorstep_server::store::{OfficeWrite, Store};
+use doorstep_ingest::OfficeWrite;
+use doorstep_office::admin::{self, CampaignCreated, CampaignSpec, MemberSpec, PlaceSpec};
+use doorstep_store::Store;
 
 pub(crate) const COMMUNES: usize = 40;
 pub(crate) const VILLAGES: usize = 6;
@@ -78,7 +79,7 @@ pub(crate) fn build<S: Store>(store: &S) -> (CampaignCreated, String) {
         .code;
         let key = store.token_key();
         let device: DeviceId = block_on(store.enroll(
-            key.hash(&doorstep_server::auth::normalise_code(&code)),
+            key.hash(&doorstep_store::auth::normalise_code(&code)),
             key.hash(&format!("token-{code}")),
             None,
             Utc::now(),

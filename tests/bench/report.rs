@@ -13,10 +13,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use doorstep_server::admin::{self, MemberSpec};
-use doorstep_server::report::Filter;
-use doorstep_server::store::Store;
-use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_office::admin::{self, MemberSpec};
+use doorstep_store::Store;
+use doorstep_store::report::Filter;
+use doorstep_store::sqlite::SqliteStore;
 
 #[path = "province.rs"]
 mod province;
@@ -92,11 +92,11 @@ fn main() {
         block_on(store.peer_spread(one.clone())).unwrap();
     });
     let xlsx = time("XLSX workbook, one commune (rows + file)", &|| {
-        let report = doorstep_server::export::Report {
+        let report = doorstep_office::export::Report {
             overview: block_on(store.overview(one.clone())).unwrap(),
             visits: block_on(store.visit_rows(one.clone())).unwrap(),
             runs: block_on(store.run_rows(one.clone())).unwrap(),
-            scope: doorstep_server::export::Scope {
+            scope: doorstep_office::export::Scope {
                 communes: vec!["Xa 03".into()],
                 village: None,
                 from: None,
@@ -104,7 +104,7 @@ fn main() {
                 today,
             },
         };
-        let bytes = doorstep_server::export::xlsx(&report, "vi").unwrap();
+        let bytes = doorstep_office::export::xlsx(&report, "vi").unwrap();
         assert!(bytes.len() > 10_000);
     });
     let (commune_page, province_page) = page_times(&store, &created.communes[3].0.to_string());
@@ -167,7 +167,7 @@ fn page_times(store: &SqliteStore, commune: &str) -> (Duration, Duration) {
         .unwrap()
         .to_string();
     let cookie = runtime
-        .block_on(doorstep_server::dashboard::session::start(
+        .block_on(doorstep_dashboard::session::start(
             store,
             store.token_key(),
             admin_id,
@@ -175,7 +175,7 @@ fn page_times(store: &SqliteStore, commune: &str) -> (Duration, Duration) {
         ))
         .unwrap();
     let pair = cookie.to_str().unwrap().split(';').next().unwrap().to_owned();
-    let router = doorstep_server::dashboard::router(doorstep_server::dashboard::Dashboard::new(store.clone()));
+    let router = doorstep_dashboard::router(doorstep_dashboard::Dashboard::new(store.clone()));
     let page = |uri: &str| {
         let request = Request::get(uri).header("cookie", &pair).body(Body::empty()).unwrap();
         let response = runtime.block_on(router.clone().oneshot(request)).unwrap();

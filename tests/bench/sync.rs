@@ -26,9 +26,9 @@ use doorstep_device::sync::{SyncOptions, enroll, sync};
 use doorstep_device::{CreateOptions, Store as DeviceStore};
 use doorstep_e2e::day::{day_changes, record_day};
 use doorstep_netsim::{Proxy, Toxics};
-use doorstep_server::admin::{self, CampaignSpec, MemberSpec, PlaceSpec};
-use doorstep_server::store::Store;
-use doorstep_server::store::any::AnyStore;
+use doorstep_office::admin::{self, CampaignSpec, MemberSpec, PlaceSpec};
+use doorstep_store::Store;
+use doorstep_store::any::AnyStore;
 
 #[path = "loopback.rs"]
 mod loopback;
@@ -426,7 +426,7 @@ fn pull_cost(db: &str, history: usize) -> (u64, Duration) {
         let code = code(&store, &member, commune);
         let key = store.token_key();
         block_on(store.enroll(
-            key.hash(&doorstep_server::auth::normalise_code(&code)),
+            key.hash(&doorstep_store::auth::normalise_code(&code)),
             key.hash(&format!("token-{code}")),
             None,
             Utc::now(),

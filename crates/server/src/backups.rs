@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::store::BackupTaken;
-use crate::store::StoreError;
-use crate::store::any::AnyStore;
+use doorstep_store::BackupTaken;
+use doorstep_store::StoreError;
+use doorstep_store::any::AnyStore;
 
 /// Where and how often `serve` takes backups.
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use doorstep_core::hlc::{Hlc, HlcClock};
 use serde::Serialize;
 
-use crate::store::health::DatabaseHealth;
+use doorstep_store::health::DatabaseHealth;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -421,17 +421,17 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 /// Runs every check, in the order printed. Changes nothing; a SQLite
 /// database is read, never made or migrated.
 pub async fn run(request: &Request, now: DateTime<Utc>) -> Vec<Check> {
-    use crate::store::postgres::PgStore;
-    use crate::store::sqlite::SqliteStore;
+    use doorstep_store::postgres::PgStore;
+    use doorstep_store::sqlite::SqliteStore;
 
     let mut checks = Vec::new();
-    let sqlite = crate::store::any::sqlite_path(&request.db);
+    let sqlite = doorstep_store::any::sqlite_path(&request.db);
     let health = match &sqlite {
         Some(path) => {
             let (path, key) = (path.clone(), request.key_file.clone());
             tokio::task::spawn_blocking(move || SqliteStore::health(&path, key.as_deref()))
                 .await
-                .unwrap_or_else(|e| Err(crate::store::StoreError::Task(e.to_string())))
+                .unwrap_or_else(|e| Err(doorstep_store::StoreError::Task(e.to_string())))
         }
         None => match PgStore::open(&request.db).await {
             Ok(store) => store.health().await,

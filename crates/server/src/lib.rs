@@ -8,29 +8,17 @@
 //! tablets the same way.
 //!
 //! **Architecture invariants**
-//! - All push rules live in [`ingest`] (pure); a [`store::Store`] only
-//!   loads and writes, in one transaction per request.
+//! - All push rules live in `doorstep-ingest` (pure); a
+//!   [`Store`](doorstep_store::Store) only loads and writes, in one
+//!   transaction per request.
 //! - Merging uses `doorstep-core`'s rules, the same as the tablets.
-//! - Tokens and enrolment codes are stored only as keyed hashes ([`auth`]).
+//! - Tokens and enrolment codes are stored only as keyed hashes (`doorstep_store::auth`).
 //! - Logs carry ids and counts, never names, phones or tokens.
 
-pub mod admin;
 pub mod api;
-pub mod attempts;
-pub mod auth;
 pub mod backups;
-pub mod chart;
-pub mod dashboard;
 pub mod doctor;
-pub mod entity_state;
-pub mod epoch;
-pub mod export;
-pub mod ingest;
 pub mod logging;
 pub mod metrics;
-pub mod pack_catalog;
-pub mod password;
-pub mod report;
 pub mod serve;
-pub mod store;
 pub mod uploads;

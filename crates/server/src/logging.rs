@@ -1,7 +1,7 @@
 //! Where the server's log lines go and how they read: text for a person
 //! at a terminal (the default), or one JSON object a line for a log
 //! collector (`--log-format json`). Both on standard error, filtered by
-//! `DOORSTEP_LOG` (default `doorstep_server=info,tower_http=warn`).
+//! `DOORSTEP_LOG` (default `doorstep_server=info,doorstep_store=info,doorstep_office=info,doorstep_dashboard=info,tower_http=warn`).
 //!
 //! A JSON line carries the event's fields and those of the request's span
 //! (`request_id`, `device`, method and path; `api::request_span`). Logs
@@ -20,8 +20,11 @@ pub enum LogFormat {
 
 /// Sets the process's log subscriber; call once, first thing.
 pub fn init(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DOORSTEP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("doorstep_server=info,tower_http=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DOORSTEP_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "doorstep_server=info,doorstep_store=info,doorstep_office=info,doorstep_dashboard=info,tower_http=warn",
+        )
+    });
     let lines = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

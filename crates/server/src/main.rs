@@ -11,14 +11,14 @@ use std::process::ExitCode;
 use chrono::{Duration, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use doorstep_core::schema::EntityKind;
+use doorstep_office::admin::{self, AdminError, CampaignSpec, MemberSpec, PlaceSpec};
+use doorstep_office::export;
 use doorstep_register::{ImportOptions, RegisterError};
-use doorstep_server::admin::{self, AdminError, CampaignSpec, MemberSpec, PlaceSpec};
 use doorstep_server::api::Limits;
-use doorstep_server::export;
-use doorstep_server::report::{Filter, LOCAL_OFFSET_HOURS};
-use doorstep_server::store::any::AnyStore;
-use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::store::{Store, StoreError};
+use doorstep_store::any::AnyStore;
+use doorstep_store::report::{Filter, LOCAL_OFFSET_HOURS};
+use doorstep_store::sqlite::SqliteStore;
+use doorstep_store::{Store, StoreError};
 use qrcode::QrCode;
 use qrcode::render::unicode;
 
@@ -365,7 +365,7 @@ enum DeviceCommand {
 
 /// The end of a `device list` line: a copy seen; revoked, erase asked,
 /// erase done.
-fn revoked_note(d: &doorstep_server::store::DeviceRecord) -> String {
+fn revoked_note(d: &doorstep_store::DeviceRecord) -> String {
     let copied = d.copied_at.as_deref().map_or_else(String::new, |at| {
         format!(
             "  COPY SEEN {at} ({} changes set aside; enrol the copy again)",
@@ -437,7 +437,7 @@ impl From<StoreError> for Failure {
 /// `restore FILE`: checks the backup, then (unless `--check`) puts it in
 /// the place of `--db` with every server on it stopped.
 fn restore(cli: &Cli, file: &std::path::Path, check: bool) -> Result<(), Failure> {
-    let Some(db) = doorstep_server::store::any::sqlite_path(&cli.db) else {
+    let Some(db) = doorstep_store::any::sqlite_path(&cli.db) else {
         return Err(Failure::Input(
             "restore puts a backup in place of a SQLite database; restore PostgreSQL with pg_restore (docs/postgres.md)"
                 .to_owned(),
@@ -556,8 +556,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             metrics_token,
         } => {
             // Held while serving: `restore` never replaces an open file.
-            let _serving = match doorstep_server::store::any::sqlite_path(&cli.db) {
-                Some(path) => Some(doorstep_server::store::sqlite::serving_lock(&path, false)?),
+            let _serving = match doorstep_store::any::sqlite_path(&cli.db) {
+                Some(path) => Some(doorstep_store::sqlite::serving_lock(&path, false)?),
                 None => None,
             };
             let watch = doorstep_server::serve::Watch { metrics_token };
@@ -570,8 +570,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 tokio::spawn(doorstep_server::backups::run(store.clone(), schedule));
             }
             let files = match &packs {
-                None => doorstep_server::pack_catalog::bundled(),
-                Some(dir) => doorstep_server::pack_catalog::from_dir(dir).map_err(|problems| {
+                None => doorstep_ingest::pack_catalog::bundled(),
+                Some(dir) => doorstep_ingest::pack_catalog::from_dir(dir).map_err(|problems| {
                     Failure::Input(format!("checklist packs not served: {}", problems.join("; ")))
                 })?,
             };
@@ -621,7 +621,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         ends_on,
                         places,
                         packs: if packs.is_empty() {
-                            doorstep_server::pack_catalog::resident_keys()
+                            doorstep_ingest::pack_catalog::resident_keys()
                         } else {
                             packs
                         },
@@ -794,7 +794,7 @@ async fn filter_of(
     args: &FilterArgs,
     now: chrono::DateTime<Utc>,
 ) -> Result<(Filter, export::Scope), Failure> {
-    let name = |known: &doorstep_server::ingest::Known| {
+    let name = |known: &doorstep_ingest::Known| {
         known
             .state
             .value("name")
@@ -931,7 +931,7 @@ async fn export_figures(
 /// `member set-password`: a lead's or admin's dashboard password, from
 /// standard input, stored as an argon2id hash.
 async fn set_password(store: &AnyStore, member: &str, now: chrono::DateTime<Utc>) -> Result<(), Failure> {
-    use doorstep_server::store::accounts::Accounts;
+    use doorstep_store::accounts::Accounts;
     let (id, known) = admin::find(store, EntityKind::Member, member).await?;
     let role = known
         .state
@@ -949,7 +949,7 @@ async fn set_password(store: &AnyStore, member: &str, now: chrono::DateTime<Utc>
         .read_line(&mut line)
         .map_err(|e| Failure::Input(format!("reading the password from standard input: {e}")))?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
-    let hash = doorstep_server::password::hash_off_thread(password)
+    let hash = doorstep_store::password::hash_off_thread(password)
         .await
         .map_err(|e| Failure::Input(e.to_string()))?;
     store.set_password(id.to_string(), hash, now).await?;
@@ -988,7 +988,7 @@ async fn report(store: &AnyStore, args: &ReportArgs, as_json: bool, now: chrono:
             if as_json {
                 return json(&o);
             }
-            let coverage = |c: &doorstep_server::report::VillageCoverage, name: String| {
+            let coverage = |c: &doorstep_store::report::VillageCoverage, name: String| {
                 vec![
                     name,
                     c.households.to_string(),
@@ -1040,7 +1040,7 @@ async fn report(store: &AnyStore, args: &ReportArgs, as_json: bool, now: chrono:
                     .collect(),
             )?;
             out("")?;
-            let counts = |rows: &[doorstep_server::report::Count]| {
+            let counts = |rows: &[doorstep_store::report::Count]| {
                 rows.iter()
                     .map(|c| vec![c.key.clone(), c.count.to_string()])
                     .collect::<Vec<_>>()

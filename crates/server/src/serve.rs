@@ -9,10 +9,10 @@ use doorstep_core::protocol::PackFile;
 use tokio::net::TcpListener;
 
 use crate::api::{self, Limits, MetricsToken, PackBundle};
-use crate::dashboard;
 use crate::metrics::Metrics;
-use crate::store::accounts::Accounts;
-use crate::store::{Store, StoreError};
+use doorstep_dashboard as dashboard;
+use doorstep_store::accounts::Accounts;
+use doorstep_store::{Store, StoreError};
 
 /// Why the server cannot start serving packs.
 #[derive(Debug, thiserror::Error)]

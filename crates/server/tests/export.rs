@@ -16,9 +16,12 @@ use doorstep_core::change::{Change, ChangeOp, FieldWrite};
 use doorstep_core::hlc::{Hlc, wall_millis};
 use doorstep_core::ids::{ChangeId, DeviceId};
 use doorstep_core::schema::{EntityKind, FieldValue, format_timestamp};
-use doorstep_server::store::any::AnyStore;
-use doorstep_server::store::{OfficeWrite, Store};
-use doorstep_server::{admin, auth, pack_catalog};
+use doorstep_ingest::OfficeWrite;
+use doorstep_ingest::pack_catalog;
+use doorstep_office::admin;
+use doorstep_store::Store;
+use doorstep_store::any::AnyStore;
+use doorstep_store::auth;
 use serde_json::Value;
 use uuid::Uuid;
 

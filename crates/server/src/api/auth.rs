@@ -5,7 +5,7 @@ use doorstep_core::protocol::ErrorCode;
 
 use super::App;
 use super::error::ApiError;
-use crate::store::{DeviceRecord, Store};
+use doorstep_store::{DeviceRecord, Store};
 
 /// The enrolled, unrevoked device the request's token belongs to. A
 /// revoked one is refused with `revoked`, and with `erase` when a lead

@@ -14,8 +14,8 @@ use doorstep_core::schema::format_timestamp;
 
 use super::error::ApiError;
 use super::{App, body};
-use crate::auth;
-use crate::store::{EnrollError, Store};
+use doorstep_store::auth;
+use doorstep_store::{EnrollError, Store};
 
 pub(super) async fn enroll<S: Store>(
     State(app): State<Arc<App<S>>>,

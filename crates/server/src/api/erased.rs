@@ -14,7 +14,7 @@ use doorstep_core::schema::parse_timestamp;
 
 use super::error::ApiError;
 use super::{App, auth, body};
-use crate::store::{EraseAck, Store};
+use doorstep_store::{EraseAck, Store};
 
 pub(super) async fn erased<S: Store>(
     State(app): State<Arc<App<S>>>,

@@ -8,7 +8,7 @@ use chrono::Utc;
 use doorstep_core::protocol::{ErrorBody, ErrorCode};
 use doorstep_core::schema::format_timestamp;
 
-use crate::store::StoreError;
+use doorstep_store::StoreError;
 
 /// What a tablet is told when the office's disk is full.
 pub(super) const DISK_FULL: &str = "the office computer's disk is full; nothing of this sync was kept: the tablet keeps its changes and will try again. Tell the office lead to free space on the office computer";

@@ -39,7 +39,7 @@ pub use packs::PackBundle;
 pub use scrape::MetricsToken;
 
 use crate::metrics::Metrics;
-use crate::store::Store;
+use doorstep_store::Store;
 
 /// Limits the API enforces.
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ pub struct App<S> {
     pub metrics: Arc<Metrics>,
     /// Partial sync uploads, by device and key.
     pub uploads: crate::uploads::Uploads,
-    enroll_guard: crate::attempts::Attempts,
+    enroll_guard: doorstep_office::attempts::Attempts,
 }
 
 impl<S: Store> App<S> {
@@ -102,7 +102,7 @@ impl<S: Store> App<S> {
             limits,
             packs,
             metrics,
-            enroll_guard: crate::attempts::Attempts::default(),
+            enroll_guard: doorstep_office::attempts::Attempts::default(),
         })
     }
 }

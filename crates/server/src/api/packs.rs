@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::body::MIN_PROTOCOL;
 use super::error::ApiError;
 use super::{App, auth};
-use crate::store::Store;
+use doorstep_store::Store;
 
 /// The packs the server hands out (every version ever handed out, see
 /// `pack_catalog`), with their ETag.

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::App;
-use crate::store::Store;
+use doorstep_store::Store;
 
 /// The bearer token a scraper sends. Kept as its SHA-256 digest, so the
 /// comparison takes the same time whatever the length or the first wrong

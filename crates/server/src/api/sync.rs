@@ -12,8 +12,8 @@ use doorstep_core::schema::format_timestamp;
 
 use super::error::ApiError;
 use super::{App, auth, body};
-use crate::ingest::Refusal;
-use crate::store::{DeviceRecord, Store};
+use doorstep_ingest::Refusal;
+use doorstep_store::{DeviceRecord, Store};
 
 pub(super) async fn sync<S: Store>(
     State(app): State<Arc<App<S>>>,
@@ -63,7 +63,7 @@ pub(super) async fn answer<S: Store>(
     }
     // The server confirmed more of this tablet than its log holds: the log
     // was put back behind our back (a snapshot restore). A new epoch, so
-    // cursors past what it kept are lowered (`crate::epoch`).
+    // cursors past what it kept are lowered (`doorstep_ingest::epoch`).
     if request.acked_seq > device.last_applied_seq {
         app.store
             .rewound(device.id, request.acked_seq, Utc::now())
@@ -72,7 +72,7 @@ pub(super) async fn answer<S: Store>(
     }
     // Check the whole request before anything is written.
     // A cursor of an earlier epoch (the office restored a backup since) is
-    // lowered to what the restored history shares with it (`crate::epoch`).
+    // lowered to what the restored history shares with it (`doorstep_ingest::epoch`).
     let text = request.pull_cursor.as_deref().unwrap_or("");
     let bad_cursor = || {
         ApiError::bad_field(
@@ -114,7 +114,7 @@ pub(super) async fn answer<S: Store>(
         .unwrap_or(usize::MAX)
         .min(app.limits.pull_limit);
     let page = if limit == 0 {
-        crate::store::Page {
+        doorstep_store::Page {
             next_cursor: after,
             has_more: false,
             changes: Vec::new(),

@@ -23,8 +23,8 @@ use http_body_util::BodyExt;
 
 use super::error::ApiError;
 use super::{App, auth, body, sync};
-use crate::store::Store;
 use crate::uploads::{Finished, UploadKey, UploadRefusal};
+use doorstep_store::Store;
 
 /// `POST`: one piece of an upload; the sync answer once the body is whole.
 pub(super) async fn piece<S: Store>(
