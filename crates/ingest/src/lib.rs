@@ -43,7 +43,7 @@ mod plan;
 #[cfg(test)]
 mod tests;
 
-pub use office::{OfficeWrite, current_version, office_changes};
+pub use office::{OfficeDraft, OfficeStamped, OfficeWrite, current_version, office_changes};
 pub use plan::{needs, plan};
 
 /// The scope of records every device sees (campaigns, members).

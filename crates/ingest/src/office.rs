@@ -1,6 +1,12 @@
 //! The office's own writes (campaigns, places, members, imported
 //! households, a lead's pick in a conflict) as change records that go
 //! through [`plan`](crate::plan) like any push.
+//!
+//! Every store runs an office write the same way, in one transaction:
+//! [`OfficeDraft::preload`] names the entities written (for the versions
+//! they replace), [`OfficeDraft::stamp`] makes the change records and
+//! names what planning them needs, [`OfficeStamped::plan`] decides. The
+//! store only runs the two loads and writes the plan.
 
 use doorstep_core::change::{Change, ChangeOp, Version};
 use doorstep_core::hlc::HlcClock;
@@ -9,7 +15,7 @@ use doorstep_core::merge::EntityState;
 use doorstep_core::schema::{EntityKind, FieldValue};
 use uuid::Uuid;
 
-use crate::Loaded;
+use crate::{Loaded, Needs, Plan, Pusher};
 
 /// One write the office makes (campaign, member, place, household import):
 /// the store gives it the office's next seq, stamp and the bases.
@@ -83,4 +89,77 @@ pub fn office_changes(
             }
         })
         .collect()
+}
+
+/// Office writes before they are stamped: who writes, and what.
+#[derive(Debug)]
+pub struct OfficeDraft {
+    /// The office device, as a pusher of its own changes.
+    pub pusher: Pusher,
+    writes: Vec<OfficeWrite>,
+}
+
+impl OfficeDraft {
+    /// The office device `office` (whose log ends at `last_applied`)
+    /// writing `writes`.
+    pub fn new(office: DeviceId, last_applied: u64, writes: Vec<OfficeWrite>) -> OfficeDraft {
+        OfficeDraft {
+            pusher: Pusher {
+                device: office,
+                scope: None,
+                last_applied,
+            },
+            writes,
+        }
+    }
+
+    /// What the store loads first: every entity written, once.
+    pub fn preload(&self) -> Needs {
+        let mut entities: Vec<Uuid> = self.writes.iter().map(|w| w.id).collect();
+        entities.sort_unstable();
+        entities.dedup();
+        Needs {
+            entities,
+            own_bases: Vec::new(),
+            logged_seqs: Vec::new(),
+        }
+    }
+
+    /// The change records, based on the versions in `preload`.
+    pub fn stamp(self, preload: &Loaded, clock: &mut HlcClock, wall_ms: u64) -> OfficeStamped {
+        let next_seq = self.pusher.last_applied + 1;
+        let changes = office_changes(self.pusher.device, next_seq, self.writes, preload, clock, wall_ms);
+        let needs = crate::needs(&self.pusher, &changes);
+        OfficeStamped {
+            pusher: self.pusher,
+            changes,
+            needs,
+        }
+    }
+}
+
+/// Office writes as change records, waiting for what [`Self::needs`]
+/// names to be loaded.
+#[derive(Debug)]
+pub struct OfficeStamped {
+    /// The office device.
+    pub pusher: Pusher,
+    /// What the store loads before [`Self::plan`].
+    pub needs: Needs,
+    changes: Vec<Change>,
+}
+
+impl OfficeStamped {
+    /// The plan to write; or, when any write breaks a rule, every reason
+    /// (nothing of them is written: the office fixes its input and tries
+    /// again).
+    pub fn plan(self, loaded: Loaded, clock: &mut HlcClock, wall_ms: u64) -> Result<Plan, String> {
+        let plan = crate::plan(&self.pusher, self.changes, loaded, clock, wall_ms).map_err(|r| r.to_string())?;
+        if plan.rejected.is_empty() {
+            Ok(plan)
+        } else {
+            let reasons: Vec<&str> = plan.rejected.iter().map(|r| r.reason.as_str()).collect();
+            Err(reasons.join("; "))
+        }
+    }
 }

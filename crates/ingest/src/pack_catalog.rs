@@ -142,9 +142,90 @@ pub fn refusal(new: &PackFile, highest: u32) -> String {
     )
 }
 
+/// How one offered pack version is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record<'a> {
+    /// A version never handed out: recorded, first served now.
+    New(&'a PackFile),
+    /// A version handed out before, with the same steps and newer wording
+    /// outside them: the new text is served from now on.
+    Reworded(&'a PackFile),
+}
+
+/// Decides how `offered` versions are recorded against `stored`, every
+/// version the store holds (each store runs this, then only its inserts
+/// and updates). A version whose steps changed is refused; every refusal
+/// is named, joined by "; ", and then nothing at all is recorded.
+pub fn record<'a>(stored: &[PackFile], offered: &'a [PackFile]) -> Result<Vec<Record<'a>>, String> {
+    let mut records = Vec::new();
+    let mut refused = Vec::new();
+    for pack in offered {
+        let same_key = || stored.iter().filter(|s| s.key == pack.key);
+        match same_key().find(|s| s.version == pack.version) {
+            None => records.push(Record::New(pack)),
+            Some(old) if steps_changed(&old.toml, pack) => {
+                let highest = same_key().map(|s| s.version).max().unwrap_or(pack.version);
+                refused.push(refusal(pack, highest));
+            }
+            Some(old) if old.toml != pack.toml => records.push(Record::Reworded(pack)),
+            Some(_) => {}
+        }
+    }
+    if refused.is_empty() {
+        Ok(records)
+    } else {
+        Err(refused.join("; "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recording_sorts_new_reworded_unchanged_and_refused() {
+        let vneid = bundled()
+            .into_iter()
+            .find(|f| f.key == "vneid")
+            .expect("vneid is built in");
+        let retitled = PackFile {
+            toml: format!("{}\n# a note outside the steps\n", vneid.toml),
+            ..vneid.clone()
+        };
+        let next = PackFile {
+            version: vneid.version + 1,
+            ..vneid.clone()
+        };
+        let stored = vec![vneid.clone()];
+        assert_eq!(record(&[], std::slice::from_ref(&vneid)), Ok(vec![Record::New(&vneid)]));
+        assert_eq!(
+            record(&stored, std::slice::from_ref(&vneid)),
+            Ok(vec![]),
+            "the same text records nothing"
+        );
+        assert_eq!(
+            record(&stored, std::slice::from_ref(&retitled)),
+            Ok(vec![Record::Reworded(&retitled)])
+        );
+        assert_eq!(
+            record(&stored, std::slice::from_ref(&next)),
+            Ok(vec![Record::New(&next)])
+        );
+        let first = Pack::from_toml(&vneid.toml).expect("parses").steps[0]
+            .instruction
+            .get("vi")
+            .expect("vi")
+            .clone();
+        let changed = PackFile {
+            toml: vneid.toml.replacen(&first, "Một bước khác hẳn.", 1),
+            ..vneid.clone()
+        };
+        let refused = record(&stored, &[next.clone(), changed]).expect_err("changed steps are refused");
+        assert!(
+            refused.contains(&format!("give the changed pack version {}", vneid.version + 1)),
+            "{refused}"
+        );
+    }
 
     #[test]
     fn the_bundled_packs_all_load() {

@@ -37,10 +37,11 @@ use super::{
 };
 use crate::auth::TokenKey;
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
-use doorstep_ingest::OfficeWrite;
 use doorstep_ingest::entity_state;
 use doorstep_ingest::epoch::{Epoch, Epochs};
+use doorstep_ingest::pack_catalog::{self, Record};
 use doorstep_ingest::{self as ingest, Known, Loaded, Plan, Pusher, Refusal};
+use doorstep_ingest::{OfficeDraft, OfficeWrite};
 
 mod accounts;
 mod backup;
@@ -666,6 +667,26 @@ async fn outcomes_since(
 }
 
 /// A row of [`DEVICE_COLUMNS`] then [`COPY_COLUMNS`].
+/// Every pack version ever handed out, by key and version.
+async fn pack_versions(tx: &Transaction<'_>) -> Result<Vec<PackFile>, StoreError> {
+    let mut all = Vec::new();
+    for r in tx
+        .query(
+            "SELECT key, version, toml FROM pack_version ORDER BY key COLLATE \"C\", version",
+            &[],
+        )
+        .await?
+    {
+        let version: i64 = r.try_get(1)?;
+        all.push(PackFile {
+            key: r.try_get(0)?,
+            version: u32::try_from(version).map_err(|e| damaged("pack_version.version", e))?,
+            toml: r.try_get(2)?,
+        });
+    }
+    Ok(all)
+}
+
 fn listed_device(r: &Row) -> Result<DeviceRecord, StoreError> {
     let mut d = device_record(r)?;
     d.copied_kept = u64_of(r.try_get(12)?);
@@ -951,35 +972,14 @@ impl Store for PgStore {
         let row = device_row(&tx, office)
             .await?
             .ok_or_else(|| damaged("device", "the office device is missing"))?;
-        let pusher = Pusher {
-            device: office,
-            scope: None,
-            last_applied: row.last_applied,
-        };
-        let mut ids: Vec<Uuid> = writes.iter().map(|w| w.id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let preload = load(
-            &tx,
-            &pusher,
-            &ingest::Needs {
-                entities: ids,
-                own_bases: Vec::new(),
-                logged_seqs: Vec::new(),
-            },
-            false,
-        )
-        .await?;
+        let draft = OfficeDraft::new(office, row.last_applied, writes);
+        let preload = load(&tx, &draft.pusher, &draft.preload(), false).await?;
         let wall = wall_millis(now);
-        let changes = ingest::office_changes(office, row.last_applied + 1, writes, &preload, &mut clock.hlc, wall);
-        let needs = ingest::needs(&pusher, &changes);
-        let loaded = load(&tx, &pusher, &needs, false).await?;
-        let plan = ingest::plan(&pusher, changes, loaded, &mut clock.hlc, wall)
-            .map_err(|refusal| OfficeError::Invalid(refusal.to_string()))?;
-        if !plan.rejected.is_empty() {
-            let reasons: Vec<String> = plan.rejected.iter().map(|r| r.reason.clone()).collect();
-            return Err(OfficeError::Invalid(reasons.join("; ")));
-        }
+        let stamped = draft.stamp(&preload, &mut clock.hlc, wall);
+        let loaded = load(&tx, &stamped.pusher, &stamped.needs, false).await?;
+        let plan = stamped
+            .plan(loaded, &mut clock.hlc, wall)
+            .map_err(OfficeError::Invalid)?;
         write_plan(&tx, office, &plan, &mut clock, &format_timestamp(now)).await?;
         save_clock(&tx, &clock).await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -1141,63 +1141,30 @@ impl Store for PgStore {
         // Two instances starting together record the same versions in turn.
         lock_clock(&tx).await?;
         let now = format_timestamp(now);
-        let mut refused = Vec::new();
-        for pack in &packs {
-            let version = i64::from(pack.version);
-            let stored: Option<String> = tx
-                .query_opt(
-                    "SELECT toml FROM pack_version WHERE key = $1 AND version = $2",
-                    &[&pack.key, &version],
-                )
-                .await?
-                .map(|r| r.get(0));
-            match stored {
-                Some(old) if doorstep_ingest::pack_catalog::steps_changed(&old, pack) => {
-                    let highest: i64 = tx
-                        .query_one("SELECT max(version) FROM pack_version WHERE key = $1", &[&pack.key])
-                        .await?
-                        .try_get(0)?;
-                    refused.push(doorstep_ingest::pack_catalog::refusal(
-                        pack,
-                        u32::try_from(highest).unwrap_or(u32::MAX),
-                    ));
-                }
-                // Same steps: newer wording outside them is served.
-                Some(_) => {
-                    tx.execute(
-                        "UPDATE pack_version SET toml = $3 WHERE key = $1 AND version = $2",
-                        &[&pack.key, &version, &pack.toml],
-                    )
-                    .await?;
-                }
-                None => {
+        let records = match pack_catalog::record(&pack_versions(&tx).await?, &packs) {
+            Ok(records) => records,
+            // Dropping the transaction records nothing.
+            Err(refused) => return Ok(Err(refused)),
+        };
+        for record in records {
+            match record {
+                Record::New(pack) => {
                     tx.execute(
                         "INSERT INTO pack_version (key, version, toml, first_served_at) VALUES ($1, $2, $3, $4)",
-                        &[&pack.key, &version, &pack.toml, &now],
+                        &[&pack.key, &i64::from(pack.version), &pack.toml, &now],
                     )
-                    .await?;
+                    .await?
                 }
-            }
+                Record::Reworded(pack) => {
+                    tx.execute(
+                        "UPDATE pack_version SET toml = $3 WHERE key = $1 AND version = $2",
+                        &[&pack.key, &i64::from(pack.version), &pack.toml],
+                    )
+                    .await?
+                }
+            };
         }
-        if !refused.is_empty() {
-            // Dropping the transaction records nothing.
-            return Ok(Err(refused.join("; ")));
-        }
-        let mut all = Vec::new();
-        for r in tx
-            .query(
-                "SELECT key, version, toml FROM pack_version ORDER BY key COLLATE \"C\", version",
-                &[],
-            )
-            .await?
-        {
-            let version: i64 = r.try_get(1)?;
-            all.push(PackFile {
-                key: r.try_get(0)?,
-                version: u32::try_from(version).map_err(|e| damaged("pack_version.version", e))?,
-                toml: r.try_get(2)?,
-            });
-        }
+        let all = pack_versions(&tx).await?;
         tx.commit().await?;
         Ok(Ok(all))
     }

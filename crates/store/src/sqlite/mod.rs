@@ -25,10 +25,11 @@ use super::{
 };
 use crate::auth::TokenKey;
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
-use doorstep_ingest::OfficeWrite;
 use doorstep_ingest::entity_state;
 use doorstep_ingest::epoch::{Epoch, Epochs};
+use doorstep_ingest::pack_catalog::{self, Record};
 use doorstep_ingest::{self as ingest, Known, Loaded, Plan, Pusher, Refusal};
+use doorstep_ingest::{OfficeDraft, OfficeWrite};
 
 /// Marks a Doorstep server database (`PRAGMA application_id`, "DSRV").
 const APPLICATION_ID: i64 = 0x4453_5256;
@@ -699,6 +700,21 @@ const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, las
 const COPY_COLUMNS: &str = "(SELECT count(*) FROM quarantine q WHERE q.device_id = device.id), \
      (SELECT min(received_at) FROM quarantine q WHERE q.device_id = device.id)";
 
+/// Every pack version ever handed out, by key and version.
+fn pack_versions(tx: &Transaction<'_>) -> Result<Vec<PackFile>, StoreError> {
+    let all = tx
+        .prepare("SELECT key, version, toml FROM pack_version ORDER BY key, version")?
+        .query_map([], |r| {
+            Ok(PackFile {
+                key: r.get(0)?,
+                version: r.get(1)?,
+                toml: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(all)
+}
+
 fn pull_page(
     conn: &mut Connection,
     scope: &str,
@@ -931,35 +947,13 @@ impl Store for SqliteStore {
                 .map_err(StoreError::from)?;
             let office = rewind::office_id(&tx)?;
             let row = device_row(&tx, office)?.ok_or_else(|| damaged("device", "the office device is missing"))?;
-            let pusher = Pusher {
-                device: office,
-                scope: None,
-                last_applied: row.last_applied,
-            };
-            let mut ids: Vec<Uuid> = writes.iter().map(|w| w.id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let preload = load(
-                &tx,
-                &pusher,
-                &ingest::Needs {
-                    entities: ids,
-                    own_bases: Vec::new(),
-                    logged_seqs: Vec::new(),
-                },
-                false,
-            )?;
+            let draft = OfficeDraft::new(office, row.last_applied, writes);
+            let preload = load(&tx, &draft.pusher, &draft.preload(), false)?;
             let mut clock = clock(&tx).map_err(StoreError::from)?;
             let wall = wall_millis(now);
-            let changes = ingest::office_changes(office, row.last_applied + 1, writes, &preload, &mut clock, wall);
-            let needs = ingest::needs(&pusher, &changes);
-            let loaded = load(&tx, &pusher, &needs, false)?;
-            let plan = ingest::plan(&pusher, changes, loaded, &mut clock, wall)
-                .map_err(|refusal| OfficeError::Invalid(refusal.to_string()))?;
-            if !plan.rejected.is_empty() {
-                let reasons: Vec<String> = plan.rejected.iter().map(|r| r.reason.clone()).collect();
-                return Err(OfficeError::Invalid(reasons.join("; ")));
-            }
+            let stamped = draft.stamp(&preload, &mut clock, wall);
+            let loaded = load(&tx, &stamped.pusher, &stamped.needs, false)?;
+            let plan = stamped.plan(loaded, &mut clock, wall).map_err(OfficeError::Invalid)?;
             write_plan(&tx, office, &plan, &format_timestamp(now))?;
             save_clock(&tx, &clock).map_err(StoreError::from)?;
             tx.commit().map_err(StoreError::from)?;
@@ -1124,53 +1118,24 @@ impl Store for SqliteStore {
         self.write(move |conn, _| -> Result<Result<Vec<PackFile>, String>, StoreError> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = format_timestamp(now);
-            let mut refused = Vec::new();
-            for pack in &packs {
-                let stored: Option<String> = tx
-                    .query_row(
-                        "SELECT toml FROM pack_version WHERE key = ?1 AND version = ?2",
-                        (&pack.key, pack.version),
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                match stored {
-                    Some(old) if doorstep_ingest::pack_catalog::steps_changed(&old, pack) => {
-                        let highest: u32 = tx.query_row(
-                            "SELECT max(version) FROM pack_version WHERE key = ?1",
-                            [&pack.key],
-                            |r| r.get(0),
-                        )?;
-                        refused.push(doorstep_ingest::pack_catalog::refusal(pack, highest));
-                    }
-                    // Same steps: newer wording outside them is served.
-                    Some(_) => {
-                        tx.execute(
-                            "UPDATE pack_version SET toml = ?3 WHERE key = ?1 AND version = ?2",
-                            (&pack.key, pack.version, &pack.toml),
-                        )?;
-                    }
-                    None => {
-                        tx.execute(
-                            "INSERT INTO pack_version (key, version, toml, first_served_at) VALUES (?1, ?2, ?3, ?4)",
-                            (&pack.key, pack.version, &pack.toml, &now),
-                        )?;
-                    }
-                }
-            }
-            if !refused.is_empty() {
+            let records = match pack_catalog::record(&pack_versions(&tx)?, &packs) {
+                Ok(records) => records,
                 // Dropping the transaction records nothing.
-                return Ok(Err(refused.join("; ")));
+                Err(refused) => return Ok(Err(refused)),
+            };
+            for record in records {
+                match record {
+                    Record::New(pack) => tx.execute(
+                        "INSERT INTO pack_version (key, version, toml, first_served_at) VALUES (?1, ?2, ?3, ?4)",
+                        (&pack.key, pack.version, &pack.toml, &now),
+                    )?,
+                    Record::Reworded(pack) => tx.execute(
+                        "UPDATE pack_version SET toml = ?3 WHERE key = ?1 AND version = ?2",
+                        (&pack.key, pack.version, &pack.toml),
+                    )?,
+                };
             }
-            let all = tx
-                .prepare("SELECT key, version, toml FROM pack_version ORDER BY key, version")?
-                .query_map([], |r| {
-                    Ok(PackFile {
-                        key: r.get(0)?,
-                        version: r.get(1)?,
-                        toml: r.get(2)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let all = pack_versions(&tx)?;
             tx.commit()?;
             Ok(Ok(all))
         })
