@@ -190,7 +190,11 @@ pub(super) fn scope_words(t: &Texts, filter: &Filter, names: &BTreeMap<String, S
                 .iter()
                 .map(|id| names.get(id).map_or(id.as_str(), String::as_str))
                 .collect();
-            format!("{}: {}", t.get("overview.scope_some"), list.join(", "))
+            format!(
+                "{}: {}",
+                t.get("overview.scope_some"),
+                list.join(t.get("list.separator"))
+            )
         }
     }
 }
