@@ -6,8 +6,9 @@
 // `doorstep` CLI: visits, a checklist with a blocked step, a neighbour who
 // taught another household, and a conflict (both tablets change the same
 // household's phone before syncing). Then, in Chromium: the sign-in (no
-// session, wrong password, right password), every page in Vietnamese and
-// English with axe-core and a full-page screenshot in docs/screenshots/,
+// session, wrong password, right password), every page in Vietnamese,
+// English and Arabic (right to left: the layout, tables and charts mirrored)
+// with axe-core and a full-page screenshot in docs/screenshots/,
 // the overview's figures against `report overview --json`, settling the
 // conflict (and a tablet getting the pick), and the XLSX and CSV downloads.
 //
@@ -31,7 +32,8 @@ const LEAD = 'Lò Văn Thành';
 const PASSWORD = 'demo-lead-2026';
 const COMMUNE = 'Muong Lan';
 const VIEWPORT = { width: 1280, height: 800 };
-const LANGS = ['vi', 'en'];
+const LANGS = ['vi', 'en', 'ar'];
+const DIR = { vi: 'ltr', en: 'ltr', ar: 'rtl' };
 // Every page of the navigation bar, in its order.
 const PAGES = [
   { name: 'overview', href: '/overview' },
@@ -44,7 +46,7 @@ const PAGES = [
   { name: 'exports', href: '/exports' },
 ];
 const WORDS = Object.fromEntries(
-  LANGS.map((l) => [l, JSON.parse(readFileSync(path.join(REPO, 'crates', 'server', 'locales', `${l}.json`), 'utf8'))]),
+  LANGS.map((l) => [l, JSON.parse(readFileSync(path.join(REPO, 'crates', 'dashboard', 'locales', `${l}.json`), 'utf8'))]),
 );
 const tr = (lang, key) => WORDS[lang][key] ?? key;
 
@@ -124,14 +126,45 @@ async function settle(page) {
 }
 
 async function assertLang(page, lang) {
-  const l = await page.evaluate(() => document.documentElement.lang);
+  const { l, dir } = await page.evaluate(() => ({ l: document.documentElement.lang, dir: document.documentElement.dir }));
   checkEqual(l, lang, `<html lang> should be ${lang} on ${page.url()}`);
+  checkEqual(dir, DIR[lang], `<html dir> should be ${DIR[lang]} on ${page.url()}`);
+  // The language switch offers every other language, each named in itself.
+  const offered = await page.locator('header .langs a').evaluateAll((as) => as.map((a) => [a.lang, a.dir, a.innerText.trim()]));
+  checkEqual(
+    offered,
+    LANGS.filter((x) => x !== lang).map((x) => [x, DIR[x], tr(x, 'lang.name')]),
+    `${lang}: the language switch on ${page.url()}`,
+  );
+}
+
+/** Right to left: the header, tables and charts start at the right edge. */
+async function checkMirrored(page, name, lang) {
+  if (DIR[lang] !== 'rtl') return;
+  const box = async (sel) => page.locator(sel).first().boundingBox();
+  const brand = await box('header .brand');
+  const tools = await box('header .tools');
+  check(brand.x > tools.x, `${lang} ${name}: the brand on the right, the tools on the left`);
+  const heads = page.locator('main table thead tr').first().locator('th');
+  if ((await heads.count()) > 1) {
+    const first = await heads.first().boundingBox();
+    const last = await heads.last().boundingBox();
+    check(first.x > last.x, `${lang} ${name}: a table's first column on the right`);
+  }
+  if (name === 'overview') {
+    // The coverage chart: each village's label right of its bar.
+    const chart = page.locator('section[aria-labelledby=coverage-h] svg');
+    const label = await chart.locator('text.label').first().boundingBox();
+    const bar = await chart.locator('rect.bar-part').first().boundingBox();
+    check(label.x > bar.x + bar.width - 1, `${lang} overview: chart labels right of the bars`);
+  }
 }
 
 /** axe + a full-page screenshot, recorded in the summary. */
 async function examine(page, name, lang) {
   await settle(page);
   await assertLang(page, lang);
+  await checkMirrored(page, name, lang);
   const axe = await runAxe(page);
   for (const v of axe.blocking) summary.axeBlocking.push({ screen: `${name}-${lang}`, url: page.url(), ...v });
   for (const v of axe.other) summary.axeOther.push({ screen: `${name}-${lang}`, url: page.url(), ...v });
@@ -272,12 +305,16 @@ async function signIn() {
   await page.locator('h1', { hasText: tr('vi', 'login.title') }).waitFor();
   log('login', 'no session: /overview → /login');
 
-  // The sign-in form in both languages (the link of the language switch).
+  // The sign-in form in every language (the links of the language switch).
   await examine(page, 'login', 'vi');
   await page.locator('header .tools a[lang="en"]').click();
   await page.waitForURL(/\/login\?lang=en$/);
   await page.locator('h1', { hasText: tr('en', 'login.title') }).waitFor();
   await examine(page, 'login', 'en');
+  await page.locator('header .tools a[lang="ar"]').click();
+  await page.waitForURL(/\/login\?lang=ar$/);
+  await page.locator('h1', { hasText: tr('ar', 'login.title') }).waitFor();
+  await examine(page, 'login', 'ar');
   await page.locator('header .tools a[lang="vi"]').click();
   await page.waitForURL(/\/login\?lang=vi$/);
 
@@ -387,6 +424,8 @@ async function checkPage(page, name, lang) {
       break;
     case 'exports':
       checkEqual(await page.locator('select#what option').count(), 4, `${lang} exports: four kinds`);
+      // The files speak Vietnamese and English; an Arabic page says so.
+      checkEqual(text.includes(tr(lang, 'exports.in_english')), lang === 'ar', `${lang} exports: the files' language said when it differs`);
       break;
     default:
   }

@@ -59,9 +59,14 @@ pub(super) async fn campaigns<S: Store + Accounts>(
                 .communes
                 .iter()
                 .filter(|(id, _, _)| me.may_see(&id.to_string()))
-                .map(|(_, name, villages)| (name.clone(), villages.join(", ")))
+                .map(|(_, name, villages)| (name.clone(), villages.join(t.get("list.separator"))))
                 .collect(),
-            packs: c.packs.iter().map(|k| title(k)).collect::<Vec<_>>().join(", "),
+            packs: c
+                .packs
+                .iter()
+                .map(|k| title(k))
+                .collect::<Vec<_>>()
+                .join(t.get("list.separator")),
             name: c.name,
         })
         .collect();

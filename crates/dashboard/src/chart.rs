@@ -13,6 +13,15 @@
 //! - Every text from the caller is escaped; names are user data.
 //! - Every `id` is prefixed with the caller's chart id, so several charts
 //!   can share one page.
+//! - Right to left ([`Layout::rtl`], the Arabic pages) mirrors the drawing:
+//!   labels on the right, bars growing leftwards, the legend and the days
+//!   running from the right, as the table under the chart and the app's
+//!   progress bars do; a chart read from the other edge would be the only
+//!   thing on the page that is. The SVG itself stays `direction="ltr"`,
+//!   so its coordinates and `text-anchor`s mean the same in every browser
+//!   and on any page; each text from the caller is wrapped in a
+//!   right-to-left isolate (U+2067 ... U+2069) instead, so "…" ends an
+//!   Arabic label on its left and "0 / 52" reads in the order of the bar.
 //!
 //! Writing to a `String` cannot fail, so the results of `write!` are ignored.
 
@@ -214,6 +223,8 @@ pub struct Layout {
     pub label_chars: usize,
     /// Height of the day chart's plot area.
     pub plot_height: u32,
+    /// Drawn for a right-to-left language: mirrored (see the module doc).
+    pub rtl: bool,
 }
 
 impl Default for Layout {
@@ -222,19 +233,21 @@ impl Default for Layout {
             width: 640,
             label_chars: 40,
             plot_height: 160,
+            rtl: false,
         }
     }
 }
 
 /// Horizontal bars, one per row, on one scale, with the label on the left
-/// and the values on the right; a legend on top when there is more than one
-/// series. Parts beyond the series given are drawn [`Fill::Neutral`].
-/// No rows: the `no_data` text.
+/// and the values on the right (mirrored when [`Layout::rtl`]); a legend on
+/// top when there is more than one series. Parts beyond the series given
+/// are drawn [`Fill::Neutral`]. No rows: the `no_data` text.
 pub fn bar_chart(text: &ChartText<'_>, series: &[Series], rows: &[BarRow], layout: &Layout) -> String {
     let id = clean_id(text.id);
     let width = f64::from(layout.width.max(MIN_WIDTH));
+    let m = Mirror::new(width, layout);
     if rows.is_empty() {
-        return no_data(&id, text, width);
+        return no_data(&id, text, m);
     }
     let label_chars = layout.label_chars.max(4);
     let fill_of = |i: usize| series.get(i).map_or(Fill::Neutral, |s| s.fill);
@@ -242,7 +255,7 @@ pub fn bar_chart(text: &ChartText<'_>, series: &[Series], rows: &[BarRow], layou
     let mut body = String::new();
     let mut top = PAD;
     if series.len() > 1 {
-        top += legend(&mut body, &id, series, width) + 6.0;
+        top += legend(&mut body, &id, series, m) + 6.0;
     }
 
     let widest_label = rows
@@ -258,7 +271,7 @@ pub fn bar_chart(text: &ChartText<'_>, series: &[Series], rows: &[BarRow], layou
         let y = top + i as f64 * ROW_HEIGHT;
         let bar_y = y + (ROW_HEIGHT - BAR_HEIGHT) / 2.0;
         let baseline = y + ROW_HEIGHT / 2.0 + 4.0;
-        label(&mut body, x0 - 8.0, baseline, "end", &row.label, label_chars);
+        label(&mut body, m, x0 - 8.0, baseline, "end", &row.label, label_chars);
         let mut x = x0;
         for (p, value) in row.parts.iter().enumerate() {
             if *value == 0 {
@@ -267,22 +280,25 @@ pub fn bar_chart(text: &ChartText<'_>, series: &[Series], rows: &[BarRow], layou
             let w = *value as f64 / scale * bar_space;
             let _ = write!(
                 body,
-                r#"<rect class="bar-part" data-value="{value}" x="{x:.2}" y="{bar_y:.2}" width="{w:.2}" height="{BAR_HEIGHT}" fill="{}" stroke="{OUTLINE}" stroke-width="0.6"/>"#,
+                r#"<rect class="bar-part" data-value="{value}" x="{:.2}" y="{bar_y:.2}" width="{w:.2}" height="{BAR_HEIGHT}" fill="{}" stroke="{OUTLINE}" stroke-width="0.6"/>"#,
+                m.left(x, w),
                 fill_of(p).paint(&id)
             );
             x += w;
         }
         let _ = write!(
             body,
-            r#"<text class="bar-value" x="{:.2}" y="{baseline:.2}">{}</text>"#,
-            x + 6.0,
-            escape(&row.shown_value())
+            r#"<text class="bar-value" x="{:.2}" y="{baseline:.2}" text-anchor="{}">{}</text>"#,
+            m.x(x + 6.0),
+            m.anchor("start"),
+            m.text(&row.shown_value())
         );
     }
     let bottom = top + rows.len() as f64 * ROW_HEIGHT;
     let _ = write!(
         body,
-        r#"<line x1="{x0:.2}" y1="{top:.2}" x2="{x0:.2}" y2="{bottom:.2}" stroke="{RULE}"/>"#
+        r#"<line x1="{0:.2}" y1="{top:.2}" x2="{0:.2}" y2="{bottom:.2}" stroke="{RULE}"/>"#,
+        m.x(x0)
     );
 
     let desc = join(
@@ -306,14 +322,16 @@ pub fn bar_chart(text: &ChartText<'_>, series: &[Series], rows: &[BarRow], layou
 /// days without visits drawn as zero, on a date axis with day/month ticks
 /// (the year under the first tick and where it changes). Values sit above
 /// the columns when they fit, else above the highest one. No visits at all:
-/// the `no_data` text. At most [`MAX_DAYS`], the latest.
+/// the `no_data` text. At most [`MAX_DAYS`], the latest. Mirrored when
+/// [`Layout::rtl`]: the first day on the right, the axis's numbers too.
 pub fn day_chart(text: &ChartText<'_>, series: &Series, days: &[DayCount], layout: &Layout) -> String {
     let id = clean_id(text.id);
     let width = f64::from(layout.width.max(MIN_WIDTH));
+    let m = Mirror::new(width, layout);
     let days = fill_days(days);
     let peak = days.iter().map(|d| d.count).max().unwrap_or(0);
     if peak == 0 {
-        return no_data(&id, text, width);
+        return no_data(&id, text, m);
     }
     let (step, axis_max) = nice_axis(peak);
     let plot_height = f64::from(layout.plot_height.max(60));
@@ -326,8 +344,10 @@ pub fn day_chart(text: &ChartText<'_>, series: &Series, days: &[DayCount], layou
     let x1 = width - PAD - 16.0;
     let _ = write!(
         body,
-        r#"<text x="{x0:.2}" y="{caption_y:.2}" fill="{MUTED}">{}</text>"#,
-        escape(&series.label)
+        r#"<text class="caption" x="{:.2}" y="{caption_y:.2}" text-anchor="{}" fill="{MUTED}">{}</text>"#,
+        m.x(x0),
+        m.anchor("start"),
+        m.text(&series.label)
     );
 
     let y_of = |v: u64| base - v as f64 / axis_max as f64 * plot_height;
@@ -337,9 +357,12 @@ pub fn day_chart(text: &ChartText<'_>, series: &Series, days: &[DayCount], layou
         let stroke = if tick == 0 { RULE } else { GRID };
         let _ = write!(
             body,
-            r#"<line x1="{x0:.2}" y1="{y:.2}" x2="{x1:.2}" y2="{y:.2}" stroke="{stroke}"/><text x="{:.2}" y="{:.2}" text-anchor="end" fill="{MUTED}">{tick}</text>"#,
-            x0 - 6.0,
-            y + 4.0
+            r#"<line x1="{:.2}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}" stroke="{stroke}"/><text class="axis" x="{:.2}" y="{:.2}" text-anchor="{}" fill="{MUTED}">{tick}</text>"#,
+            m.x(x0),
+            m.x(x1),
+            m.x(x0 - 6.0),
+            y + 4.0,
+            m.anchor("end")
         );
         match tick.checked_add(step) {
             Some(next) if next <= axis_max => tick = next,
@@ -358,9 +381,10 @@ pub fn day_chart(text: &ChartText<'_>, series: &Series, days: &[DayCount], layou
         let y = y_of(d.count);
         let _ = write!(
             body,
-            r#"<rect class="day" data-day="{}" data-value="{}" x="{x:.2}" y="{y:.2}" width="{column:.2}" height="{:.2}" fill="{paint}"/>"#,
+            r#"<rect class="day" data-day="{}" data-value="{}" x="{:.2}" y="{y:.2}" width="{column:.2}" height="{:.2}" fill="{paint}"/>"#,
             d.day,
             d.count,
+            m.left(x, column),
             base - y
         );
         let is_first_peak = d.count == peak && !peak_labelled;
@@ -370,7 +394,7 @@ pub fn day_chart(text: &ChartText<'_>, series: &Series, days: &[DayCount], layou
             let _ = write!(
                 body,
                 r#"<text class="day-value" x="{:.2}" y="{:.2}" text-anchor="middle" fill="{colour}">{}</text>"#,
-                x0 + (i as f64 + 0.5) * col,
+                m.x(x0 + (i as f64 + 0.5) * col),
                 y - 4.0,
                 d.count
             );
@@ -380,7 +404,7 @@ pub fn day_chart(text: &ChartText<'_>, series: &Series, days: &[DayCount], layou
     let mut last_year = None;
     for i in day_ticks(&days, col) {
         let Some(d) = days.get(i) else { continue };
-        let x = x0 + (i as f64 + 0.5) * col;
+        let x = m.x(x0 + (i as f64 + 0.5) * col);
         let _ = write!(
             body,
             r#"<line x1="{x:.2}" y1="{base:.2}" x2="{x:.2}" y2="{:.2}" stroke="{RULE}"/><text class="tick" x="{x:.2}" y="{:.2}" text-anchor="middle" fill="{MUTED}">{}/{}</text>"#,
@@ -474,8 +498,53 @@ fn day_ticks(days: &[DayCount], col: f64) -> Vec<usize> {
     if picked.is_empty() { vec![0] } else { picked }
 }
 
-/// The legend, flowing over as many lines as it needs; returns its height.
-fn legend(out: &mut String, id: &str, series: &[Series], width: f64) -> f64 {
+/// Where things go when a chart is mirrored. The drawing code places
+/// everything as for left to right; `Mirror` turns those places and
+/// anchors around when the chart is right to left, and isolates its texts.
+#[derive(Debug, Clone, Copy)]
+struct Mirror {
+    width: f64,
+    rtl: bool,
+}
+
+impl Mirror {
+    fn new(width: f64, layout: &Layout) -> Self {
+        Mirror { width, rtl: layout.rtl }
+    }
+
+    /// A point's x.
+    fn x(self, x: f64) -> f64 {
+        if self.rtl { self.width - x } else { x }
+    }
+
+    /// The left edge of a box `w` wide that starts at `x` left to right.
+    fn left(self, x: f64, w: f64) -> f64 {
+        if self.rtl { self.width - x - w } else { x }
+    }
+
+    /// A `text-anchor` (`start`, `middle`, `end`; physical in an LTR SVG).
+    fn anchor(self, anchor: &'static str) -> &'static str {
+        match (self.rtl, anchor) {
+            (true, "start") => "end",
+            (true, "end") => "start",
+            _ => anchor,
+        }
+    }
+
+    /// A caller's text, escaped, in a right-to-left isolate when mirrored.
+    fn text(self, text: &str) -> String {
+        if self.rtl {
+            format!("\u{2067}{}\u{2069}", escape(text))
+        } else {
+            escape(text)
+        }
+    }
+}
+
+/// The legend, flowing over as many lines as it needs (from the right when
+/// mirrored); returns its height.
+fn legend(out: &mut String, id: &str, series: &[Series], m: Mirror) -> f64 {
+    let width = m.width;
     let (mut x, mut y) = (PAD, PAD);
     for s in series {
         let item = SWATCH + 6.0 + text_width(&s.label) + 18.0;
@@ -485,11 +554,13 @@ fn legend(out: &mut String, id: &str, series: &[Series], width: f64) -> f64 {
         }
         let _ = write!(
             out,
-            r#"<rect class="legend" x="{x:.2}" y="{y:.2}" width="{SWATCH}" height="{SWATCH}" fill="{}" stroke="{OUTLINE}" stroke-width="0.6"/><text x="{:.2}" y="{:.2}">{}</text>"#,
+            r#"<rect class="legend" x="{:.2}" y="{y:.2}" width="{SWATCH}" height="{SWATCH}" fill="{}" stroke="{OUTLINE}" stroke-width="0.6"/><text class="legend-label" x="{:.2}" y="{:.2}" text-anchor="{}">{}</text>"#,
+            m.left(x, SWATCH),
             s.fill.paint(id),
-            x + SWATCH + 6.0,
+            m.x(x + SWATCH + 6.0),
             y + SWATCH - 2.0,
-            escape(&s.label)
+            m.anchor("start"),
+            m.text(&s.label)
         );
         x += item;
     }
@@ -497,17 +568,19 @@ fn legend(out: &mut String, id: &str, series: &[Series], width: f64) -> f64 {
 }
 
 /// A label, cut to `max_chars` with "…" and its full text in a `<title>`.
-fn label(out: &mut String, x: f64, y: f64, anchor: &str, text: &str, max_chars: usize) {
+fn label(out: &mut String, m: Mirror, x: f64, y: f64, anchor: &'static str, text: &str, max_chars: usize) {
     let _ = write!(
         out,
-        r#"<text class="label" x="{x:.2}" y="{y:.2}" text-anchor="{anchor}">"#
+        r#"<text class="label" x="{:.2}" y="{y:.2}" text-anchor="{}">"#,
+        m.x(x),
+        m.anchor(anchor)
     );
     match truncate(text, max_chars) {
         Some(short) => {
-            let _ = write!(out, "{}<title>{}</title></text>", escape(&short), escape(text));
+            let _ = write!(out, "{}<title>{}</title></text>", m.text(&short), escape(text));
         }
         None => {
-            let _ = write!(out, "{}</text>", escape(text));
+            let _ = write!(out, "{}</text>", m.text(text));
         }
     }
 }
@@ -526,18 +599,19 @@ fn svg(id: &str, title: &str, desc: &str, width: f64, height: f64, fills: &[Fill
         format!("<defs>{defs}</defs>")
     };
     format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0} {height:.0}" width="100%" role="img" aria-labelledby="{id}-title" aria-describedby="{id}-desc" font-family="system-ui, sans-serif" font-size="{FONT_SIZE}" fill="{INK}"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>{defs}{body}</svg>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0} {height:.0}" width="100%" direction="ltr" role="img" aria-labelledby="{id}-title" aria-describedby="{id}-desc" font-family="system-ui, sans-serif" font-size="{FONT_SIZE}" fill="{INK}"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>{defs}{body}</svg>"#,
         escape(title),
         escape(desc)
     )
 }
 
 /// The caller's "no data" message in place of a chart.
-fn no_data(id: &str, text: &ChartText<'_>, width: f64) -> String {
+fn no_data(id: &str, text: &ChartText<'_>, m: Mirror) -> String {
+    let width = m.width;
     let body = format!(
         r#"<text class="no-data" x="{:.2}" y="28" text-anchor="middle" fill="{MUTED}">{}</text>"#,
         width / 2.0,
-        escape(text.no_data)
+        m.text(text.no_data)
     );
     svg(id, text.title, text.no_data, width, 44.0, &[], &body)
 }
@@ -898,6 +972,7 @@ mod tests {
             width: 0,
             label_chars: 0,
             plot_height: 0,
+            rtl: true,
         };
         let svg = bar_chart(
             &TEXT,
@@ -939,6 +1014,78 @@ mod tests {
             },
         ];
         assert_eq!(DayCount::from_counts(&counts), days(&[("2024-03-01", 2)]));
+    }
+
+    /// The numbers of an attribute of every element with `class`.
+    fn numbers(svg: &str, class: &str, attribute: &str) -> Vec<f64> {
+        attrs(svg, class, attribute)
+            .iter()
+            .map(|v| v.parse().expect("a number"))
+            .collect()
+    }
+
+    #[test]
+    fn right_to_left_mirrors_the_bars_and_isolates_the_texts() {
+        let rows = [
+            BarRow::new("VNeID – الهوية الإلكترونية", vec![5, 2, 3]),
+            BarRow::new("b", vec![1]),
+        ];
+        let ltr = Layout::default();
+        let rtl = Layout { rtl: true, ..ltr };
+        let left = bar_chart(&TEXT, &outcomes(), &rows, &ltr);
+        let right = bar_chart(&TEXT, &outcomes(), &rows, &rtl);
+        let width = f64::from(ltr.width);
+        // Every bar part is the mirror image of its left-to-right self.
+        let (lx, lw) = (numbers(&left, "bar-part", "x"), numbers(&left, "bar-part", "width"));
+        let (rx, rw) = (numbers(&right, "bar-part", "x"), numbers(&right, "bar-part", "width"));
+        assert_eq!(lw, rw);
+        for ((l, w), r) in lx.iter().zip(&lw).zip(&rx) {
+            assert!((width - l - w - r).abs() < 0.02, "{l} + {w} mirrors to {r}");
+        }
+        // The first part (completed) starts at the right, the next ones
+        // follow leftwards.
+        assert!(rx[0] > rx[1] && rx[1] > rx[2]);
+        // Labels end at the bars' right edge, values start left of them;
+        // the legend starts on the right.
+        assert_eq!(attrs(&right, "label", "text-anchor"), ["start", "start"]);
+        assert_eq!(attrs(&right, "bar-value", "text-anchor"), ["end", "end"]);
+        assert_eq!(attrs(&left, "label", "text-anchor"), ["end", "end"]);
+        let legend = numbers(&right, "legend", "x");
+        assert!(legend[0] > legend[1] && legend[1] > legend[2], "{legend:?}");
+        // The SVG keeps left-to-right coordinates whatever the page says;
+        // the texts read right to left inside isolates.
+        let doc = roxmltree::Document::parse(&right).expect("chart is well-formed XML");
+        assert_eq!(doc.root_element().attribute("direction"), Some("ltr"));
+        let labels: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("label"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert_eq!(
+            labels,
+            ["\u{2067}VNeID – الهوية الإلكترونية\u{2069}", "\u{2067}b\u{2069}"]
+        );
+        assert!(!left.contains('\u{2067}'), "left to right adds no marks");
+        // What a screen reader hears does not change.
+        assert_eq!(desc(&left), desc(&right));
+    }
+
+    #[test]
+    fn right_to_left_runs_the_days_from_the_right() {
+        let input = days(&[("2024-03-01", 4), ("2024-03-02", 1), ("2024-03-03", 9)]);
+        let series = Series::new("الزيارات", Fill::Neutral);
+        let ltr = Layout::default();
+        let left = day_chart(&TEXT, &series, &input, &ltr);
+        let right = day_chart(&TEXT, &series, &input, &Layout { rtl: true, ..ltr });
+        let (lx, rx) = (numbers(&left, "day", "x"), numbers(&right, "day", "x"));
+        assert!(lx[0] < lx[2] && rx[0] > rx[2], "the first day is on the right: {rx:?}");
+        let w = numbers(&right, "day", "width")[0];
+        assert!((f64::from(ltr.width) - lx[0] - w - rx[0]).abs() < 0.02);
+        assert_eq!(attrs(&right, "axis", "text-anchor")[0], "start");
+        assert_eq!(attrs(&right, "caption", "text-anchor"), ["end"]);
+        assert!(right.contains(">\u{2067}الزيارات\u{2069}</text>"));
+        let empty = day_chart(&TEXT, &series, &[], &Layout { rtl: true, ..ltr });
+        assert!(empty.contains(">\u{2067}Nothing yet\u{2069}</text>"));
     }
 
     /// Writes example charts to the temp directory to look at:

@@ -14,10 +14,24 @@ use super::{Dashboard, LangQuery, Lead, failure, html};
 use doorstep_store::Store;
 use doorstep_store::accounts::Accounts;
 
+/// The languages the files themselves are written in
+/// (`doorstep_office::export` has Vietnamese and English words).
+const FILE_LANGS: [&str; 2] = ["vi", "en"];
+
+/// The language of the files for a page's language: the same when the
+/// exports speak it, else English (Arabic: the partners' common language;
+/// passing "ar" would mix Vietnamese headers with Arabic pack titles and
+/// blocker reasons, which `doorstep-core` has in Arabic).
+fn file_lang(lang: &str) -> &'static str {
+    FILE_LANGS.into_iter().find(|l| *l == lang).unwrap_or("en")
+}
+
 #[derive(Template)]
 #[template(path = "exports.html")]
 struct ExportsPage<'a> {
     t: &'a Texts,
+    /// Said when the files are not in the page's language.
+    in_english: bool,
     all_allowed: bool,
     communes: Vec<(String, String)>,
 }
@@ -33,6 +47,7 @@ pub(super) async fn exports<S: Store + Accounts>(
     };
     let body = ExportsPage {
         t,
+        in_english: file_lang(lang) != lang,
         all_allowed: me.communes.is_none(),
         communes: commune_names(&o.villages).into_iter().collect(),
     }
@@ -92,14 +107,15 @@ pub(super) async fn download<S: Store + Accounts>(
         runs,
     };
     let stamp = filter.today.format("%Y-%m-%d");
+    let written_in = file_lang(lang);
     let (bytes, kind, file) = match table {
         Some(tbl) => (
-            Ok(doorstep_office::export::csv(tbl, &report, lang)),
+            Ok(doorstep_office::export::csv(tbl, &report, written_in)),
             "text/csv; charset=utf-8",
             format!("doorstep-{}-{stamp}.csv", q.what),
         ),
         None => (
-            doorstep_office::export::xlsx(&report, lang),
+            doorstep_office::export::xlsx(&report, written_in),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             format!("doorstep-{stamp}.xlsx"),
         ),
@@ -115,5 +131,17 @@ pub(super) async fn download<S: Store + Accounts>(
         )
             .into_response(),
         Err(e) => failure(lang, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_in_the_page_language_or_english() {
+        assert_eq!(file_lang("vi"), "vi");
+        assert_eq!(file_lang("en"), "en");
+        assert_eq!(file_lang("ar"), "en");
     }
 }

@@ -1,6 +1,7 @@
 //! `doorstep-dashboard`: the team-lead dashboard, server-rendered pages
-//! (askama templates in `templates/`, words in `locales/`, charts as
-//! inline SVG from [`chart`]), no JavaScript needed and nothing loaded from
+//! (askama templates in `templates/`, words in `locales/` for Vietnamese,
+//! English and Arabic, whose pages are right to left; charts as inline SVG
+//! from [`chart`]), no JavaScript needed and nothing loaded from
 //! outside, so it works on an office LAN without internet and prints well.
 //!
 //! Sign-in: members with the `lead` or `admin` role and a password
@@ -130,12 +131,13 @@ async fn css() -> Response {
         .into_response()
 }
 
-/// The language of a request: `?lang=`, then the cookie, then Vietnamese.
+/// The language of a request: `?lang=`, then the cookie, then Vietnamese
+/// (one of [`texts::LANGS`]; anything else is Vietnamese).
 pub(crate) fn lang_of(headers: &HeaderMap, asked: Option<&str>) -> &'static str {
     let wanted = asked
         .map(str::to_owned)
         .or_else(|| session::cookie(headers, LANG_COOKIE));
-    if wanted.as_deref() == Some("en") { "en" } else { "vi" }
+    Texts::of(wanted.as_deref().unwrap_or_default()).lang
 }
 
 /// Query parameters every page takes.

@@ -80,7 +80,11 @@ pub(super) async fn overview<S: Store + Accounts>(
             });
         }
     }
-    let layout_wide = Layout::default();
+    // Arabic pages draw their charts mirrored, as the tables under them read.
+    let layout_wide = Layout {
+        rtl: t.rtl(),
+        ..Layout::default()
+    };
     let no_data = t.get("overview.no_data");
     let coverage_chart = chart::bar_chart(
         &ChartText {
@@ -153,7 +157,7 @@ pub(super) async fn overview<S: Store + Accounts>(
         // A reason is a sentence: room for it whole, printed on paper.
         &Layout {
             label_chars: 64,
-            ..Layout::default()
+            ..layout_wide
         },
     );
     let days_chart = chart::day_chart(
@@ -182,7 +186,7 @@ pub(super) async fn overview<S: Store + Accounts>(
             .collect::<Vec<_>>(),
         &Layout {
             width: 480,
-            ..Layout::default()
+            ..layout_wide
         },
     );
     let volunteers = o

@@ -11,7 +11,7 @@ use doorstep_core::pack::Pack;
 use serde::Deserialize;
 
 use super::session::SignedIn;
-use super::texts::Texts;
+use super::texts::{LANGS, Texts};
 use super::{Dashboard, html};
 use doorstep_store::Store;
 use doorstep_store::accounts::Accounts;
@@ -24,18 +24,26 @@ struct NavItem {
     current: bool,
 }
 
+/// A link of the language switch: another language, named in itself.
+struct LangLink {
+    lang: &'static str,
+    dir: &'static str,
+    name: &'static str,
+    href: String,
+}
+
 #[derive(Template)]
 #[template(path = "base.html")]
 struct Base<'a> {
     lang: &'a str,
+    dir: &'a str,
     title: &'a str,
     t: &'a Texts,
     signed_in: bool,
     nav: Vec<NavItem>,
     member_name: &'a str,
     csrf: &'a str,
-    other_lang: &'a str,
-    other_lang_href: String,
+    langs: Vec<LangLink>,
     body: String,
 }
 
@@ -58,18 +66,32 @@ pub(super) fn layout(t: &Texts, me: Option<&SignedIn>, title: &str, current: &st
         current: href == current,
     })
     .collect();
-    let other_lang = if t.lang == "en" { "vi" } else { "en" };
     let sep = if path.contains('?') { '&' } else { '?' };
+    // Every other language, each named in itself and marked with its own
+    // `lang` and `dir`, so a reader finds theirs whatever page they are on.
+    let langs = LANGS
+        .iter()
+        .filter(|l| **l != t.lang)
+        .map(|l| {
+            let other = Texts::of(l);
+            LangLink {
+                lang: other.lang,
+                dir: other.dir(),
+                name: other.name(),
+                href: format!("{path}{sep}lang={}", other.lang),
+            }
+        })
+        .collect();
     Base {
         lang: t.lang,
+        dir: t.dir(),
         title,
         t,
         signed_in: me.is_some(),
         nav,
         member_name: me.map_or("", |m| m.account.name.as_str()),
         csrf: me.map_or("", |m| m.csrf.as_str()),
-        other_lang,
-        other_lang_href: format!("{path}{sep}lang={other_lang}"),
+        langs,
         body,
     }
     .render()
@@ -168,7 +190,11 @@ pub(super) fn scope_words(t: &Texts, filter: &Filter, names: &BTreeMap<String, S
                 .iter()
                 .map(|id| names.get(id).map_or(id.as_str(), String::as_str))
                 .collect();
-            format!("{}: {}", t.get("overview.scope_some"), list.join(", "))
+            format!(
+                "{}: {}",
+                t.get("overview.scope_some"),
+                list.join(t.get("list.separator"))
+            )
         }
     }
 }
@@ -203,6 +229,17 @@ pub(super) fn pack_titles(lang: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// How a language writes a day and a moment (chrono patterns). Vietnamese
+/// and Arabic: day/month/year in Western digits and a 24-hour clock (the
+/// app writes Arabic numbers in Western digits too, and chrono has no
+/// Arabic month names); English: "27 Nov 2026".
+fn date_patterns(t: &Texts) -> (&'static str, &'static str) {
+    match t.lang {
+        "en" => ("%-d %b %Y", "%-d %b %Y, %H:%M"),
+        _ => ("%d/%m/%Y", "%d/%m/%Y %H:%M"),
+    }
+}
+
 /// A stored UTC timestamp as the campaign's local time, written the way
 /// the page's language writes dates ("27/11/2026 15:30", "27 Nov 2026,
 /// 15:30"); text that is not a timestamp is shown as it is.
@@ -210,12 +247,7 @@ pub(super) fn local_time(t: &Texts, stamp: &str) -> String {
     match doorstep_core::schema::parse_timestamp(stamp) {
         Ok(utc) => {
             let local = (utc + chrono::Duration::hours(LOCAL_OFFSET_HOURS)).naive_utc();
-            let pattern = if t.lang == "en" {
-                "%-d %b %Y, %H:%M"
-            } else {
-                "%d/%m/%Y %H:%M"
-            };
-            local.format(pattern).to_string()
+            local.format(date_patterns(t).1).to_string()
         }
         Err(_) => stamp.to_owned(),
     }
@@ -224,9 +256,7 @@ pub(super) fn local_time(t: &Texts, stamp: &str) -> String {
 /// A `YYYY-MM-DD` day written the way the page's language writes days.
 pub(super) fn day_words(t: &Texts, day: &str) -> String {
     match NaiveDate::parse_from_str(day, "%Y-%m-%d") {
-        Ok(d) => d
-            .format(if t.lang == "en" { "%-d %b %Y" } else { "%d/%m/%Y" })
-            .to_string(),
+        Ok(d) => d.format(date_patterns(t).0).to_string(),
         Err(_) => day.to_owned(),
     }
 }

@@ -80,7 +80,7 @@ pub(super) async fn follow_ups<S: Store + Accounts>(
     }
     let scope = match &filter.communes {
         None => t.get("overview.scope_all").to_owned(),
-        Some(_) => names.into_values().collect::<Vec<_>>().join(", "),
+        Some(_) => names.into_values().collect::<Vec<_>>().join(t.get("list.separator")),
     };
     let body = FollowUpsPage { t, scope, villages }
         .render()
