@@ -164,7 +164,17 @@ pub fn record<'a>(stored: &[PackFile], offered: &'a [PackFile]) -> Result<Vec<Re
         match same_key().find(|s| s.version == pack.version) {
             None => records.push(Record::New(pack)),
             Some(old) if steps_changed(&old.toml, pack) => {
-                let highest = same_key().map(|s| s.version).max().unwrap_or(pack.version);
+                // The highest version handed out, counting those this
+                // batch records before it.
+                let recorded = records.iter().filter_map(|r| match r {
+                    Record::New(p) if p.key == pack.key => Some(p.version),
+                    _ => None,
+                });
+                let highest = same_key()
+                    .map(|s| s.version)
+                    .chain(recorded)
+                    .max()
+                    .unwrap_or(pack.version);
                 refused.push(refusal(pack, highest));
             }
             Some(old) if old.toml != pack.toml => records.push(Record::Reworded(pack)),
@@ -220,11 +230,12 @@ mod tests {
             toml: vneid.toml.replacen(&first, "Một bước khác hẳn.", 1),
             ..vneid.clone()
         };
-        let refused = record(&stored, &[next.clone(), changed]).expect_err("changed steps are refused");
-        assert!(
-            refused.contains(&format!("give the changed pack version {}", vneid.version + 1)),
-            "{refused}"
-        );
+        let far = PackFile {
+            version: 99,
+            ..vneid.clone()
+        };
+        let refused = record(&stored, &[far, changed]).expect_err("changed steps are refused");
+        assert!(refused.contains("give the changed pack version 100"), "{refused}");
     }
 
     #[test]

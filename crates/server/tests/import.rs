@@ -36,7 +36,7 @@ impl Office {
             .args(args)
             .env_remove("DATABASE_URL")
             // Logs on, so the test sees what they would carry.
-            .env("DOORSTEP_LOG", "doorstep_server=debug")
+            .env("DOORSTEP_LOG", "doorstep_server=debug,doorstep_office=debug")
             .output()
             .expect("doorstep-server runs")
     }
