@@ -1,0 +1,106 @@
+//! The store conformance suite: every `Store` (and `Accounts`) must pass
+//! it. Each story is one behaviour told against the traits alone, as a
+//! generic `async fn story<S: Store + Accounts>(store: &S)`; the runner
+//! below gives each its own fresh store. New store behaviour is added here
+//! first, then to every store until they all pass; a story one store fails
+//! is a bug in that store, not a reason to soften the story.
+//!
+//! On SQLite (a new file in a temporary directory per story):
+//!
+//! ```text
+//! cargo test -p doorstep-store --test conformance
+//! ```
+//!
+//! On PostgreSQL (a new database per story, in a throwaway cluster that
+//! `.ci/postgres` starts; `DOORSTEP_TEST_POSTGRES` selects it, see
+//! `tests/support/pg.rs`):
+//!
+//! ```text
+//! bash -c 'source .ci/setup >/dev/null 2>&1; source .ci/postgres; pg_start >/dev/null; trap pg_stop EXIT; cargo test -p doorstep-store --test conformance'
+//! ```
+//!
+//! `.ci/test` runs every `crates/store/tests/*` target on both.
+
+mod field_day;
+mod pull;
+mod push;
+mod reports;
+mod world;
+
+#[path = "../../../../tests/support/pg.rs"]
+mod pg;
+
+use doorstep_store::any::AnyStore;
+
+/// A fresh store of the kind under test, and the directory that holds it
+/// (a SQLite file, or only the name of a PostgreSQL database).
+pub(crate) struct Fresh {
+    _dir: tempfile::TempDir,
+    pub(crate) store: AnyStore,
+}
+
+impl Fresh {
+    pub(crate) async fn open() -> Fresh {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = AnyStore::open(&pg::db_arg(&dir.path().join("server.db")))
+            .await
+            .expect("a fresh store opens");
+        let wanted = if pg::on_postgres() { "postgres" } else { "sqlite" };
+        assert_eq!(
+            store.kind(),
+            wanted,
+            "the store under test is the one {} asks for",
+            pg::ENV
+        );
+        Fresh { _dir: dir, store }
+    }
+}
+
+/// One `#[tokio::test]` per story, each on a fresh store, named
+/// `story::AREA::STORY`. Attributes before a story (`#[ignore = "why"]`)
+/// go on its test.
+macro_rules! stories {
+    ($($area:ident { $($(#[$attr:meta])* $story:ident),* $(,)? })*) => {
+        mod story {
+            $(mod $area {
+                $(
+                    $(#[$attr])*
+                    #[tokio::test]
+                    async fn $story() {
+                        let fresh = crate::Fresh::open().await;
+                        crate::$area::$story(&fresh.store).await;
+                    }
+                )*
+            })*
+        }
+    };
+}
+
+stories! {
+    push {
+        a_batch_is_applied_once_and_sent_again_skips_everything,
+        a_batch_sent_from_the_middle_applies_only_the_new_seqs,
+        a_gap_is_refused_and_changes_nothing,
+        a_change_that_can_never_apply_is_rejected_and_the_queue_moves_on,
+        a_copy_s_other_change_at_a_logged_seq_is_refused_and_kept_aside,
+        a_stamp_far_ahead_is_replaced_and_its_resend_is_no_copy,
+        a_tablet_cannot_write_another_commune_or_the_office_s_records,
+        an_unknown_device_is_refused,
+        a_push_of_nothing_records_the_contact,
+    }
+    pull {
+        pages_follow_on_without_skip_or_repeat,
+        a_byte_limit_cuts_pages_but_never_to_nothing,
+        a_device_does_not_pull_its_own_changes,
+        campaign_wide_changes_reach_every_commune_and_communes_stay_apart,
+        a_cursor_past_the_log_s_end_starts_again,
+    }
+    reports {
+        the_overview_counts_what_tablets_pushed,
+        visit_rows_and_run_rows_list_what_tablets_pushed,
+        the_walking_list_names_follow_ups_and_households_never_visited,
+        peer_spread_follows_who_taught_whom,
+        a_lead_s_filter_keeps_to_their_communes,
+        a_deleted_household_leaves_the_reports,
+    }
+}
