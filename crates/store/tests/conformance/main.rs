@@ -21,7 +21,11 @@
 //!
 //! `.ci/test` runs every `crates/store/tests/*` target on both.
 
+mod conflicts;
+mod epochs;
 mod field_day;
+mod office;
+mod packs;
 mod pull;
 mod push;
 mod reports;
@@ -95,6 +99,24 @@ stories! {
         campaign_wide_changes_reach_every_commune_and_communes_stay_apart,
         a_cursor_past_the_log_s_end_starts_again,
     }
+    office {
+        an_office_write_takes_the_office_device_s_next_seqs,
+        an_invalid_office_write_names_the_problem_and_changes_nothing,
+        an_office_update_of_an_unknown_record_is_refused,
+        entities_lists_every_record_of_a_kind_with_its_scope,
+    }
+    conflicts {
+        two_tablets_writing_one_field_from_one_base_make_a_conflict,
+        a_lead_s_pick_closes_the_conflict,
+        writes_one_after_the_other_make_no_conflict,
+        conflicts_are_listed_newest_record_first,
+    }
+    packs {
+        the_first_start_records_every_bundled_pack_in_order,
+        a_new_version_is_kept_beside_the_old,
+        new_wording_outside_the_steps_is_accepted,
+        changed_steps_are_refused_with_nothing_recorded,
+    }
     reports {
         the_overview_counts_what_tablets_pushed,
         visit_rows_and_run_rows_list_what_tablets_pushed,
@@ -102,5 +124,9 @@ stories! {
         peer_spread_follows_who_taught_whom,
         a_lead_s_filter_keeps_to_their_communes,
         a_deleted_household_leaves_the_reports,
+    }
+    epochs {
+        a_fresh_store_has_one_epoch_and_no_backup,
+        a_tablet_confirmed_beyond_the_log_starts_a_new_epoch,
     }
 }
