@@ -21,7 +21,9 @@
 //!
 //! `.ci/test` runs every `crates/store/tests/*` target on both.
 
+mod accounts;
 mod conflicts;
+mod devices;
 mod epochs;
 mod field_day;
 mod office;
@@ -128,5 +130,18 @@ stories! {
     epochs {
         a_fresh_store_has_one_epoch_and_no_backup,
         a_tablet_confirmed_beyond_the_log_starts_a_new_epoch,
+    }
+    accounts {
+        accounts_list_members_with_their_communes,
+        a_password_set_replaces_the_old_and_ends_sessions,
+        sessions_expire_and_end,
+    }
+    devices {
+        a_code_enrols_one_device_once,
+        an_expired_or_cancelled_code_does_not_enrol,
+        pending_codes_are_listed_oldest_first,
+        revoking_keeps_the_first_time_and_may_add_an_erase,
+        an_erase_report_is_recorded_once,
+        devices_are_listed_in_the_order_they_enrolled,
     }
 }
