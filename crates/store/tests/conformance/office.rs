@@ -198,3 +198,30 @@ pub(crate) async fn entities_lists_every_record_of_a_kind_with_its_scope<S: Stor
             .is_empty()
     );
 }
+
+pub(crate) async fn office_writes_at_once_take_distinct_seqs<S: Store + Accounts>(store: &S) {
+    let w = World::create(store).await;
+    let next = office_seq(store, &w).await + 1;
+    let writes = |n: usize| -> Vec<OfficeWrite> {
+        (0..n)
+            .map(|i| household(w.muong_lan.villages[0], &format!("Hộ {i}")).1)
+            .collect()
+    };
+    // Two leads saving at the same moment.
+    let (a, b) = tokio::join!(
+        store.office_write(writes(5), now()),
+        store.office_write(writes(5), now())
+    );
+    let (a, b) = (a.expect("written"), b.expect("written"));
+    let mut seqs: Vec<u64> = a.iter().chain(&b).map(|c| c.seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (next..next + 10).collect::<Vec<_>>(),
+        "one office history, no seq twice"
+    );
+    let mut stamps: Vec<_> = a.iter().chain(&b).map(|c| c.hlc).collect();
+    stamps.sort_unstable();
+    stamps.dedup();
+    assert_eq!(stamps.len(), 10, "no stamp twice");
+}

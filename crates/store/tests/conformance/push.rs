@@ -295,3 +295,23 @@ pub(crate) async fn a_push_of_nothing_records_the_contact<S: Store + Accounts>(s
         Some(doorstep_core::schema::format_timestamp(later).as_str())
     );
 }
+
+pub(crate) async fn two_pushes_of_one_batch_at_once_apply_it_once<S: Store + Accounts>(store: &S) {
+    let w = World::create(store).await;
+    let mut tablet = Tablet::enrol(store, w.thanh, &w.muong_lan).await;
+    let batch: Vec<_> = (0..20)
+        .map(|i| tablet.household(w.muong_lan.villages[0], &format!("Hộ {i}")).1)
+        .collect();
+    let before = store.change_count().await.expect("count");
+    // A tablet that timed out and retried while the first request was
+    // still being served.
+    let (a, b) = tokio::join!(
+        store.push(tablet.device, 0, batch.clone(), now()),
+        store.push(tablet.device, 0, batch.clone(), now()),
+    );
+    let (a, b) = (a.expect("db").expect("taken"), b.expect("db").expect("taken"));
+    assert_eq!(a.accepted + b.accepted, 20, "{a:?} {b:?}");
+    assert_eq!((a.last_applied_seq, b.last_applied_seq), (20, 20));
+    assert_eq!(store.change_count().await.expect("count"), before + 20);
+    assert_eq!(record(store, &tablet).await.last_applied_seq, 20);
+}

@@ -289,6 +289,20 @@ pub(crate) async fn a_lead_s_filter_keeps_to_their_communes<S: Store + Accounts>
     assert!(store.walking_list(chieng_sinh.clone()).await.expect("list").is_empty());
     assert_eq!(store.peer_spread(chieng_sinh).await.expect("spread").teachers, 0);
 
+    // A lead of no commune sees nothing.
+    let nowhere = Filter {
+        communes: Some(Vec::new()),
+        ..everything()
+    };
+    let o = store.overview(nowhere.clone()).await.expect("overview");
+    assert!(
+        o.villages.is_empty() && o.visits_per_day.is_empty() && o.volunteers.is_empty(),
+        "{o:?}"
+    );
+    assert!(store.visit_rows(nowhere.clone()).await.expect("visits").is_empty());
+    assert!(store.walking_list(nowhere.clone()).await.expect("list").is_empty());
+    assert!(store.conflicts(nowhere).await.expect("conflicts").is_empty());
+
     // One village, and a range of days.
     let khin = Filter {
         village: Some(id_text(s.w.muong_lan.villages[1])),
