@@ -23,33 +23,33 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use doorstep_core::change::Change;
-use doorstep_core::hlc::{Hlc, HlcClock, wall_millis};
 use doorstep_core::ids::DeviceId;
-use doorstep_core::protocol::{PackFile, Rejected, Restamp};
-use doorstep_core::schema::{EntityKind, FieldValue, format_timestamp};
+use doorstep_core::protocol::PackFile;
+use doorstep_core::schema::EntityKind;
+use tokio_postgres::NoTls;
 use tokio_postgres::config::SslMode;
-use tokio_postgres::{IsolationLevel, NoTls, Row, Transaction};
 use uuid::Uuid;
 
 use super::{
     DeviceRecord, EnrollError, Enrolled, EraseAck, NewCode, OfficeError, Page, PendingCode, Pushed, Store, StoreError,
-    schema,
 };
 use crate::auth::TokenKey;
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
-use doorstep_ingest::entity_state;
-use doorstep_ingest::epoch::{Epoch, Epochs};
-use doorstep_ingest::pack_catalog::{self, Record};
-use doorstep_ingest::{self as ingest, Known, Loaded, Plan, Pusher, Refusal};
-use doorstep_ingest::{OfficeDraft, OfficeWrite};
+use doorstep_ingest::OfficeWrite;
+use doorstep_ingest::epoch::Epochs;
+use doorstep_ingest::{Known, Refusal};
 
 mod accounts;
 mod backup;
+mod devices;
 mod health;
+mod packs;
 mod quarantine;
 mod report;
 mod restored;
 mod rewind;
+mod start;
+mod sync;
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -244,7 +244,7 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Pool(format!("cannot connect to PostgreSQL at {place}: {}", with_causes(&e))))?;
         client.execute("SELECT pg_advisory_lock($1)", &[&START_LOCK]).await?;
-        let started = start(&mut client, &place).await;
+        let started = start::start(&mut client, &place).await;
         // Released on every path; a crash releases it with the connection.
         // It is a session lock: behind a pooler in transaction mode the
         // unlock could reach another backend, which says false.
@@ -285,444 +285,6 @@ impl PgStore {
     }
 }
 
-/// Under the start lock: refuse a foreign or newer database, migrate, build
-/// the report tables, and read or make the identity.
-async fn start(
-    client: &mut deadpool_postgres::Object,
-    place: &str,
-) -> Result<(TokenKey, DeviceId, Epochs), StoreError> {
-    let ours: bool = client
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&schema::HISTORY])
-        .await?
-        .get(0);
-    if !ours {
-        let tables: i64 = client
-            .query_one(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
-                &[],
-            )
-            .await?
-            .get(0);
-        if tables > 0 {
-            return Err(StoreError::Refused(format!(
-                "the PostgreSQL database {place} already holds {tables} tables and is not a Doorstep server database; give an empty database"
-            )));
-        }
-    }
-    let runner = schema::runner(MIGRATIONS)?;
-    if ours {
-        let applied = runner
-            .get_applied_migrations_async(&mut ***client)
-            .await
-            .map_err(schema::migration_error)?;
-        schema::refuse_newer(&applied, MIGRATIONS.len(), &format!("the PostgreSQL database {place}"))?;
-    }
-    let report = runner
-        .run_async(&mut ***client)
-        .await
-        .map_err(schema::migration_error)?;
-    schema::log_applied(&report);
-    let tx = client.transaction().await?;
-    // Instances already serving may be pushing: a rebuild of the report
-    // tables waits for the clock row like any other writer.
-    let clock = lock_clock(&tx).await?;
-    if report::build_if_missing(&tx).await? {
-        tracing::info!("report tables built from the change log");
-    }
-    if let Some((old, new)) = restored::start_epoch_if_restored(&tx, clock.last_seq).await? {
-        tracing::warn!(
-            old_epoch = %old,
-            new_epoch = %new,
-            base_seq = clock.last_seq,
-            "the database was loaded from a dump since the last start (its change log table is new): a new epoch starts; tablets resend what it lacks and pull again from seq {}",
-            clock.last_seq
-        );
-    }
-    let identity = identity(&tx).await?;
-    let epochs = load_epochs(&tx).await?;
-    tx.commit().await?;
-    Ok((identity.0, identity.1, epochs))
-}
-
-/// The database's epochs (`doorstep_ingest::epoch`), making the first on first start.
-async fn load_epochs(tx: &Transaction<'_>) -> Result<Epochs, StoreError> {
-    let current: Option<String> = tx
-        .query_opt("SELECT value FROM server_meta WHERE key = 'epoch'", &[])
-        .await?
-        .map(|r| r.get(0));
-    let current = match current {
-        Some(id) => id,
-        None => {
-            let id = Uuid::now_v7().hyphenated().to_string();
-            tx.execute(
-                "INSERT INTO epoch (id, parent, base_seq, started_at) VALUES ($1, NULL, 0, $2)",
-                &[&id, &format_timestamp(Utc::now())],
-            )
-            .await?;
-            tx.execute("INSERT INTO server_meta (key, value) VALUES ('epoch', $1)", &[&id])
-                .await?;
-            id
-        }
-    };
-    let all = tx
-        .query(
-            "SELECT id, parent, base_seq, started_at FROM epoch ORDER BY started_at, id",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|r| Epoch {
-            id: r.get(0),
-            parent: r.get(1),
-            base_seq: u64::try_from(r.get::<_, i64>(2)).unwrap_or(0),
-            started_at: r.get(3),
-        })
-        .collect::<Vec<_>>();
-    if !all.iter().any(|e| e.id == current) {
-        return Err(damaged("server_meta.epoch", "names no epoch in the epoch table"));
-    }
-    Ok(Epochs::new(current, all))
-}
-
-/// Reads (or on first start makes) the office's device id and token key.
-async fn identity(tx: &Transaction<'_>) -> Result<(TokenKey, DeviceId), StoreError> {
-    async fn get(tx: &Transaction<'_>, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(tx
-            .query_opt("SELECT value FROM server_meta WHERE key = $1", &[&key])
-            .await?
-            .map(|r| r.get(0)))
-    }
-    let key = match get(tx, "token_key").await? {
-        Some(hex) => TokenKey::from_hex(&hex).ok_or_else(|| damaged("server_meta.token_key", "not 64 hex digits"))?,
-        None => {
-            let key = TokenKey::generate().map_err(|e| StoreError::Task(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO server_meta (key, value) VALUES ('token_key', $1)",
-                &[&key.to_hex()],
-            )
-            .await?;
-            key
-        }
-    };
-    let office = match get(tx, "office_device").await? {
-        Some(id) => id.parse().map_err(|e| damaged("server_meta.office_device", e))?,
-        None => {
-            let id = DeviceId::new();
-            tx.execute(
-                "INSERT INTO server_meta (key, value) VALUES ('office_device', $1)",
-                &[&id.to_string()],
-            )
-            .await?;
-            tx.execute(
-                "INSERT INTO device (id, label, enrolled_at) VALUES ($1, 'office', $2)",
-                &[&id.to_string(), &format_timestamp(Utc::now())],
-            )
-            .await?;
-            id
-        }
-    };
-    Ok((key, office))
-}
-
-/// The change log's write lock (module docs): the last server_seq handed
-/// out and the server's clock, locked until the transaction ends.
-struct Clock {
-    last_seq: u64,
-    hlc: HlcClock,
-}
-
-async fn lock_clock(tx: &Transaction<'_>) -> Result<Clock, StoreError> {
-    let row = tx
-        .query_one(
-            "SELECT last_server_seq, hlc_last FROM sync_clock WHERE id = 1 FOR UPDATE",
-            &[],
-        )
-        .await?;
-    Ok(Clock {
-        last_seq: u64_of(row.get(0)),
-        hlc: HlcClock::resume(Hlc::from_u64(u64_of(row.get(1)))),
-    })
-}
-
-async fn save_clock(tx: &Transaction<'_>, clock: &Clock) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE sync_clock SET last_server_seq = $1, hlc_last = $2 WHERE id = 1",
-        &[&i64_of(clock.last_seq), &i64_of(clock.hlc.last().as_u64())],
-    )
-    .await?;
-    Ok(())
-}
-
-fn known_row(row: &Row) -> Result<(Uuid, Known), StoreError> {
-    let id: String = row.try_get(0)?;
-    let kind: String = row.try_get(1)?;
-    let scope: String = row.try_get(2)?;
-    let state: String = row.try_get(3)?;
-    let id = Uuid::parse_str(&id).map_err(|e| damaged("entity.id", e))?;
-    let kind = kind.parse::<EntityKind>().map_err(|e| damaged("entity.kind", e))?;
-    let state = entity_state::from_json(&state).map_err(|e| damaged(&format!("entity {id}"), e))?;
-    Ok((id, Known { kind, scope, state }))
-}
-
-/// Loads the entities and restamps a batch needs: one statement each.
-async fn load(
-    tx: &Transaction<'_>,
-    pusher: &Pusher,
-    needs: &ingest::Needs,
-    has_restamps: bool,
-) -> Result<Loaded, StoreError> {
-    let mut loaded = Loaded::default();
-    let ids: Vec<String> = needs.entities.iter().map(|id| text_id(*id)).collect();
-    if !ids.is_empty() {
-        for row in tx
-            .query("SELECT id, kind, scope, state FROM entity WHERE id = ANY($1)", &[&ids])
-            .await?
-        {
-            let (id, known) = known_row(&row)?;
-            loaded.entities.insert(id, known);
-        }
-    }
-    if has_restamps && !needs.own_bases.is_empty() {
-        let bases: Vec<i64> = needs.own_bases.iter().map(|h| i64_of(h.as_u64())).collect();
-        for row in tx
-            .query(
-                "SELECT was, hlc FROM restamp WHERE device_id = $1 AND was = ANY($2)",
-                &[&pusher.device.to_string(), &bases],
-            )
-            .await?
-        {
-            let was: i64 = row.try_get(0)?;
-            let hlc: i64 = row.try_get(1)?;
-            loaded
-                .restamps
-                .insert(Hlc::from_u64(u64_of(was)), Hlc::from_u64(u64_of(hlc)));
-        }
-    }
-    if !needs.logged_seqs.is_empty() {
-        let seqs: Vec<i64> = needs.logged_seqs.iter().map(|s| i64_of(*s)).collect();
-        for row in tx
-            .query(
-                "SELECT seq, body FROM change_log WHERE device_id = $1 AND seq = ANY($2)",
-                &[&pusher.device.to_string(), &seqs],
-            )
-            .await?
-        {
-            let seq: i64 = row.try_get(0)?;
-            let body: String = row.try_get(1)?;
-            let change: Change =
-                serde_json::from_str(&body).map_err(|e| damaged(&format!("change_log body of seq {seq}"), e))?;
-            loaded.logged.insert(u64_of(seq), change);
-        }
-    }
-    Ok(loaded)
-}
-
-/// Writes a plan: log entries (numbered from the locked clock), entity
-/// states, rejections, restamps, the device's position and the report rows.
-async fn write_plan(
-    tx: &Transaction<'_>,
-    device: DeviceId,
-    plan: &Plan,
-    clock: &mut Clock,
-    now: &str,
-) -> Result<(), StoreError> {
-    let dev = device.to_string();
-    if !plan.accepted.is_empty() {
-        let n = plan.accepted.len();
-        let mut server_seq = Vec::with_capacity(n);
-        let mut change_id = Vec::with_capacity(n);
-        let mut seq = Vec::with_capacity(n);
-        let mut scope = Vec::with_capacity(n);
-        let mut entity = Vec::with_capacity(n);
-        let mut entity_id = Vec::with_capacity(n);
-        let mut body = Vec::with_capacity(n);
-        for a in &plan.accepted {
-            clock.last_seq += 1;
-            server_seq.push(i64_of(clock.last_seq));
-            change_id.push(a.change.id.to_string());
-            seq.push(i64_of(a.change.seq));
-            scope.push(a.scope.clone());
-            entity.push(a.change.entity.as_str().to_owned());
-            entity_id.push(text_id(a.change.entity_id));
-            body.push(serde_json::to_string(&a.change).map_err(|e| StoreError::Task(e.to_string()))?);
-        }
-        tx.execute(
-            "INSERT INTO change_log (server_seq, change_id, device_id, seq, scope, entity, entity_id, body, received_at)
-             SELECT s, c, $3, q, sc, e, ei, b, $9
-             FROM unnest($1::bigint[], $2::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])
-                  AS t(s, c, q, sc, e, ei, b)",
-            &[&server_seq, &change_id, &dev, &seq, &scope, &entity, &entity_id, &body, &now],
-        )
-        .await?;
-    }
-    if !plan.entities.is_empty() {
-        let mut ids = Vec::new();
-        let mut kinds = Vec::new();
-        let mut scopes = Vec::new();
-        let mut states = Vec::new();
-        for (id, known) in &plan.entities {
-            ids.push(text_id(*id));
-            kinds.push(known.kind.as_str().to_owned());
-            scopes.push(known.scope.clone());
-            states.push(entity_state::to_json(&known.state));
-        }
-        tx.execute(
-            "INSERT INTO entity (id, kind, scope, state)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-             ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, state = excluded.state",
-            &[&ids, &kinds, &scopes, &states],
-        )
-        .await?;
-    }
-    for r in &plan.rejected {
-        tx.execute(
-            "INSERT INTO rejected (device_id, seq, reason, at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (device_id, seq) DO UPDATE SET reason = excluded.reason, at = excluded.at",
-            &[&dev, &i64_of(r.seq), &r.reason, &now],
-        )
-        .await?;
-    }
-    for r in &plan.restamped {
-        tx.execute(
-            "INSERT INTO restamp (device_id, seq, was, hlc) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (device_id, seq) DO UPDATE SET was = excluded.was, hlc = excluded.hlc",
-            &[&dev, &i64_of(r.seq), &i64_of(r.was.as_u64()), &i64_of(r.hlc.as_u64())],
-        )
-        .await?;
-    }
-    tx.execute(
-        "UPDATE device SET last_applied_seq = $1, last_seen_at = $2, restamps = restamps + $3 WHERE id = $4",
-        &[
-            &i64_of(plan.last_applied),
-            &now,
-            &i64_of(plan.restamped.len() as u64),
-            &dev,
-        ],
-    )
-    .await?;
-    report::project(tx, plan).await
-}
-
-struct DeviceRow {
-    last_applied: u64,
-    commune: Option<String>,
-    restamps: i64,
-}
-
-async fn device_row(tx: &Transaction<'_>, device: DeviceId) -> Result<Option<DeviceRow>, StoreError> {
-    let row = tx
-        .query_opt(
-            "SELECT last_applied_seq, commune_id, restamps FROM device WHERE id = $1",
-            &[&device.to_string()],
-        )
-        .await?;
-    row.map(|r| {
-        Ok(DeviceRow {
-            last_applied: u64_of(r.try_get(0)?),
-            commune: r.try_get(1)?,
-            restamps: r.try_get(2)?,
-        })
-    })
-    .transpose()
-}
-
-/// Everything that happened to the device's seqs above `acked`.
-async fn outcomes_since(
-    tx: &Transaction<'_>,
-    device: DeviceId,
-    acked: u64,
-    with_restamps: bool,
-) -> Result<(Vec<Rejected>, Vec<Restamp>), StoreError> {
-    let dev = device.to_string();
-    let mut rejected = Vec::new();
-    for r in tx
-        .query(
-            "SELECT seq, reason FROM rejected WHERE device_id = $1 AND seq > $2 ORDER BY seq",
-            &[&dev, &i64_of(acked)],
-        )
-        .await?
-    {
-        rejected.push(Rejected {
-            seq: u64_of(r.try_get(0)?),
-            reason: r.try_get(1)?,
-        });
-    }
-    let mut restamped = Vec::new();
-    if with_restamps {
-        for r in tx
-            .query(
-                "SELECT seq, was, hlc FROM restamp WHERE device_id = $1 AND seq > $2 ORDER BY seq",
-                &[&dev, &i64_of(acked)],
-            )
-            .await?
-        {
-            restamped.push(Restamp {
-                seq: u64_of(r.try_get(0)?),
-                was: Hlc::from_u64(u64_of(r.try_get(1)?)),
-                hlc: Hlc::from_u64(u64_of(r.try_get(2)?)),
-            });
-        }
-    }
-    Ok((rejected, restamped))
-}
-
-/// A row of [`DEVICE_COLUMNS`] then [`COPY_COLUMNS`].
-/// Every pack version ever handed out, by key and version.
-async fn pack_versions(tx: &Transaction<'_>) -> Result<Vec<PackFile>, StoreError> {
-    let mut all = Vec::new();
-    for r in tx
-        .query(
-            "SELECT key, version, toml FROM pack_version ORDER BY key COLLATE \"C\", version",
-            &[],
-        )
-        .await?
-    {
-        let version: i64 = r.try_get(1)?;
-        all.push(PackFile {
-            key: r.try_get(0)?,
-            version: u32::try_from(version).map_err(|e| damaged("pack_version.version", e))?,
-            toml: r.try_get(2)?,
-        });
-    }
-    Ok(all)
-}
-
-fn listed_device(r: &Row) -> Result<DeviceRecord, StoreError> {
-    let mut d = device_record(r)?;
-    d.copied_kept = u64_of(r.try_get(12)?);
-    d.copied_at = r.try_get(13)?;
-    Ok(d)
-}
-
-const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
-     revoked_at, erase_requested_at, erased_at, erased_unsent, backed_up_seq";
-
-/// The tablets page's columns after [`DEVICE_COLUMNS`]: a copy seen (read
-/// by [`listed_device`]; not on the token lookup every request makes).
-const COPY_COLUMNS: &str = "(SELECT count(*) FROM quarantine q WHERE q.device_id = device.id), \
-     (SELECT min(received_at) FROM quarantine q WHERE q.device_id = device.id)";
-
-fn device_record(r: &Row) -> Result<DeviceRecord, StoreError> {
-    let id: String = r.try_get(0)?;
-    let member: Option<String> = r.try_get(2)?;
-    Ok(DeviceRecord {
-        id: id.parse().map_err(|e| damaged("device.id", e))?,
-        label: r.try_get(1)?,
-        member_id: member.and_then(|m| Uuid::parse_str(&m).ok()),
-        commune_id: r.try_get(3)?,
-        enrolled_at: r.try_get(4)?,
-        last_seen_at: r.try_get(5)?,
-        last_applied_seq: u64_of(r.try_get(6)?),
-        revoked_at: r.try_get(7)?,
-        erase_requested_at: r.try_get(8)?,
-        erased_at: r.try_get(9)?,
-        erased_unsent: r.try_get::<_, Option<i64>>(10)?.map(u64_of),
-        backed_up_seq: r.try_get::<_, Option<i64>>(11)?.map(u64_of),
-        copied_kept: 0,
-        copied_at: None,
-    })
-}
-
 impl Store for PgStore {
     fn token_key(&self) -> &TokenKey {
         &self.key
@@ -752,7 +314,7 @@ impl Store for PgStore {
     async fn reload_epochs(&self) -> Result<Epochs, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let epochs = load_epochs(&tx).await?;
+        let epochs = start::load_epochs(&tx).await?;
         let office = rewind::office_id(&tx).await?;
         tx.commit().await?;
         *self.epochs.write().unwrap_or_else(std::sync::PoisonError::into_inner) = epochs.clone();
@@ -764,7 +326,7 @@ impl Store for PgStore {
         let started = {
             let (_turn, mut client) = self.writer().await?;
             let tx = client.transaction().await?;
-            let _clock = lock_clock(&tx).await?;
+            let _clock = sync::lock_clock(&tx).await?;
             let started = rewind::rewound(&tx, device, acked_seq, now).await?;
             tx.commit().await?;
             started
@@ -783,62 +345,12 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Enrolled, EnrollError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(StoreError::from)?;
-        let now_text = format_timestamp(now);
-        let device = DeviceId::new();
-        // The row lock makes a code single-use even when two tablets send
-        // it to two servers at once: the second finds it used.
-        let code = tx
-            .query_opt(
-                "UPDATE enrol_code SET used_at = $1, device_id = $2
-                 WHERE code_hash = $3 AND used_at IS NULL AND expires_at > $1
-                 RETURNING member_id, commune_id",
-                &[&now_text, &device.to_string(), &code_hash],
-            )
-            .await
-            .map_err(StoreError::from)?;
-        let Some(code) = code else {
-            return Err(EnrollError::BadCode);
-        };
-        let member: String = code.try_get(0).map_err(StoreError::from)?;
-        let commune: String = code.try_get(1).map_err(StoreError::from)?;
-        tx.execute(
-            "INSERT INTO device (id, label, member_id, commune_id, token_hash, enrolled_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&device.to_string(), &label, &member, &commune, &token_hash, &now_text],
-        )
-        .await
-        .map_err(StoreError::from)?;
-        let state: Option<String> = tx
-            .query_opt("SELECT state FROM entity WHERE id = $1", &[&commune])
-            .await
-            .map_err(StoreError::from)?
-            .map(|r| r.get(0));
-        let commune_name = state
-            .and_then(|s| entity_state::from_json(&s).ok())
-            .and_then(|s| match s.value("name") {
-                Some(FieldValue::Text(t)) => Some(t.clone()),
-                _ => None,
-            })
-            .unwrap_or_default();
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(Enrolled {
-            device_id: device,
-            member_id: Uuid::parse_str(&member).map_err(|e| damaged("enrol_code.member_id", e))?,
-            commune_id: Uuid::parse_str(&commune).map_err(|e| damaged("enrol_code.commune_id", e))?,
-            commune_name,
-        })
+        devices::enroll(&mut client, code_hash, token_hash, label, now).await
     }
 
     async fn device_by_token(&self, token_hash: String) -> Result<Option<DeviceRecord>, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                &format!("SELECT {DEVICE_COLUMNS} FROM device WHERE token_hash = $1"),
-                &[&token_hash],
-            )
-            .await?;
-        row.as_ref().map(device_record).transpose()
+        devices::device_by_token(&client, token_hash).await
     }
 
     async fn push(
@@ -854,65 +366,7 @@ impl Store for PgStore {
             let (turn, client) = self.writer().await?;
             (Some(turn), client)
         };
-        let tx = client.transaction().await?;
-        let now_text = format_timestamp(now);
-        let pull_only = changes.is_empty();
-        let accepted = if pull_only {
-            0
-        } else {
-            let mut clock = lock_clock(&tx).await?;
-            let Some(row) = device_row(&tx, device).await? else {
-                return Ok(Err(Refusal::Forbidden(format!("device {device} is not enrolled"))));
-            };
-            let pusher = Pusher {
-                device,
-                scope: row.commune.clone(),
-                last_applied: row.last_applied,
-            };
-            let needs = ingest::needs(&pusher, &changes);
-            let loaded = load(&tx, &pusher, &needs, row.restamps > 0).await?;
-            let plan = match ingest::plan(&pusher, changes, loaded, &mut clock.hlc, wall_millis(now)) {
-                Ok(plan) => plan,
-                Err(refusal) => {
-                    if let Refusal::Copied { changes, .. } = &refusal {
-                        quarantine::keep(&tx, device, changes, &now_text).await?;
-                        tx.commit().await?;
-                    }
-                    return Ok(Err(refusal));
-                }
-            };
-            write_plan(&tx, device, &plan, &mut clock, &now_text).await?;
-            save_clock(&tx, &clock).await?;
-            plan.accepted.len()
-        };
-        let Some(row) = device_row(&tx, device).await? else {
-            return Ok(Err(Refusal::Forbidden(format!("device {device} is not enrolled"))));
-        };
-        let (rejected, restamped) = outcomes_since(&tx, device, acked_seq, row.restamps > 0).await?;
-        tx.commit().await?;
-        if pull_only {
-            // Bookkeeping a full disk may refuse without failing the pull
-            // the tablet came for.
-            let touched = client
-                .execute(
-                    "UPDATE device SET last_seen_at = $1 WHERE id = $2",
-                    &[&now_text, &device.to_string()],
-                )
-                .await;
-            match touched.map_err(StoreError::from) {
-                Ok(_) => {}
-                Err(StoreError::DiskFull(detail)) => {
-                    tracing::warn!(%device, %detail, "the disk is full: this tablet's last sync time is not recorded");
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(Ok(Pushed {
-            last_applied_seq: row.last_applied,
-            rejected,
-            restamped,
-            accepted,
-        }))
+        sync::push(&mut client, device, acked_seq, changes, now).await
     }
 
     async fn pull(
@@ -924,147 +378,37 @@ impl Store for PgStore {
         max_bytes: usize,
     ) -> Result<Page, StoreError> {
         let mut client = self.client().await?;
-        // One snapshot for the log's end and the rows.
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
-        let high = u64_of(
-            tx.query_one("SELECT last_server_seq FROM sync_clock WHERE id = 1", &[])
-                .await?
-                .try_get(0)?,
-        );
-        // A cursor beyond the log's end comes from before a restore from
-        // backup: start again (the device drops what it already has).
-        let after = if after > high { 0 } else { after };
-        let dev = device.to_string();
-        let stmt = tx
-            .prepare(
-                "SELECT server_seq, body FROM change_log
-                 WHERE scope = $1 AND server_seq > $2 AND device_id <> $3
-                 ORDER BY server_seq LIMIT $4",
-            )
-            .await?;
-        // Two index range scans (the commune, then campaign-wide records),
-        // merged here: cost follows the page, not the history.
-        let mut rows: Vec<(i64, String)> = Vec::new();
-        let mut full = false;
-        for s in [scope.as_str(), ingest::CAMPAIGN_WIDE] {
-            let got = tx
-                .query(&stmt, &[&s, &i64_of(after), &dev, &i64_of(limit as u64 + 1)])
-                .await?;
-            full |= got.len() > limit;
-            for r in got {
-                rows.push((r.try_get(0)?, r.try_get(1)?));
-            }
-        }
-        tx.commit().await?;
-        super::page_of(rows, after, high, full, limit, max_bytes)
+        sync::pull_page(&mut client, scope, device, after, limit, max_bytes).await
     }
 
     async fn office_write(&self, writes: Vec<OfficeWrite>, now: DateTime<Utc>) -> Result<Vec<Change>, OfficeError> {
         let (_turn, mut client) = self.writer().await?;
-        let tx = client.transaction().await.map_err(StoreError::from)?;
-        let mut clock = lock_clock(&tx).await?;
-        let office = rewind::office_id(&tx).await?;
-        let row = device_row(&tx, office)
-            .await?
-            .ok_or_else(|| damaged("device", "the office device is missing"))?;
-        let draft = OfficeDraft::new(office, row.last_applied, writes);
-        let preload = load(&tx, &draft.pusher, &draft.preload(), false).await?;
-        let wall = wall_millis(now);
-        let stamped = draft.stamp(&preload, &mut clock.hlc, wall);
-        let loaded = load(&tx, &stamped.pusher, &stamped.needs, false).await?;
-        let plan = stamped
-            .plan(loaded, &mut clock.hlc, wall)
-            .map_err(OfficeError::Invalid)?;
-        write_plan(&tx, office, &plan, &mut clock, &format_timestamp(now)).await?;
-        save_clock(&tx, &clock).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(plan.accepted.into_iter().map(|a| a.change).collect())
+        sync::office_write(&mut client, writes, now).await
     }
 
     async fn add_enrol_code(&self, code: NewCode, now: DateTime<Utc>) -> Result<(), StoreError> {
         let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO enrol_code (code_hash, member_id, commune_id, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &code.code_hash,
-                    &text_id(code.member_id),
-                    &text_id(code.commune_id),
-                    &format_timestamp(now),
-                    &format_timestamp(code.expires_at),
-                ],
-            )
-            .await?;
-        Ok(())
+        devices::add_enrol_code(&client, code, now).await
     }
 
     async fn pending_codes(&self, now: DateTime<Utc>) -> Result<Vec<PendingCode>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT code_hash, member_id, commune_id, created_at, expires_at FROM enrol_code
-                 WHERE used_at IS NULL AND expires_at > $1 ORDER BY created_at COLLATE \"C\", code_hash COLLATE \"C\"",
-                &[&format_timestamp(now)],
-            )
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let member: String = r.try_get(1)?;
-            let commune: String = r.try_get(2)?;
-            out.push(PendingCode {
-                code_hash: r.try_get(0)?,
-                member_id: Uuid::parse_str(&member).map_err(|e| damaged("enrol_code.member_id", e))?,
-                commune_id: Uuid::parse_str(&commune).map_err(|e| damaged("enrol_code.commune_id", e))?,
-                created_at: r.try_get(3)?,
-                expires_at: r.try_get(4)?,
-            });
-        }
-        Ok(out)
+        devices::pending_codes(&client, now).await
     }
 
     async fn cancel_code(&self, code_hash: String, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        let now = format_timestamp(now);
-        let changed = client
-            .execute(
-                "UPDATE enrol_code SET expires_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1",
-                &[&now, &code_hash],
-            )
-            .await?;
-        Ok(changed == 1)
+        devices::cancel_code(&client, code_hash, now).await
     }
 
     async fn devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {DEVICE_COLUMNS}, {COPY_COLUMNS} FROM device WHERE commune_id IS NOT NULL ORDER BY enrolled_at COLLATE \"C\", id COLLATE \"C\""
-                ),
-                &[],
-            )
-            .await?;
-        rows.iter().map(listed_device).collect()
+        devices::devices(&client).await
     }
 
     async fn revoke(&self, device: DeviceId, erase: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        let n = client
-            .execute(
-                "UPDATE device SET revoked_at = coalesce(revoked_at, $1),
-                     erase_requested_at = CASE WHEN $3 THEN coalesce(erase_requested_at, $1)
-                                               ELSE erase_requested_at END
-                 WHERE id = $2 AND commune_id IS NOT NULL",
-                &[&format_timestamp(now), &device.to_string(), &erase],
-            )
-            .await?;
-        Ok(n > 0)
+        devices::revoke(&client, device, erase, now).await
     }
 
     async fn record_erased(
@@ -1075,39 +419,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<EraseAck, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT erase_requested_at, erased_at FROM device WHERE id = $1 AND commune_id IS NOT NULL",
-                &[&device.to_string()],
-            )
-            .await?;
-        let Some(row) = row else {
-            return Ok(EraseAck::NoDevice);
-        };
-        let asked: Option<String> = row.try_get(0)?;
-        let erased: Option<String> = row.try_get(1)?;
-        let Some(asked) = asked else {
-            return Ok(EraseAck::NotRequested);
-        };
-        if erased.is_some() {
-            return Ok(EraseAck::AlreadyRecorded);
-        }
-        // Two reports at once: the condition lets only the first one write.
-        let n = client
-            .execute(
-                "UPDATE device SET erased_at = $1, erased_unsent = $2 WHERE id = $3 AND erased_at IS NULL",
-                &[
-                    &super::erased_time(reported_at, &asked, now),
-                    &i64_of(unsent),
-                    &device.to_string(),
-                ],
-            )
-            .await?;
-        Ok(if n > 0 {
-            EraseAck::Recorded
-        } else {
-            EraseAck::AlreadyRecorded
-        })
+        devices::record_erased(&client, device, unsent, reported_at, now).await
     }
 
     async fn entities(&self, kind: EntityKind) -> Result<Vec<(Uuid, Known)>, StoreError> {
@@ -1118,7 +430,7 @@ impl Store for PgStore {
                 &[&kind.as_str()],
             )
             .await?;
-        rows.iter().map(known_row).collect()
+        rows.iter().map(sync::known_row).collect()
     }
 
     async fn change_count(&self) -> Result<u64, StoreError> {
@@ -1137,36 +449,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<PackFile>, String>, StoreError> {
         let (_turn, mut client) = self.writer().await?;
-        let tx = client.transaction().await?;
-        // Two instances starting together record the same versions in turn.
-        lock_clock(&tx).await?;
-        let now = format_timestamp(now);
-        let records = match pack_catalog::record(&pack_versions(&tx).await?, &packs) {
-            Ok(records) => records,
-            // Dropping the transaction records nothing.
-            Err(refused) => return Ok(Err(refused)),
-        };
-        for record in records {
-            match record {
-                Record::New(pack) => {
-                    tx.execute(
-                        "INSERT INTO pack_version (key, version, toml, first_served_at) VALUES ($1, $2, $3, $4)",
-                        &[&pack.key, &i64::from(pack.version), &pack.toml, &now],
-                    )
-                    .await?
-                }
-                Record::Reworded(pack) => {
-                    tx.execute(
-                        "UPDATE pack_version SET toml = $3 WHERE key = $1 AND version = $2",
-                        &[&pack.key, &i64::from(pack.version), &pack.toml],
-                    )
-                    .await?
-                }
-            };
-        }
-        let all = pack_versions(&tx).await?;
-        tx.commit().await?;
-        Ok(Ok(all))
+        packs::record_packs(&mut client, packs, now).await
     }
 
     async fn overview(&self, filter: Filter) -> Result<Overview, StoreError> {
