@@ -1,3 +1,6 @@
+//! One file of about 800 lines: its five tests share the seeded campaign and
+//! the workbook reader above them, which is most of it.
+//!
 //! `doorstep-server export visits|checklists|coverage|workbook` end to end:
 //! a database seeded through the store API (households, people, visits and
 //! runs written by the office; step events pushed by enrolled tablets, as
