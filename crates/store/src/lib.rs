@@ -42,7 +42,7 @@ pub enum StoreError {
     #[error("database: {0}")]
     Sqlite(rusqlite::Error),
     /// PostgreSQL failed (its own message is the error's source: shown).
-    #[error("database: {}", postgres::with_causes(.0))]
+    #[error("database: {}", with_causes(.0))]
     Postgres(tokio_postgres::Error),
     /// The disk holding the database is full (`SQLITE_FULL`, PostgreSQL's
     /// `53100 disk_full`): the transaction rolled back, nothing of it is
@@ -79,7 +79,7 @@ impl From<rusqlite::Error> for StoreError {
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> StoreError {
         if e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
-            StoreError::DiskFull(postgres::with_causes(&e))
+            StoreError::DiskFull(with_causes(&e))
         } else {
             StoreError::Postgres(e)
         }
@@ -456,4 +456,21 @@ pub trait Store: Send + Sync + 'static {
     /// Every checklist run of the filter (dates apply to the run's start),
     /// for the exports: by commune, village, household and person.
     fn run_rows(&self, filter: Filter) -> impl Future<Output = Result<Vec<RunRow>, StoreError>> + Send;
+}
+
+/// An error with its causes ("error connecting to server: Connection
+/// refused"; "db error: ERROR: permission denied for table device"), since
+/// the pool's and the driver's own messages name only the outermost.
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -10,6 +10,54 @@ use refinery_core::{Migration, Runner};
 
 use super::StoreError;
 
+/// The numbered files of one dialect's folder (`migrations/<dialect>`),
+/// `(refinery name, SQL)` in order: the one list both stores share, so a
+/// new migration is one line here and one file per dialect.
+macro_rules! migrations {
+    ($dialect:literal) => {
+        &[
+            (
+                "V1__initial",
+                include_str!(concat!("../migrations/", $dialect, "/0001_initial.sql")),
+            ),
+            (
+                "V2__pack_version",
+                include_str!(concat!("../migrations/", $dialect, "/0002_pack_version.sql")),
+            ),
+            (
+                "V3__report",
+                include_str!(concat!("../migrations/", $dialect, "/0003_report.sql")),
+            ),
+            (
+                "V4__dashboard",
+                include_str!(concat!("../migrations/", $dialect, "/0004_dashboard.sql")),
+            ),
+            (
+                "V5__device_erase",
+                include_str!(concat!("../migrations/", $dialect, "/0005_device_erase.sql")),
+            ),
+            (
+                "V6__epoch",
+                include_str!(concat!("../migrations/", $dialect, "/0006_epoch.sql")),
+            ),
+            (
+                "V7__quarantine",
+                include_str!(concat!("../migrations/", $dialect, "/0007_quarantine.sql")),
+            ),
+            (
+                "V8__backup",
+                include_str!(concat!("../migrations/", $dialect, "/0008_backup.sql")),
+            ),
+        ]
+    };
+}
+
+/// SQLite's migrations.
+pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite");
+
+/// PostgreSQL's migrations, the same numbers in its dialect.
+pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres");
+
 /// The table refinery keeps the history in.
 pub(crate) const HISTORY: &str = "doorstep_schema_history";
 
@@ -38,7 +86,7 @@ pub(crate) fn refuse_newer(applied: &[Migration], known: usize, place: &str) -> 
 
 /// A refinery failure, as a store error, with the database's own reason.
 pub(crate) fn migration_error(e: refinery_core::Error) -> StoreError {
-    StoreError::Migration(super::postgres::with_causes(&e))
+    StoreError::Migration(crate::with_causes(&e))
 }
 
 /// Logs what a run applied.

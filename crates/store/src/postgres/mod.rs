@@ -94,54 +94,13 @@ pub(super) fn damaged(what: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 pub(super) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Pool(with_causes(&e))
-}
-
-/// An error with its causes ("error connecting to server: Connection
-/// refused"; "db error: ERROR: permission denied for table device"), since
-/// the pool's and the driver's own messages name only the outermost.
-pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = cause.source();
-    }
-    text
+    StoreError::Pool(crate::with_causes(&e))
 }
 
 /// The schema, in order; the same numbered files as SQLite's
 /// (`migrations/sqlite`), in PostgreSQL's dialect, applied by refinery.
 /// Released migrations are never edited.
-const MIGRATIONS: &[(&str, &str)] = &[
-    (
-        "V1__initial",
-        include_str!("../../migrations/postgres/0001_initial.sql"),
-    ),
-    (
-        "V2__pack_version",
-        include_str!("../../migrations/postgres/0002_pack_version.sql"),
-    ),
-    ("V3__report", include_str!("../../migrations/postgres/0003_report.sql")),
-    (
-        "V4__dashboard",
-        include_str!("../../migrations/postgres/0004_dashboard.sql"),
-    ),
-    (
-        "V5__device_erase",
-        include_str!("../../migrations/postgres/0005_device_erase.sql"),
-    ),
-    ("V6__epoch", include_str!("../../migrations/postgres/0006_epoch.sql")),
-    (
-        "V7__quarantine",
-        include_str!("../../migrations/postgres/0007_quarantine.sql"),
-    ),
-    ("V8__backup", include_str!("../../migrations/postgres/0008_backup.sql")),
-];
+const MIGRATIONS: &[(&str, &str)] = crate::schema::POSTGRES;
 
 /// Held (as a session advisory lock) while one process migrates, builds
 /// the report tables and makes the office identity: instances starting
@@ -214,7 +173,7 @@ impl PgStore {
         let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
             StoreError::Refused(format!(
                 "--db is not a usable PostgreSQL URL ({}); expected postgres://user:password@host:port/database",
-                with_causes(&e)
+                crate::with_causes(&e)
             ))
         })?;
         if config.get_application_name().is_none() {
@@ -239,10 +198,12 @@ impl PgStore {
             .create_timeout(Some(Duration::from_secs(15)))
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        let mut client = pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Pool(format!("cannot connect to PostgreSQL at {place}: {}", with_causes(&e))))?;
+        let mut client = pool.get().await.map_err(|e| {
+            StoreError::Pool(format!(
+                "cannot connect to PostgreSQL at {place}: {}",
+                crate::with_causes(&e)
+            ))
+        })?;
         client.execute("SELECT pg_advisory_lock($1)", &[&START_LOCK]).await?;
         let started = start::start(&mut client, &place).await;
         // Released on every path; a crash releases it with the connection.

@@ -48,28 +48,7 @@ pub use backup::Restored;
 
 /// The schema, in order (see `store::schema`); PostgreSQL has the same
 /// numbers in its dialect.
-const MIGRATIONS: &[(&str, &str)] = &[
-    ("V1__initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
-    (
-        "V2__pack_version",
-        include_str!("../../migrations/sqlite/0002_pack_version.sql"),
-    ),
-    ("V3__report", include_str!("../../migrations/sqlite/0003_report.sql")),
-    (
-        "V4__dashboard",
-        include_str!("../../migrations/sqlite/0004_dashboard.sql"),
-    ),
-    (
-        "V5__device_erase",
-        include_str!("../../migrations/sqlite/0005_device_erase.sql"),
-    ),
-    ("V6__epoch", include_str!("../../migrations/sqlite/0006_epoch.sql")),
-    (
-        "V7__quarantine",
-        include_str!("../../migrations/sqlite/0007_quarantine.sql"),
-    ),
-    ("V8__backup", include_str!("../../migrations/sqlite/0008_backup.sql")),
-];
+const MIGRATIONS: &[(&str, &str)] = crate::schema::SQLITE;
 
 /// How many `?` a statement gets at most when loading by id.
 const CHUNK: usize = 400;
