@@ -400,7 +400,7 @@ fn servers_starting_together_on_a_new_database_migrate_once() {
         .collect();
     let servers: Vec<Server> = starters.into_iter().map(|t| t.join().unwrap()).collect();
     let count = |from: &str| doorstep_e2e::server_rows(&db, from);
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/crates/server/migrations/sqlite"))
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/crates/store/migrations/sqlite"))
         .unwrap()
         .filter(|e| {
             e.as_ref()
