@@ -1,3 +1,6 @@
+//! One file of about 650 lines: the checks, their thresholds and their advice
+//! read together (a split into doctor/ was taken back with the binary's).
+//!
 //! `doorstep-server doctor`: a health check an office lead can run and
 //! read. Each check is data - a [`Check`] with its name, an [`Outcome`]
 //! and, when it is not OK, what to do in plain words - so the command
