@@ -1,7 +1,3 @@
-//! One file of about 1,200 lines, for now: splitting it into `cli.rs` and
-//! `commands/*` was built and taken back, because with it a cut resumable push
-//! was no longer held (tests/sync_resume.rs) for a cause not yet found.
-//!
 //! `doorstep-server`: serve the sync API, and the office's admin commands.
 //!
 //! `main` parses flags, starts the runtime, runs one command (`commands`)
