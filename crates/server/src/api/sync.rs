@@ -7,13 +7,15 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use chrono::Utc;
+use doorstep_core::change::Change;
 use doorstep_core::protocol::{SyncRequest, SyncResponse, WireChanges};
 use doorstep_core::schema::format_timestamp;
 
 use super::error::ApiError;
 use super::{App, auth, body};
 use doorstep_ingest::Refusal;
-use doorstep_store::{DeviceRecord, Store};
+use doorstep_ingest::epoch::{Epochs, Resolved};
+use doorstep_store::{DeviceRecord, Page, Pushed, Store};
 
 pub(super) async fn sync<S: Store>(
     State(app): State<Arc<App<S>>>,
@@ -27,40 +29,15 @@ pub(super) async fn sync<S: Store>(
 
 /// Does what a sync request asks for `device` and gives the answer: the
 /// one path of `POST /api/v1/sync` and of a whole resumable upload
-/// (`super::upload`). `raw` is the decompressed JSON.
+/// (`super::upload`). `raw` is the decompressed JSON. Everything is checked
+/// (who the request is for, its cursor) before anything is written.
 pub(super) async fn answer<S: Store>(
     app: &App<S>,
     device: &DeviceRecord,
     raw: axum::body::Bytes,
 ) -> Result<Json<SyncResponse>, ApiError> {
-    // Parsing a day's push (a megabyte of JSON) is CPU work: off the async
-    // threads, so a store transaction waiting on its next round trip is
-    // not queued behind two hundred tablets' parsing.
-    let (request, changes) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let request: SyncRequest = body::parse_versioned(&raw)?;
-        let changes = request
-            .pushes
-            .decode()
-            .map_err(|e| ApiError::bad_field(format!("pushes.{}", e.field), e.to_string()))?;
-        Ok((request, changes))
-    })
-    .await
-    .map_err(ApiError::internal)??;
-    if request.device_id != device.id {
-        return Err(ApiError::forbidden(format!(
-            "device_id {} is not the device this token was issued to",
-            request.device_id
-        )));
-    }
-    let Some(scope) = device.commune_id.clone() else {
-        return Err(ApiError::forbidden("the office identity cannot sync"));
-    };
-    if let Some(c) = changes.iter().find(|c| c.device != device.id) {
-        return Err(ApiError::forbidden(format!(
-            "pushed change seq {} claims device {}, not this token's device",
-            c.seq, c.device
-        )));
-    }
+    let (request, changes) = parse(raw).await?;
+    let scope = check_claims(device, &request, &changes)?;
     // The server confirmed more of this tablet than its log holds: the log
     // was put back behind our back (a snapshot restore). A new epoch, so
     // cursors past what it kept are lowered (`doorstep_ingest::epoch`).
@@ -70,61 +47,13 @@ pub(super) async fn answer<S: Store>(
             .await
             .map_err(ApiError::store)?;
     }
-    // Check the whole request before anything is written.
-    // A cursor of an earlier epoch (the office restored a backup since) is
-    // lowered to what the restored history shares with it (`doorstep_ingest::epoch`).
-    let text = request.pull_cursor.as_deref().unwrap_or("");
-    let bad_cursor = || {
-        ApiError::bad_field(
-            "pull_cursor",
-            format!("pull_cursor {text:?} is not a cursor this server gave"),
-        )
-    };
-    let mut epochs = app.store.epochs();
-    let mut cursor = epochs.resolve(text).ok_or_else(bad_cursor)?;
-    if cursor.other_epoch {
-        // Another server process may have started an epoch since this one
-        // read them.
-        epochs = app.store.reload_epochs().await.map_err(ApiError::store)?;
-        cursor = epochs.resolve(text).ok_or_else(bad_cursor)?;
-    }
-    let after = cursor.after;
+    let (epochs, cursor) = resolve_cursor(app, request.pull_cursor.as_deref().unwrap_or("")).await?;
     let pushed_count = changes.len();
-    let ingest = std::time::Instant::now();
-    let pushed = app
-        .store
-        .push(device.id, request.acked_seq, changes, Utc::now())
-        .await
-        .inspect(|_| app.metrics.ingest_took(ingest.elapsed()))
-        .map_err(ApiError::store)?
-        .map_err(|refusal| match refusal {
-            Refusal::Forbidden(m) => ApiError::forbidden(m),
-            Refusal::SeqGap { expected, message } => ApiError::seq_gap(expected, message),
-            Refusal::Copied { seq, message, changes } => {
-                tracing::warn!(
-                    device = %device.id,
-                    seq,
-                    kept = changes.len(),
-                    "a copy of this tablet pushed other changes at seqs the server has: refused, its batch kept aside"
-                );
-                ApiError::copied(seq, message)
-            }
-        })?;
+    let pushed = push(app, device, request.acked_seq, changes).await?;
     let limit = usize::try_from(request.pull_limit)
         .unwrap_or(usize::MAX)
         .min(app.limits.pull_limit);
-    let page = if limit == 0 {
-        doorstep_store::Page {
-            next_cursor: after,
-            has_more: false,
-            changes: Vec::new(),
-        }
-    } else {
-        app.store
-            .pull(scope, device.id, after, limit, app.limits.pull_bytes)
-            .await
-            .map_err(ApiError::store)?
-    };
+    let page = pull(app, scope, device, cursor.after, limit).await?;
     app.metrics.synced(
         pushed.accepted,
         &pushed.rejected,
@@ -151,4 +80,113 @@ pub(super) async fn answer<S: Store>(
         epoch: Some(epochs.current().to_owned()),
         backed_up_seq: device.backed_up_seq,
     }))
+}
+
+/// The request and its decoded pushes. Parsing a day's push (a megabyte of
+/// JSON) is CPU work: off the async threads, so a store transaction
+/// waiting on its next round trip is not queued behind two hundred
+/// tablets' parsing.
+async fn parse(raw: axum::body::Bytes) -> Result<(SyncRequest, Vec<Change>), ApiError> {
+    tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let request: SyncRequest = body::parse_versioned(&raw)?;
+        let changes = request
+            .pushes
+            .decode()
+            .map_err(|e| ApiError::bad_field(format!("pushes.{}", e.field), e.to_string()))?;
+        Ok((request, changes))
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// The request is this token's device's, and so is every pushed change;
+/// the commune it syncs (the office identity syncs none).
+fn check_claims(device: &DeviceRecord, request: &SyncRequest, changes: &[Change]) -> Result<String, ApiError> {
+    if request.device_id != device.id {
+        return Err(ApiError::forbidden(format!(
+            "device_id {} is not the device this token was issued to",
+            request.device_id
+        )));
+    }
+    let Some(scope) = device.commune_id.clone() else {
+        return Err(ApiError::forbidden("the office identity cannot sync"));
+    };
+    if let Some(c) = changes.iter().find(|c| c.device != device.id) {
+        return Err(ApiError::forbidden(format!(
+            "pushed change seq {} claims device {}, not this token's device",
+            c.seq, c.device
+        )));
+    }
+    Ok(scope)
+}
+
+/// The pull cursor `text` in the current history, with the epochs that
+/// read it. A cursor of an earlier epoch (the office restored a backup
+/// since) is lowered to what the restored history shares with it
+/// (`doorstep_ingest::epoch`).
+async fn resolve_cursor<S: Store>(app: &App<S>, text: &str) -> Result<(Epochs, Resolved), ApiError> {
+    let bad_cursor = || {
+        ApiError::bad_field(
+            "pull_cursor",
+            format!("pull_cursor {text:?} is not a cursor this server gave"),
+        )
+    };
+    let mut epochs = app.store.epochs();
+    let mut cursor = epochs.resolve(text).ok_or_else(bad_cursor)?;
+    if cursor.other_epoch {
+        // Another server process may have started an epoch since this one
+        // read them.
+        epochs = app.store.reload_epochs().await.map_err(ApiError::store)?;
+        cursor = epochs.resolve(text).ok_or_else(bad_cursor)?;
+    }
+    Ok((epochs, cursor))
+}
+
+/// Applies the pushes exactly once; a refusal becomes its answer.
+async fn push<S: Store>(
+    app: &App<S>,
+    device: &DeviceRecord,
+    acked_seq: u64,
+    changes: Vec<Change>,
+) -> Result<Pushed, ApiError> {
+    let ingest = std::time::Instant::now();
+    app.store
+        .push(device.id, acked_seq, changes, Utc::now())
+        .await
+        .inspect(|_| app.metrics.ingest_took(ingest.elapsed()))
+        .map_err(ApiError::store)?
+        .map_err(|refusal| match refusal {
+            Refusal::Forbidden(m) => ApiError::forbidden(m),
+            Refusal::SeqGap { expected, message } => ApiError::seq_gap(expected, message),
+            Refusal::Copied { seq, message, changes } => {
+                tracing::warn!(
+                    device = %device.id,
+                    seq,
+                    kept = changes.len(),
+                    "a copy of this tablet pushed other changes at seqs the server has: refused, its batch kept aside"
+                );
+                ApiError::copied(seq, message)
+            }
+        })
+}
+
+/// The next page of `scope` after `after`; none asked, none read.
+async fn pull<S: Store>(
+    app: &App<S>,
+    scope: String,
+    device: &DeviceRecord,
+    after: u64,
+    limit: usize,
+) -> Result<Page, ApiError> {
+    if limit == 0 {
+        return Ok(Page {
+            next_cursor: after,
+            has_more: false,
+            changes: Vec::new(),
+        });
+    }
+    app.store
+        .pull(scope, device.id, after, limit, app.limits.pull_bytes)
+        .await
+        .map_err(ApiError::store)
 }
