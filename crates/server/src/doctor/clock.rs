@@ -57,7 +57,7 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap()
+        doorstep_core::schema::parse_timestamp(s).unwrap()
     }
 
     #[test]
