@@ -1,7 +1,7 @@
 //! Tablets: the list, revoking one (keeping or erasing its data), and a one-time enrolment code with
 //! its QR code.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use askama::Template;
@@ -11,19 +11,24 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::page::{commune_names, layout, local_time, message, my_places};
+use super::page::{code_word, commune_names, layout, local_time, message, my_places};
 use super::session;
 use super::texts::Texts;
 use super::{Dashboard, LangQuery, Lead, failure, html};
-use doorstep_store::Store;
+use doorstep_core::ids::DeviceId;
 use doorstep_store::accounts::Accounts;
+use doorstep_store::{DELIVERED, DeviceRecord, RelayRecord, Store};
 
 struct DeviceLine {
     id: String,
     label: String,
     member: String,
     commune: String,
-    last_sync: String,
+    /// How its work last reached the office, worded: directly, and through
+    /// the tablet that last carried it; "never" when neither.
+    reached: Vec<String>,
+    /// Batches carried for it or by it that the office refused, worded.
+    refused: Vec<String>,
     revoked: bool,
     /// What became of the tablet's data, worded: empty while not revoked.
     status: String,
@@ -67,6 +72,10 @@ pub(super) async fn devices<S: Store + Accounts>(
         (Ok(d), Ok(c), Ok(a), Ok(o)) => (d, c, a, o),
         (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => return failure(lang, e),
     };
+    let relays = match dash.store.relays().await {
+        Ok(r) => r,
+        Err(e) => return failure(lang, e),
+    };
     let communes = commune_names(&overview.villages);
     // Members a code may be made for: those working in the lead's communes.
     let enrollable: Vec<(String, String)> = accounts
@@ -75,12 +84,17 @@ pub(super) async fn devices<S: Store + Accounts>(
         .map(|a| (a.member_id.clone(), a.name.clone()))
         .collect();
     let members: BTreeMap<String, String> = accounts.into_iter().map(|a| (a.member_id, a.name)).collect();
-    let lines = devices
+    let devices: Vec<DeviceRecord> = devices
         .into_iter()
         .filter(|d| d.commune_id.as_deref().is_some_and(|c| me.may_see(c)))
+        .collect();
+    // Other tablets are named by label only when the lead may see them.
+    let names: HashMap<DeviceId, String> = devices.iter().map(|d| (d.id, label_of(d))).collect();
+    let lines = devices
+        .into_iter()
         .map(|d| DeviceLine {
             id: d.id.to_string(),
-            label: d.label.clone().unwrap_or_else(|| d.id.to_string()),
+            label: label_of(&d),
             member: d
                 .member_id
                 .and_then(|m| members.get(&m.to_string()).cloned())
@@ -90,10 +104,8 @@ pub(super) async fn devices<S: Store + Accounts>(
                 .as_ref()
                 .and_then(|c| communes.get(c).cloned())
                 .unwrap_or_default(),
-            last_sync: d
-                .last_seen_at
-                .as_deref()
-                .map_or_else(|| t.get("devices.never").to_owned(), |at| local_time(t, at)),
+            reached: reached(t, &d, &relays, &names),
+            refused: refused(t, d.id, &relays, &names),
             revoked: d.revoked_at.is_some(),
             status: device_status(t, &d),
             may_erase: d.revoked_at.is_some() && d.erase_requested_at.is_none(),
@@ -132,8 +144,67 @@ pub(super) async fn devices<S: Store + Accounts>(
     )
 }
 
+fn label_of(d: &DeviceRecord) -> String {
+    d.label.clone().unwrap_or_else(|| d.id.to_string())
+}
+
+/// Another tablet as a line names it: its label if the lead may see it,
+/// else the last 8 characters of its id (random, so enough to tell tablets
+/// apart), isolated so it reads whole in a right-to-left sentence.
+fn name_of(id: DeviceId, names: &HashMap<DeviceId, String>) -> String {
+    let name = names.get(&id).cloned().unwrap_or_else(|| {
+        let id = id.to_string();
+        id[id.len().saturating_sub(8)..].to_owned()
+    });
+    format!("\u{2068}{name}\u{2069}")
+}
+
+/// How a tablet's work last reached the office: directly (its own last
+/// sync) and through the tablet that last delivered a batch of it.
+fn reached(t: &Texts, d: &DeviceRecord, relays: &[RelayRecord], names: &HashMap<DeviceId, String>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(at) = d.last_seen_at.as_deref() {
+        lines.push(t.get("devices.reached_directly").replace("{when}", &local_time(t, at)));
+    }
+    let through = relays
+        .iter()
+        .filter(|r| r.origin == d.id && r.outcome == DELIVERED)
+        .max_by(|a, b| a.last_at.cmp(&b.last_at));
+    if let Some(r) = through {
+        lines.push(
+            t.get("devices.reached_through")
+                .replace("{carrier}", &name_of(r.carrier, names))
+                .replace("{when}", &local_time(t, &r.last_at)),
+        );
+    }
+    if lines.is_empty() {
+        lines.push(t.get("devices.never").to_owned());
+    }
+    lines
+}
+
+/// Carried batches the office refused, where the tablet wrote them (and
+/// another carried them) or carried them for another, worded with why.
+fn refused(t: &Texts, id: DeviceId, relays: &[RelayRecord], names: &HashMap<DeviceId, String>) -> Vec<String> {
+    relays
+        .iter()
+        .filter(|r| r.outcome != DELIVERED && (r.origin == id || r.carrier == id))
+        .map(|r| {
+            let (key, other, who) = if r.origin == id {
+                ("devices.relay_refused", "{carrier}", r.carrier)
+            } else {
+                ("devices.carried_refused", "{origin}", r.origin)
+            };
+            t.get(key)
+                .replace(other, &name_of(who, names))
+                .replace("{reason}", &code_word(t, "devices.relay", &r.outcome))
+                .replace("{n}", &r.count.to_string())
+        })
+        .collect()
+}
+
 /// Revoked, erase asked, or erased (with the unsent changes lost), worded.
-fn device_status(t: &Texts, d: &doorstep_store::DeviceRecord) -> String {
+fn device_status(t: &Texts, d: &DeviceRecord) -> String {
     match (&d.revoked_at, &d.erase_requested_at, &d.erased_at) {
         (None, _, _) => String::new(),
         (Some(at), None, _) => t.get("devices.revoked_at").replace("{when}", &local_time(t, at)),

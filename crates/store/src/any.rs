@@ -13,7 +13,8 @@ use super::accounts::{Account, Accounts, Session};
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 use super::{
-    DeviceRecord, EnrollError, Enrolled, EraseAck, NewCode, OfficeError, Page, PendingCode, Pushed, Store, StoreError,
+    DeviceRecord, EnrollError, Enrolled, EraseAck, KeyRegistered, NewCode, OfficeError, Page, PendingCode, Pushed,
+    RelayRecord, Store, StoreError,
 };
 use crate::auth::TokenKey;
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
@@ -153,6 +154,30 @@ impl Store for AnyStore {
         either!(self.push(device, acked_seq, changes, now))
     }
 
+    async fn push_carried(
+        &self,
+        origin: DeviceId,
+        carrier: DeviceId,
+        changes: Vec<Change>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, Refusal>, StoreError> {
+        either!(self.push_carried(origin, carrier, changes, now))
+    }
+
+    async fn record_relay(
+        &self,
+        carrier: DeviceId,
+        origin: DeviceId,
+        outcome: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        either!(self.record_relay(carrier, origin, outcome, now))
+    }
+
+    async fn relays(&self) -> Result<Vec<RelayRecord>, StoreError> {
+        either!(self.relays())
+    }
+
     async fn pull(
         &self,
         scope: String,
@@ -178,6 +203,14 @@ impl Store for AnyStore {
 
     async fn cancel_code(&self, code_hash: String, now: DateTime<Utc>) -> Result<bool, StoreError> {
         either!(self.cancel_code(code_hash, now))
+    }
+
+    async fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StoreError> {
+        either!(self.device(id))
+    }
+
+    async fn register_key(&self, device: DeviceId, public_key: String) -> Result<KeyRegistered, StoreError> {
+        either!(self.register_key(device, public_key))
     }
 
     async fn devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {

@@ -130,6 +130,74 @@ pub struct DeviceRecord {
     pub copied_kept: u64,
     /// When a copy was first seen.
     pub copied_at: Option<String>,
+    /// The Ed25519 public key it registered to sign its pushes, as 64
+    /// lower-case hex digits (none registered yet).
+    pub public_key: Option<String>,
+}
+
+/// What became of a tablet's public key ([`Store::register_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRegistered {
+    /// Stored now.
+    Registered,
+    /// This very key was stored already: a harmless repeat.
+    Same,
+    /// The tablet already has another key: nothing changed.
+    Other,
+    /// No such tablet (unknown, or the office's own id): nothing stored.
+    NoDevice,
+}
+
+/// What became of the batches one device carried for another
+/// ([`Store::relays`]): one row per carrier, origin and outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelayRecord {
+    /// The tablet (or hub) that brought the batches.
+    pub carrier: DeviceId,
+    /// The tablet that wrote and signed them (perhaps one the server does
+    /// not know).
+    pub origin: DeviceId,
+    /// What happened, as a code: `delivered` (applied under the origin),
+    /// or why they were refused (`bad_signature`, `revoked`,
+    /// `other_commune`, `unknown_origin`, `unsigned`, `bad_batch`,
+    /// `replayed`, `copied`, `forbidden`).
+    pub outcome: String,
+    /// How many times.
+    pub count: u64,
+    /// When last.
+    pub last_at: String,
+}
+
+/// The relay outcome [`Store::push_carried`] records for a batch it wrote.
+pub const DELIVERED: &str = "delivered";
+
+/// Who brings a push: the device itself, or a carrier with the origin's
+/// batch (the one push body both share).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// The device syncs itself: it confirmed up to `acked_seq`, and its
+    /// contact is recorded.
+    Own {
+        /// The last seq it confirmed.
+        acked_seq: u64,
+    },
+    /// `carrier` brings the device's batch: the device's own contact is
+    /// not recorded, no rejections or restamps are answered, and a
+    /// written plan counts a `delivered` relay.
+    Carried {
+        /// The carrier.
+        carrier: DeviceId,
+    },
+}
+
+impl Via {
+    /// When the pushing device is seen, by a push of its own only.
+    pub(crate) fn seen_at<'a>(&self, now: &'a str) -> Option<&'a str> {
+        match self {
+            Via::Own { .. } => Some(now),
+            Via::Carried { .. } => None,
+        }
+    }
 }
 
 /// What a backup wrote.
@@ -358,6 +426,35 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Result<Pushed, Refusal>, StoreError>> + Send;
 
+    /// Applies a batch of `origin`'s that `carrier` brought, as
+    /// [`Store::push`] would (the same plan, exactly once by seq, a copy's
+    /// changes kept aside), except that `origin`'s last contact is left as
+    /// it was (it did not sync itself) and no rejections or restamps are
+    /// answered: `last_applied_seq` is `origin`'s position after the push,
+    /// `accepted` how many were applied. A written plan also counts a
+    /// `delivered` relay for (`carrier`, `origin`) at `now`, in the same
+    /// transaction.
+    fn push_carried(
+        &self,
+        origin: DeviceId,
+        carrier: DeviceId,
+        changes: Vec<Change>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Result<Pushed, Refusal>, StoreError>> + Send;
+
+    /// Counts one more relay `outcome` for (`carrier`, `origin`), last at
+    /// `now`; `origin` may be a device the server does not know.
+    fn record_relay(
+        &self,
+        carrier: DeviceId,
+        origin: DeviceId,
+        outcome: String,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every relay count, by origin, carrier and outcome.
+    fn relays(&self) -> impl Future<Output = Result<Vec<RelayRecord>, StoreError>> + Send;
+
     /// The next page of changes in `scope` (and campaign-wide ones) after
     /// `after`, leaving out `device`'s own, at most `limit` changes and
     /// about `max_bytes` of records.
@@ -390,6 +487,18 @@ pub trait Store: Send + Sync + 'static {
         code_hash: String,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// An enrolled tablet by id, revoked ones included (the office's own
+    /// id: none).
+    fn device(&self, id: DeviceId) -> impl Future<Output = Result<Option<DeviceRecord>, StoreError>> + Send;
+
+    /// Stores a tablet's Ed25519 public key (64 lower-case hex digits) if
+    /// it has none yet; a tablet's key is never replaced.
+    fn register_key(
+        &self,
+        device: DeviceId,
+        public_key: String,
+    ) -> impl Future<Output = Result<KeyRegistered, StoreError>> + Send;
 
     /// Every enrolled device.
     fn devices(&self) -> impl Future<Output = Result<Vec<DeviceRecord>, StoreError>> + Send;

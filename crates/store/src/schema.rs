@@ -48,6 +48,10 @@ macro_rules! migrations {
                 "V8__backup",
                 include_str!(concat!("../migrations/", $dialect, "/0008_backup.sql")),
             ),
+            (
+                "V9__relay",
+                include_str!(concat!("../migrations/", $dialect, "/0009_relay.sql")),
+            ),
         ]
     };
 }

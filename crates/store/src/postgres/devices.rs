@@ -8,7 +8,7 @@ use tokio_postgres::{Client, Row};
 use uuid::Uuid;
 
 use super::{damaged, i64_of, text_id, u64_of};
-use crate::{DeviceRecord, EnrollError, Enrolled, EraseAck, NewCode, PendingCode, StoreError};
+use crate::{DeviceRecord, EnrollError, Enrolled, EraseAck, KeyRegistered, NewCode, PendingCode, StoreError};
 use doorstep_ingest::entity_state;
 
 /// Enrols a tablet with a one-time code (`Store::enroll`).
@@ -75,6 +75,56 @@ pub(super) async fn device_by_token(client: &Client, token_hash: String) -> Resu
         )
         .await?;
     row.as_ref().map(device_record).transpose()
+}
+
+/// An enrolled tablet by id, revoked ones included (`Store::device`).
+pub(super) async fn device(client: &Client, id: DeviceId) -> Result<Option<DeviceRecord>, StoreError> {
+    let row = client
+        .query_opt(
+            &format!("SELECT {DEVICE_COLUMNS} FROM device WHERE id = $1 AND commune_id IS NOT NULL"),
+            &[&id.to_string()],
+        )
+        .await?;
+    row.as_ref().map(device_record).transpose()
+}
+
+/// Stores a tablet's public key if it has none (`Store::register_key`),
+/// in one transaction: set only where it is NULL, else what is held tells
+/// a repeat from another key. Two registrations at once: the second's
+/// update waits for the first to commit, then its read finds that key.
+pub(super) async fn register_key(
+    client: &mut deadpool_postgres::Object,
+    device: DeviceId,
+    public_key: &str,
+) -> Result<KeyRegistered, StoreError> {
+    let tx = client.transaction().await?;
+    let dev = device.to_string();
+    let set = tx
+        .execute(
+            "UPDATE device SET public_key = $1 WHERE id = $2 AND commune_id IS NOT NULL AND public_key IS NULL",
+            &[&public_key, &dev],
+        )
+        .await?;
+    let held = if set == 1 {
+        None
+    } else {
+        tx.query_opt(
+            "SELECT public_key FROM device WHERE id = $1 AND commune_id IS NOT NULL",
+            &[&dev],
+        )
+        .await?
+        .map(|r| r.try_get::<_, Option<String>>(0))
+        .transpose()?
+    };
+    tx.commit().await?;
+    if set == 1 {
+        return Ok(KeyRegistered::Registered);
+    }
+    Ok(match held {
+        None => KeyRegistered::NoDevice,
+        Some(Some(k)) if k == public_key => KeyRegistered::Same,
+        Some(_) => KeyRegistered::Other,
+    })
 }
 
 /// Records a new enrolment code (`Store::add_enrol_code`).
@@ -209,13 +259,13 @@ pub(super) async fn record_erased(
 /// A row of [`DEVICE_COLUMNS`] then [`COPY_COLUMNS`].
 fn listed_device(r: &Row) -> Result<DeviceRecord, StoreError> {
     let mut d = device_record(r)?;
-    d.copied_kept = u64_of(r.try_get(12)?);
-    d.copied_at = r.try_get(13)?;
+    d.copied_kept = u64_of(r.try_get(13)?);
+    d.copied_at = r.try_get(14)?;
     Ok(d)
 }
 
 const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
-     revoked_at, erase_requested_at, erased_at, erased_unsent, backed_up_seq";
+     revoked_at, erase_requested_at, erased_at, erased_unsent, backed_up_seq, public_key";
 
 /// The tablets page's columns after [`DEVICE_COLUMNS`]: a copy seen (read
 /// by [`listed_device`]; not on the token lookup every request makes).
@@ -240,5 +290,6 @@ fn device_record(r: &Row) -> Result<DeviceRecord, StoreError> {
         backed_up_seq: r.try_get::<_, Option<i64>>(11)?.map(u64_of),
         copied_kept: 0,
         copied_at: None,
+        public_key: r.try_get(12)?,
     })
 }

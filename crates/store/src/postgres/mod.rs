@@ -31,7 +31,8 @@ use tokio_postgres::config::SslMode;
 use uuid::Uuid;
 
 use super::{
-    DeviceRecord, EnrollError, Enrolled, EraseAck, NewCode, OfficeError, Page, PendingCode, Pushed, Store, StoreError,
+    DeviceRecord, EnrollError, Enrolled, EraseAck, KeyRegistered, NewCode, OfficeError, Page, PendingCode, Pushed,
+    RelayRecord, Store, StoreError, Via,
 };
 use crate::auth::TokenKey;
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
@@ -45,6 +46,7 @@ mod devices;
 mod health;
 mod packs;
 mod quarantine;
+mod relay;
 mod report;
 mod restored;
 mod rewind;
@@ -327,7 +329,46 @@ impl Store for PgStore {
             let (turn, client) = self.writer().await?;
             (Some(turn), client)
         };
-        sync::push(&mut client, device, acked_seq, changes, now).await
+        sync::push(&mut client, device, Via::Own { acked_seq }, changes, now).await
+    }
+
+    async fn push_carried(
+        &self,
+        origin: DeviceId,
+        carrier: DeviceId,
+        changes: Vec<Change>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, Refusal>, StoreError> {
+        let (_turn, mut client) = if changes.is_empty() {
+            (None, self.client().await?)
+        } else {
+            let (turn, client) = self.writer().await?;
+            (Some(turn), client)
+        };
+        sync::push(&mut client, origin, Via::Carried { carrier }, changes, now).await
+    }
+
+    async fn record_relay(
+        &self,
+        carrier: DeviceId,
+        origin: DeviceId,
+        outcome: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        relay::count(
+            &**client,
+            carrier,
+            origin,
+            &outcome,
+            &doorstep_core::schema::format_timestamp(now),
+        )
+        .await
+    }
+
+    async fn relays(&self) -> Result<Vec<RelayRecord>, StoreError> {
+        let client = self.client().await?;
+        relay::relays(&**client).await
     }
 
     async fn pull(
@@ -360,6 +401,16 @@ impl Store for PgStore {
     async fn cancel_code(&self, code_hash: String, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let client = self.client().await?;
         devices::cancel_code(&client, code_hash, now).await
+    }
+
+    async fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StoreError> {
+        let client = self.client().await?;
+        devices::device(&client, id).await
+    }
+
+    async fn register_key(&self, device: DeviceId, public_key: String) -> Result<KeyRegistered, StoreError> {
+        let mut client = self.client().await?;
+        devices::register_key(&mut client, device, &public_key).await
     }
 
     async fn devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {

@@ -11,18 +11,19 @@ use doorstep_core::schema::{EntityKind, format_timestamp};
 use tokio_postgres::{IsolationLevel, Row, Transaction};
 use uuid::Uuid;
 
-use super::{damaged, i64_of, quarantine, report, rewind, text_id, u64_of};
-use crate::{OfficeError, Page, Pushed, StoreError};
+use super::{damaged, i64_of, quarantine, relay, report, rewind, text_id, u64_of};
+use crate::{OfficeError, Page, Pushed, StoreError, Via};
 use doorstep_ingest::entity_state;
 use doorstep_ingest::{self as ingest, Known, Loaded, Plan, Pusher, Refusal};
 use doorstep_ingest::{OfficeDraft, OfficeWrite};
 
-/// A device's push (`Store::push`), in one transaction; a push with
-/// changes comes with a writer's turn and locks the clock row.
+/// A device's push (`Store::push`, or `Store::push_carried` when `via` is
+/// a carrier), in one transaction; a push with changes comes with a
+/// writer's turn and locks the clock row.
 pub(super) async fn push(
     client: &mut deadpool_postgres::Object,
     device: DeviceId,
-    acked_seq: u64,
+    via: Via,
     changes: Vec<Change>,
     now: DateTime<Utc>,
 ) -> Result<Result<Pushed, Refusal>, StoreError> {
@@ -53,22 +54,28 @@ pub(super) async fn push(
                 return Ok(Err(refusal));
             }
         };
-        write_plan(&tx, device, &plan, &mut clock, &now_text).await?;
+        write_plan(&tx, device, &plan, &mut clock, &now_text, via.seen_at(&now_text)).await?;
         save_clock(&tx, &clock).await?;
+        if let Via::Carried { carrier } = via {
+            relay::count(&*tx, carrier, device, crate::DELIVERED, &now_text).await?;
+        }
         plan.accepted.len()
     };
     let Some(row) = device_row(&tx, device).await? else {
         return Ok(Err(Refusal::Forbidden(format!("device {device} is not enrolled"))));
     };
-    let (rejected, restamped) = outcomes_since(&tx, device, acked_seq, row.restamps > 0).await?;
+    let (rejected, restamped) = match via {
+        Via::Own { acked_seq } => outcomes_since(&tx, device, acked_seq, row.restamps > 0).await?,
+        Via::Carried { .. } => (Vec::new(), Vec::new()),
+    };
     tx.commit().await?;
-    if pull_only {
+    if pull_only && let Some(seen) = via.seen_at(&now_text) {
         // Bookkeeping a full disk may refuse without failing the pull
         // the tablet came for.
         let touched = client
             .execute(
                 "UPDATE device SET last_seen_at = $1 WHERE id = $2",
-                &[&now_text, &device.to_string()],
+                &[&seen, &device.to_string()],
             )
             .await;
         match touched.map_err(StoreError::from) {
@@ -157,7 +164,8 @@ pub(super) async fn office_write(
     let plan = stamped
         .plan(loaded, &mut clock.hlc, wall)
         .map_err(OfficeError::Invalid)?;
-    write_plan(&tx, office, &plan, &mut clock, &format_timestamp(now)).await?;
+    let now = format_timestamp(now);
+    write_plan(&tx, office, &plan, &mut clock, &now, Some(&now)).await?;
     save_clock(&tx, &clock).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(plan.accepted.into_iter().map(|a| a.change).collect())
@@ -258,13 +266,15 @@ async fn load(
 }
 
 /// Writes a plan: log entries (numbered from the locked clock), entity
-/// states, rejections, restamps, the device's position and the report rows.
+/// states, rejections, restamps, the device's position (and its last
+/// contact, when `seen` is some) and the report rows.
 async fn write_plan(
     tx: &Transaction<'_>,
     device: DeviceId,
     plan: &Plan,
     clock: &mut Clock,
     now: &str,
+    seen: Option<&str>,
 ) -> Result<(), StoreError> {
     let dev = device.to_string();
     if !plan.accepted.is_empty() {
@@ -331,10 +341,11 @@ async fn write_plan(
         .await?;
     }
     tx.execute(
-        "UPDATE device SET last_applied_seq = $1, last_seen_at = $2, restamps = restamps + $3 WHERE id = $4",
+        "UPDATE device SET last_applied_seq = $1, last_seen_at = coalesce($2, last_seen_at),
+                           restamps = restamps + $3 WHERE id = $4",
         &[
             &i64_of(plan.last_applied),
-            &now,
+            &seen,
             &i64_of(plan.restamped.len() as u64),
             &dev,
         ],

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use uuid::Uuid;
 
 use super::{damaged, i64_of, text_id, u64_of};
-use crate::{DeviceRecord, EnrollError, Enrolled, EraseAck, NewCode, PendingCode, StoreError};
+use crate::{DeviceRecord, EnrollError, Enrolled, EraseAck, KeyRegistered, NewCode, PendingCode, StoreError};
 use doorstep_ingest::entity_state;
 
 /// Enrols a tablet with a one-time code (`Store::enroll`).
@@ -76,6 +76,52 @@ pub(super) fn device_by_token(conn: &Connection, token_hash: String) -> Result<O
         .query_row([token_hash], device_record)
         .optional()?
         .map(|(_, d)| d))
+}
+
+/// An enrolled tablet by id, revoked ones included (`Store::device`).
+pub(super) fn device(conn: &Connection, id: DeviceId) -> Result<Option<DeviceRecord>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM device WHERE id = ?1 AND commune_id IS NOT NULL"
+        ))?
+        .query_row([id.to_string()], device_record)
+        .optional()?
+        .map(|(_, d)| d))
+}
+
+/// Stores a tablet's public key if it has none (`Store::register_key`),
+/// in one transaction: set only where it is NULL, else what is held tells
+/// a repeat from another key.
+pub(super) fn register_key(
+    conn: &mut Connection,
+    device: DeviceId,
+    public_key: &str,
+) -> Result<KeyRegistered, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let dev = device.to_string();
+    let set = tx.execute(
+        "UPDATE device SET public_key = ?1 WHERE id = ?2 AND commune_id IS NOT NULL AND public_key IS NULL",
+        (public_key, &dev),
+    )?;
+    let held: Option<Option<String>> = if set == 1 {
+        None
+    } else {
+        tx.query_row(
+            "SELECT public_key FROM device WHERE id = ?1 AND commune_id IS NOT NULL",
+            [&dev],
+            |r| r.get(0),
+        )
+        .optional()?
+    };
+    tx.commit()?;
+    if set == 1 {
+        return Ok(KeyRegistered::Registered);
+    }
+    Ok(match held {
+        None => KeyRegistered::NoDevice,
+        Some(Some(k)) if k == public_key => KeyRegistered::Same,
+        Some(_) => KeyRegistered::Other,
+    })
 }
 
 /// Records a new enrolment code (`Store::add_enrol_code`).
@@ -211,6 +257,7 @@ fn device_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DeviceRecor
             backed_up_seq: r.get::<_, Option<i64>>(11)?.map(u64_of),
             copied_kept: 0,
             copied_at: None,
+            public_key: r.get(12)?,
         },
     ))
 }
@@ -218,13 +265,13 @@ fn device_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DeviceRecor
 /// A row of [`DEVICE_COLUMNS`] then [`COPY_COLUMNS`].
 fn listed_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
     let (_, mut d) = device_record(r)?;
-    d.copied_kept = u64_of(r.get(12)?);
-    d.copied_at = r.get(13)?;
+    d.copied_kept = u64_of(r.get(13)?);
+    d.copied_at = r.get(14)?;
     Ok(d)
 }
 
 const DEVICE_COLUMNS: &str = "id, label, member_id, commune_id, enrolled_at, last_seen_at, last_applied_seq, \
-     revoked_at, erase_requested_at, erased_at, erased_unsent, backed_up_seq";
+     revoked_at, erase_requested_at, erased_at, erased_unsent, backed_up_seq, public_key";
 
 /// The tablets page's columns after [`DEVICE_COLUMNS`]: a copy seen (read
 /// by [`listed_device`]; not on the token lookup every request makes).

@@ -19,8 +19,8 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
 
 use super::{
-    DeviceRecord, EnrollError, Enrolled, EraseAck, NewCode, OfficeError, Page, PendingCode, Pushed, Store, StoreError,
-    schema,
+    DeviceRecord, EnrollError, Enrolled, EraseAck, KeyRegistered, NewCode, OfficeError, Page, PendingCode, Pushed,
+    RelayRecord, Store, StoreError, Via, schema,
 };
 use crate::auth::TokenKey;
 use crate::report::{ConflictRow, Filter, Overview, PeerSpread, RunRow, VisitRow, WalkStop};
@@ -38,6 +38,7 @@ mod devices;
 mod health;
 mod packs;
 mod quarantine;
+mod relay;
 mod report;
 mod rewind;
 mod start;
@@ -370,8 +371,34 @@ impl Store for SqliteStore {
         changes: Vec<Change>,
         now: DateTime<Utc>,
     ) -> Result<Result<Pushed, Refusal>, StoreError> {
-        self.write(move |conn, _| sync::push(conn, device, acked_seq, changes, now))
+        self.write(move |conn, _| sync::push(conn, device, Via::Own { acked_seq }, changes, now))
             .await?
+    }
+
+    async fn push_carried(
+        &self,
+        origin: DeviceId,
+        carrier: DeviceId,
+        changes: Vec<Change>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, Refusal>, StoreError> {
+        self.write(move |conn, _| sync::push(conn, origin, Via::Carried { carrier }, changes, now))
+            .await?
+    }
+
+    async fn record_relay(
+        &self,
+        carrier: DeviceId,
+        origin: DeviceId,
+        outcome: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn, _| relay::record(conn, carrier, origin, &outcome, now))
+            .await?
+    }
+
+    async fn relays(&self) -> Result<Vec<RelayRecord>, StoreError> {
+        self.read(|conn| relay::relays(conn)).await
     }
 
     async fn pull(
@@ -401,6 +428,15 @@ impl Store for SqliteStore {
 
     async fn cancel_code(&self, code_hash: String, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.write(move |conn, _| devices::cancel_code(conn, code_hash, now))
+            .await?
+    }
+
+    async fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StoreError> {
+        self.read(move |conn| devices::device(conn, id)).await
+    }
+
+    async fn register_key(&self, device: DeviceId, public_key: String) -> Result<KeyRegistered, StoreError> {
+        self.write(move |conn, _| devices::register_key(conn, device, &public_key))
             .await?
     }
 

@@ -11,17 +11,18 @@ use doorstep_core::schema::{EntityKind, format_timestamp};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params_from_iter};
 use uuid::Uuid;
 
-use super::{CHUNK, damaged, i64_of, quarantine, report, rewind, text_id, u64_of};
-use crate::{OfficeError, Page, Pushed, StoreError};
+use super::{CHUNK, damaged, i64_of, quarantine, relay, report, rewind, text_id, u64_of};
+use crate::{OfficeError, Page, Pushed, StoreError, Via};
 use doorstep_ingest::entity_state;
 use doorstep_ingest::{self as ingest, Known, Loaded, Plan, Pusher, Refusal};
 use doorstep_ingest::{OfficeDraft, OfficeWrite};
 
-/// A device's push (`Store::push`), in one immediate transaction.
+/// A device's push (`Store::push`, or `Store::push_carried` when `via` is
+/// a carrier), in one immediate transaction.
 pub(super) fn push(
     conn: &mut Connection,
     device: DeviceId,
-    acked_seq: u64,
+    via: Via,
     changes: Vec<Change>,
     now: DateTime<Utc>,
 ) -> Result<Result<Pushed, Refusal>, StoreError> {
@@ -52,22 +53,25 @@ pub(super) fn push(
                 return Ok(Err(refusal));
             }
         };
-        write_plan(&tx, device, &plan, &now_text)?;
+        write_plan(&tx, device, &plan, &now_text, via.seen_at(&now_text))?;
         save_clock(&tx, &clock)?;
+        if let Via::Carried { carrier } = via {
+            relay::count(&tx, carrier, device, crate::DELIVERED, &now_text)?;
+        }
         plan.accepted.len()
     };
-    let last_applied: i64 = tx.query_row(
-        "SELECT last_applied_seq FROM device WHERE id = ?1",
+    let (last_applied, restamps): (i64, i64) = tx.query_row(
+        "SELECT last_applied_seq, restamps FROM device WHERE id = ?1",
         [device.to_string()],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let restamps: i64 = tx.query_row("SELECT restamps FROM device WHERE id = ?1", [device.to_string()], |r| {
-        r.get(0)
-    })?;
-    let (rejected, restamped) = outcomes_since(&tx, device, acked_seq, restamps > 0)?;
+    let (rejected, restamped) = match via {
+        Via::Own { acked_seq } => outcomes_since(&tx, device, acked_seq, restamps > 0)?,
+        Via::Carried { .. } => (Vec::new(), Vec::new()),
+    };
     tx.commit()?;
-    if pull_only {
-        touch_last_seen(conn, device, &now_text)?;
+    if pull_only && let Some(seen) = via.seen_at(&now_text) {
+        touch_last_seen(conn, device, seen)?;
     }
     Ok(Ok(Pushed {
         last_applied_seq: u64_of(last_applied),
@@ -132,7 +136,8 @@ pub(super) fn office_write(
     let stamped = draft.stamp(&preload, &mut clock, wall);
     let loaded = load(&tx, &stamped.pusher, &stamped.needs, false)?;
     let plan = stamped.plan(loaded, &mut clock, wall).map_err(OfficeError::Invalid)?;
-    write_plan(&tx, office, &plan, &format_timestamp(now))?;
+    let now = format_timestamp(now);
+    write_plan(&tx, office, &plan, &now, Some(&now))?;
     save_clock(&tx, &clock).map_err(StoreError::from)?;
     tx.commit().map_err(StoreError::from)?;
     Ok(plan.accepted.into_iter().map(|a| a.change).collect())
@@ -229,8 +234,14 @@ pub(super) fn known_row(row: &rusqlite::Row<'_>) -> Result<(Uuid, Known), StoreE
 }
 
 /// Writes a plan: log entries, entity states, rejections, restamps and the
-/// device's position.
-fn write_plan(tx: &Transaction<'_>, device: DeviceId, plan: &Plan, now: &str) -> Result<(), StoreError> {
+/// device's position (and its last contact, when `seen` is some).
+fn write_plan(
+    tx: &Transaction<'_>,
+    device: DeviceId,
+    plan: &Plan,
+    now: &str,
+    seen: Option<&str>,
+) -> Result<(), StoreError> {
     let dev = device.to_string();
     {
         let mut log = tx.prepare_cached(
@@ -274,8 +285,9 @@ fn write_plan(tx: &Transaction<'_>, device: DeviceId, plan: &Plan, now: &str) ->
         }
     }
     tx.execute(
-        "UPDATE device SET last_applied_seq = ?1, last_seen_at = ?2, restamps = restamps + ?3 WHERE id = ?4",
-        (i64_of(plan.last_applied), now, plan.restamped.len(), &dev),
+        "UPDATE device SET last_applied_seq = ?1, last_seen_at = coalesce(?2, last_seen_at),
+                           restamps = restamps + ?3 WHERE id = ?4",
+        (i64_of(plan.last_applied), seen, plan.restamped.len(), &dev),
     )?;
     report::project(tx, plan)
 }

@@ -83,6 +83,7 @@ pub(crate) async fn a_code_enrols_one_device_once<S: Store + Accounts>(store: &S
             backed_up_seq: None,
             copied_kept: 0,
             copied_at: None,
+            public_key: None,
         }
     );
     assert_eq!(by_token(store, "no such token").await, None);

@@ -34,6 +34,7 @@ mod office;
 mod packs;
 mod pull;
 mod push;
+mod relay;
 mod reports;
 mod world;
 
@@ -149,5 +150,12 @@ stories! {
         revoking_keeps_the_first_time_and_may_add_an_erase,
         an_erase_report_is_recorded_once,
         devices_are_listed_in_the_order_they_enrolled,
+    }
+    relay {
+        a_key_registers_once,
+        device_finds_a_revoked_tablet_but_not_the_office,
+        a_carried_batch_applies_once_under_its_origin,
+        a_carried_batch_with_a_gap_is_refused_and_counts_nothing,
+        relays_count_up_and_are_listed_by_origin_carrier_and_outcome,
     }
 }
