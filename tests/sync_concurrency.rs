@@ -85,6 +85,8 @@ impl Puller {
             pushes: WireChanges::default(),
             pull_cursor: self.cursor.clone(),
             pull_limit: limit,
+            signature: None,
+            carried: Vec::new(),
         };
         let mut last_error = String::new();
         for _ in 0..50 {

@@ -93,6 +93,8 @@ fn request(device: &str) -> (Vec<u8>, String) {
         pushes: WireChanges::default(),
         pull_cursor: None,
         pull_limit: 10,
+        signature: None,
+        carried: Vec::new(),
     };
     let json = serde_json::to_vec(&request).unwrap();
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());

@@ -49,6 +49,8 @@ fn store(dir: &std::path::Path, households: usize) -> String {
                 commune_name: "Muong Lan".to_owned(),
                 member_id: uuid::Uuid::now_v7(),
                 server_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                cert: None,
+                server_key: None,
             },
         )
         .unwrap();

@@ -92,6 +92,8 @@ pub(crate) fn push_all(
             pushes: WireChanges::encode(chunk),
             pull_cursor: None,
             pull_limit: 0,
+            signature: None,
+            carried: Vec::new(),
         };
         let json = serde_json::to_vec(&request).unwrap();
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

@@ -26,5 +26,6 @@ pub mod progress;
 pub mod protocol;
 pub mod replica;
 pub mod schema;
+pub mod sign;
 pub mod text;
 pub mod vocab;

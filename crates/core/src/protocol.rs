@@ -1,4 +1,4 @@
-//! The sync protocol (v1): what a tablet and the server say to each other.
+//! The sync protocol (v2): what a tablet and the server say to each other.
 //!
 //! This module is a **protocol boundary**. Both sides use these types; only
 //! they know the JSON field names that travel over HTTP. A change here is a
@@ -25,11 +25,19 @@ use crate::change::{Change, ChangeOp, FieldWrite, Version};
 use crate::hlc::Hlc;
 use crate::ids::{ChangeId, CommuneId, DeviceId};
 use crate::schema::{EntityKind, FieldValue};
+use crate::sign::{DeviceCert, PublicKey, Signature, SignedBatch};
 
 /// The protocol this build speaks. A request with another number is
 /// answered with [`ErrorCode::UpgradeRequired`] (older) or
 /// [`ErrorCode::UnsupportedProtocol`] (newer).
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// - 1: the first wave.
+/// - 2: signed pushes ([`SyncRequest::signature`]), batches carried for
+///   other tablets ([`SyncRequest::carried`], [`SyncResponse::carried`]),
+///   a key at enrolment ([`EnrollRequest::public_key`]) or later
+///   ([`paths::KEY`]), and tablet-to-tablet exchange ([`share`]). Version 1
+///   requests are still answered as before.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The version of the entity schema (`crate::schema`) this build knows.
 /// Devices send it with every sync; the server refuses older ones it can no
@@ -50,6 +58,9 @@ pub mod paths {
     pub const ERASED: &str = super::ERASED_PATH;
     /// A sync request sent as a resumable upload ([`super::upload`]).
     pub const SYNC_UPLOAD: &str = "/api/v1/sync/upload";
+    /// A tablet enrolled before signed changes registers its key
+    /// ([`super::KeyRequest`]).
+    pub const KEY: &str = "/api/v1/key";
 }
 
 /// Resumable uploads of a sync request (`POST /api/v1/sync/upload`).
@@ -104,6 +115,10 @@ pub struct EnrollRequest {
     /// A label for the device list ("tablet 3"); optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The tablet's Ed25519 public key (protocol 2): the server keeps it
+    /// and checks every batch of this tablet's against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<PublicKey>,
 }
 
 /// The answer to a successful enrolment. The token is shown only here; the
@@ -122,6 +137,13 @@ pub struct EnrollResponse {
     pub member_id: Uuid,
     /// The server's clock (UTC, `2026-11-27T08:30:00.000Z`).
     pub server_time: String,
+    /// The server's certificate for the key sent (protocol 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<DeviceCert>,
+    /// The key the server signs certificates with: what this tablet checks
+    /// other tablets' certificates against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_key: Option<PublicKey>,
 }
 
 impl fmt::Debug for EnrollResponse {
@@ -163,6 +185,15 @@ pub struct SyncRequest {
     /// fewer); 0 pulls nothing.
     #[serde(default)]
     pub pull_limit: u32,
+    /// The device's signature over `pushes` ([`crate::sign::batch_message`]
+    /// with this device as origin). Required once the device registered a
+    /// key; absent from protocol 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signature>,
+    /// Other tablets' signed batches this device carries to the server
+    /// (protocol 2). Each is answered in [`SyncResponse::carried`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<SignedBatch>,
 }
 
 /// The answer to a sync round trip.
@@ -199,6 +230,167 @@ pub struct SyncResponse {
     /// keeps every change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backed_up_seq: Option<u64>,
+    /// What became of each carried batch, in the request's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<CarriedOutcome>,
+}
+
+/// What the server did with one batch a device carried for another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedOutcome {
+    /// The tablet that made it.
+    pub origin: DeviceId,
+    /// Its last seq.
+    pub last_seq: u64,
+    /// What happened.
+    pub outcome: RelayOutcome,
+    /// The origin's position on the server now: every carrier may drop
+    /// the origin's changes up to here (0 when the origin is unknown).
+    pub last_applied_seq: u64,
+    /// Why it was refused, in words, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What becomes of a carried batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelayOutcome {
+    /// Applied (what the server already had skipped, exactly once).
+    Delivered,
+    /// Its first seq is past what the server has of the origin: an
+    /// earlier batch has not arrived yet. The carrier keeps it.
+    Waiting,
+    /// Everything in it was applied before: a replay, or a second carrier.
+    Replayed,
+    /// The signature is not the origin's over these changes.
+    BadSignature,
+    /// The origin was revoked.
+    Revoked,
+    /// The origin is not of the carrier's commune.
+    OtherCommune,
+    /// No tablet of this server has that id.
+    UnknownOrigin,
+    /// The origin has no key: its changes can travel only by itself.
+    Unsigned,
+    /// It does not decode, is empty, has a gap or another device's change.
+    BadBatch,
+    /// The origin's seqs hold other changes on the server: a copied tablet.
+    Copied,
+    /// The push rules refuse it (another commune's records, office data).
+    Forbidden,
+}
+
+impl RelayOutcome {
+    /// Every outcome.
+    pub const ALL: [RelayOutcome; 11] = [
+        RelayOutcome::Delivered,
+        RelayOutcome::Waiting,
+        RelayOutcome::Replayed,
+        RelayOutcome::BadSignature,
+        RelayOutcome::Revoked,
+        RelayOutcome::OtherCommune,
+        RelayOutcome::UnknownOrigin,
+        RelayOutcome::Unsigned,
+        RelayOutcome::BadBatch,
+        RelayOutcome::Copied,
+        RelayOutcome::Forbidden,
+    ];
+
+    /// Its code (metrics labels, the relay table).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelayOutcome::Delivered => "delivered",
+            RelayOutcome::Waiting => "waiting",
+            RelayOutcome::Replayed => "replayed",
+            RelayOutcome::BadSignature => "bad_signature",
+            RelayOutcome::Revoked => "revoked",
+            RelayOutcome::OtherCommune => "other_commune",
+            RelayOutcome::UnknownOrigin => "unknown_origin",
+            RelayOutcome::Unsigned => "unsigned",
+            RelayOutcome::BadBatch => "bad_batch",
+            RelayOutcome::Copied => "copied",
+            RelayOutcome::Forbidden => "forbidden",
+        }
+    }
+
+    /// Whether the batch is done with: delivered, or refused for good.
+    /// Only [`RelayOutcome::Waiting`] keeps it.
+    pub fn settled(self) -> bool {
+        self != RelayOutcome::Waiting
+    }
+}
+
+/// `POST /api/v1/key` (bearer token): a tablet enrolled before signed
+/// changes registers its key, once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRequest {
+    /// [`PROTOCOL_VERSION`] of the client (2 or later).
+    pub protocol: u32,
+    /// The tablet's Ed25519 public key.
+    pub public_key: PublicKey,
+}
+
+/// The answer to [`KeyRequest`] (and the key part of an enrolment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyResponse {
+    /// The server's certificate for the key.
+    pub cert: DeviceCert,
+    /// The key the server signs certificates with.
+    pub server_key: PublicKey,
+}
+
+/// Tablet to tablet, over the local network, with no server in reach.
+///
+/// A tablet showing "Share with a nearby tablet" listens on the LAN and
+/// shows a QR code: its address, port and a one-time secret.
+/// The other scans it and sends `POST` [`PATH`] with its [`Offer`]; the
+/// answer is the listener's own [`Offer`]. Both bodies are sealed with a
+/// key derived from the secret (ChaCha20-Poly1305), so nobody else on the
+/// network reads or alters them, and the secret itself never travels over
+/// the network. Each batch in an offer is signed by its origin: the
+/// receiver checks its certificate against the server's key and its
+/// signature before it carries it.
+pub mod share {
+    use serde::{Deserialize, Serialize};
+
+    use crate::ids::{CommuneId, DeviceId};
+    use crate::sign::SignedBatch;
+
+    /// Where the exchange is posted.
+    pub const PATH: &str = "/share/v1/exchange";
+
+    /// What a pairing QR code starts with.
+    pub const PAIRING_PREFIX: &str = "doorstep-share:1:";
+
+    /// One side's offer: its own unsent changes and those it carries.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Offer {
+        /// [`super::PROTOCOL_VERSION`] of the sender.
+        pub protocol: u32,
+        /// The sender.
+        pub device: DeviceId,
+        /// Its commune: tablets of two communes exchange nothing.
+        pub commune: CommuneId,
+        /// Signed batches: the sender's own and the ones it carries.
+        #[serde(default)]
+        pub batches: Vec<SignedBatch>,
+        /// Per origin, the last seq the sender knows the server applied:
+        /// the receiver drops what it carries up to there.
+        #[serde(default)]
+        pub acks: Vec<OriginAck>,
+    }
+
+    /// An origin's position on the server, as last heard.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct OriginAck {
+        /// The tablet.
+        pub origin: DeviceId,
+        /// Its last seq the server applied.
+        pub seq: u64,
+    }
 }
 
 /// A pushed change the server refused for good.
@@ -291,6 +483,11 @@ pub enum ErrorCode {
     /// after protocol 1 shipped: an older app does not know the code,
     /// reads the answer as a failing server (5xx) and retries, as it should.
     DiskFull,
+    /// Protocol 2: a push from a tablet with a registered key is not signed
+    /// by that key, or is signed by a tablet without one (403).
+    BadSignature,
+    /// Protocol 2: the tablet already registered another key (409).
+    KeyConflict,
 }
 
 /// The body of every error answer.

@@ -17,6 +17,7 @@
 //! - Personal data (names, phones) and the device token never go to logs.
 
 mod apply;
+pub mod carry;
 pub mod checklist;
 pub mod demo;
 pub mod digest;
@@ -31,6 +32,7 @@ pub mod packs;
 pub mod people;
 pub mod pull;
 pub mod queries;
+pub mod share;
 mod store;
 pub mod sync;
 mod write;

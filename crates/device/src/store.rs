@@ -25,6 +25,7 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(include_str!("../migrations/0003_lock.sql")),
     M::up(include_str!("../migrations/0004_copied.sql")),
     M::up(include_str!("../migrations/0005_pruned.sql")),
+    M::up(include_str!("../migrations/0006_signed.sql")),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_LIST);
 

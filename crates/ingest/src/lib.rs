@@ -40,6 +40,7 @@ pub mod epoch;
 mod office;
 pub mod pack_catalog;
 mod plan;
+pub mod relay;
 #[cfg(test)]
 mod tests;
 

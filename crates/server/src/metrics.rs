@@ -49,6 +49,11 @@ struct ReasonLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WithinLabels {
     within: &'static str,
 }
@@ -74,6 +79,7 @@ pub struct Metrics {
     pull_bytes: Counter,
     ingest_seconds: Histogram,
     rejected: Family<ReasonLabels, Counter>,
+    relayed: Family<OutcomeLabels, Counter>,
     devices_enrolled: Gauge,
     devices_seen: Family<WithinLabels, Gauge>,
     backup_age: Family<Unlabelled, Gauge<f64, AtomicU64>>,
@@ -125,6 +131,12 @@ impl Metrics {
             "Bytes of sync answers on the wire (compressed), the pulls",
             pull_bytes.clone(),
         );
+        let relayed = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "relayed_batches",
+            "Signed batches tablets or hubs carried for other tablets, by what became of them",
+            relayed.clone(),
+        );
         // 1 ms to about 33 s: an empty round on SQLite to a day's push on a
         // busy PostgreSQL.
         let ingest_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
@@ -174,6 +186,7 @@ impl Metrics {
             pull_bytes,
             ingest_seconds,
             rejected,
+            relayed,
             devices_enrolled,
             devices_seen,
             backup_age,
@@ -207,6 +220,15 @@ impl Metrics {
     /// The counter of bytes on the wire out of `endpoint` (sync only).
     pub fn bytes_out(&self, endpoint: &str) -> Option<Counter> {
         (endpoint == doorstep_core::protocol::paths::SYNC).then(|| self.pull_bytes.clone())
+    }
+
+    /// A carried batch's outcome.
+    pub fn relayed(&self, outcome: doorstep_core::protocol::RelayOutcome) {
+        self.relayed
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.as_str(),
+            })
+            .inc();
     }
 
     /// The time one push took in the store, stored or refused.
@@ -281,6 +303,8 @@ fn error_code(code: ErrorCode) -> &'static str {
         ErrorCode::Internal => "internal",
         ErrorCode::DiskFull => "disk_full",
         ErrorCode::UploadOffset => "upload_offset",
+        ErrorCode::BadSignature => "bad_signature",
+        ErrorCode::KeyConflict => "key_conflict",
     }
 }
 
@@ -328,6 +352,7 @@ mod tests {
             backed_up_seq: None,
             copied_kept: 0,
             copied_at: None,
+            public_key: None,
         }
     }
 

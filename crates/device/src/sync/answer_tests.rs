@@ -104,6 +104,7 @@ fn answer(last_applied_seq: u64, pulled: &[Change], cursor: &str) -> SyncRespons
         server_time: format_timestamp(server_now()),
         epoch: None,
         backed_up_seq: None,
+        carried: Vec::new(),
     }
 }
 

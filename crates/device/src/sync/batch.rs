@@ -8,7 +8,9 @@
 //! between "fits" and "too big" in a few steps.
 
 use doorstep_core::change::Change;
+use doorstep_core::ids::DeviceId;
 use doorstep_core::protocol::{SyncRequest, WireChanges};
+use doorstep_core::sign::{SigningKey, batch_message};
 
 use super::http::gzip;
 use crate::error::{Result, StoreError};
@@ -62,6 +64,8 @@ pub(crate) fn build(
     estimate: &mut Estimate,
 ) -> Result<Batch> {
     let mut pending = Pending::new(store, after);
+    let key = store.signing_key()?;
+    let signer = key.as_ref().map(|k| (k, request.device_id));
     // The largest count known to fit (with its body), and the smallest
     // known not to; each try scales the count by how far it was off.
     let mut fits: Option<(usize, Vec<u8>)> = None;
@@ -70,7 +74,7 @@ pub(crate) fn build(
     for _ in 0..MAX_TRIES {
         let available = pending.ensure(want)?;
         let k = want.min(available);
-        let body = encode(request, &pending.changes[..k])?;
+        let body = encode(request, &pending.changes[..k], signer)?;
         if k == 0 {
             return Ok(Batch { body, changes: 0 });
         }
@@ -100,18 +104,26 @@ pub(crate) fn build(
     let (k, body) = match fits {
         Some(best) => best,
         // Not even one change fits: send one anyway, or nothing ever moves.
-        None => (1, encode(request, &pending.changes[..1])?),
+        None => (1, encode(request, &pending.changes[..1], signer)?),
     };
-    let overhead = encode(request, &[])?.len();
+    let overhead = encode(request, &[], signer)?.len();
     #[allow(clippy::cast_precision_loss)]
     let per = body.len().saturating_sub(overhead).max(1) as f64 / k as f64;
     estimate.bytes_per_change = Some(per);
     Ok(Batch { body, changes: k })
 }
 
-fn encode(template: &SyncRequest, changes: &[Change]) -> Result<Vec<u8>> {
+/// The gzipped request pushing `changes`, signed by the device's key
+/// when it has one (protocol 2; an empty push is not signed).
+fn encode(template: &SyncRequest, changes: &[Change], signer: Option<(&SigningKey, DeviceId)>) -> Result<Vec<u8>> {
+    let pushes = WireChanges::encode(changes);
+    let signature = match signer {
+        Some((key, own)) if !pushes.is_empty() => Some(key.sign(&batch_message(own, &pushes))),
+        _ => None,
+    };
     let request = SyncRequest {
-        pushes: WireChanges::encode(changes),
+        pushes,
+        signature,
         ..template.clone()
     };
     let json = serde_json::to_vec(&request).map_err(|e| StoreError::Stored(format!("encoding a sync request: {e}")))?;
@@ -177,6 +189,8 @@ mod tests {
             pushes: WireChanges::default(),
             pull_cursor: Some("42".to_owned()),
             pull_limit: 2000,
+            signature: None,
+            carried: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@
 
 use doorstep_core::protocol::{EnrollRequest, EnrollResponse, PROTOCOL_VERSION, SCHEMA_VERSION};
 use doorstep_core::schema::parse_timestamp;
+use doorstep_core::sign::PublicKey;
 
 use super::SyncOptions;
 use super::error::SyncError;
@@ -129,6 +130,7 @@ pub fn request_enrolment(
     server_url: &str,
     code: &str,
     label: Option<&str>,
+    public_key: Option<PublicKey>,
     options: &SyncOptions,
 ) -> std::result::Result<EnrollResponse, SyncError> {
     let code = code.trim();
@@ -143,6 +145,7 @@ pub fn request_enrolment(
         schema_version: SCHEMA_VERSION,
         code: code.to_owned(),
         label: label.map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned),
+        public_key,
     };
     match http.enroll(&request) {
         Ok(exchange) => Ok(exchange.value),
@@ -163,8 +166,15 @@ pub fn enroll(
     options: &SyncOptions,
 ) -> std::result::Result<EnrollResponse, SyncError> {
     store.check_enrollable()?;
-    let answer = request_enrolment(server_url, code, label, options)?;
+    // A new key for every enrolment (a copied tablet enrolled again must
+    // not sign with the original's), kept before the code is spent so a
+    // lost answer does not lose it.
+    let key = super::keys::new_key(store)?;
+    let answer = request_enrolment(server_url, code, label, Some(key.public_key()), options)?;
     store.enroll(server_url, &answer)?;
+    if let (Some(cert), Some(server_key)) = (answer.cert, answer.server_key) {
+        super::keys::keep_certificate(store, &key, &cert, server_key, answer.device_id)?;
+    }
     Ok(answer)
 }
 
@@ -183,6 +193,8 @@ mod tests {
             commune_name: "Mường Lạn".to_owned(),
             member_id: uuid::Uuid::now_v7(),
             server_time: "2026-11-27T08:30:00.000Z".to_owned(),
+            cert: None,
+            server_key: None,
         }
     }
 
@@ -284,7 +296,8 @@ mod tests {
             store.set_server_url("https://y.org"),
             Err(SyncError::NotEnrolled)
         ));
-        let err = request_enrolment("https://x.org", "  ", None, &SyncOptions::default()).expect_err("empty code");
+        let err =
+            request_enrolment("https://x.org", "  ", None, None, &SyncOptions::default()).expect_err("empty code");
         assert!(matches!(err, SyncError::BadCode { .. }), "{err}");
     }
 

@@ -13,7 +13,8 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use doorstep_core::protocol::{
-    EnrollRequest, EnrollResponse, ErasedReport, ErrorBody, Health, PacksResponse, SyncResponse, paths, upload,
+    EnrollRequest, EnrollResponse, ErasedReport, ErrorBody, Health, KeyRequest, KeyResponse, PacksResponse,
+    SyncResponse, paths, upload,
 };
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -276,15 +277,29 @@ impl Http {
 
     /// `POST /api/v1/enroll` (plain JSON: the request is tiny).
     pub(crate) fn enroll(&self, request: &EnrollRequest) -> Result<Exchange<EnrollResponse>, HttpFailure> {
+        self.post_json(paths::ENROLL, request, "the enrolment request")
+    }
+
+    /// `POST /api/v1/key` (protocol 2): registers this tablet's signing key.
+    pub(crate) fn register_key(&self, request: &KeyRequest) -> Result<Exchange<KeyResponse>, HttpFailure> {
+        self.post_json(paths::KEY, request, "the key registration")
+    }
+
+    /// A plain JSON `POST` to `path`, with the token when there is one.
+    fn post_json<T: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        request: &T,
+        what: &str,
+    ) -> Result<Exchange<R>, HttpFailure> {
         let body = serde_json::to_vec(request).map_err(|e| {
             HttpFailure::Link(SyncError::BadAnswer {
-                detail: format!("cannot encode the enrolment request: {e}"),
+                detail: format!("cannot encode {what}: {e}"),
             })
         })?;
         let sent = len_u64(body.len());
         let request = self
-            .client
-            .post(self.url(paths::ENROLL))
+            .authorised(self.client.post(self.url(path)))
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT_ENCODING, "gzip")
             .body(body);

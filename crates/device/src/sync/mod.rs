@@ -30,6 +30,7 @@ mod enroll;
 mod erase;
 mod error;
 mod http;
+mod keys;
 mod packs;
 mod rehome;
 mod restamp;
@@ -48,6 +49,7 @@ pub use erase::{
     report_erase,
 };
 pub use error::SyncError;
+pub(crate) use http::gzip as gzip_bytes;
 pub use http::normalise_server_url;
 pub use packs::PacksReport;
 pub use status::{RejectedChange, SyncStatus};

@@ -15,8 +15,9 @@
 //!   backup); the acked position moves back and the outbox is resent;
 //! - anything else (401, 403, 426, ...): stop and say why.
 
-use doorstep_core::protocol::{ErrorCode, PROTOCOL_VERSION, SCHEMA_VERSION, SyncRequest, WireChanges};
+use doorstep_core::protocol::{CarriedOutcome, ErrorCode, PROTOCOL_VERSION, SCHEMA_VERSION, SyncRequest, WireChanges};
 use doorstep_core::schema::format_timestamp;
+use doorstep_core::sign::SignedBatch;
 
 use super::backoff::{Backoff, seed};
 use super::batch::{self, Estimate};
@@ -66,6 +67,9 @@ pub(crate) fn run(
     // resumable uploads (assumed until it answers it has none).
     let mut pending: Option<Upload> = None;
     let mut resumable = options.resume_uploads;
+    super::keys::ensure_key(store, http)?;
+    // Other tablets' batches go with the first rounds, each once a sync.
+    let mut carried = Carried::new(store)?;
     progress(&p);
     loop {
         let position = store.sync_position()?;
@@ -80,6 +84,8 @@ pub(crate) fn run(
             pushes: WireChanges::default(),
             pull_cursor: position.pull_cursor.clone(),
             pull_limit,
+            signature: None,
+            carried: carried.next_round(budget),
         };
         // A push cut on the way is resumed with the same body while the
         // position it was built for holds; otherwise a new batch.
@@ -112,6 +118,7 @@ pub(crate) fn run(
                 p.round_trips += 1;
                 let answer = exchange.value;
                 let effect = store.apply_sync_answer(acked, &answer, received_at)?;
+                carried.answered(store, &answer.carried)?;
                 if effect.rewound {
                     tracing::warn!(from = effect.acked_seq + 1, "the server lost changes; resending");
                     report.resent_from = Some(effect.acked_seq + 1);
@@ -124,6 +131,7 @@ pub(crate) fn run(
                 p.has_more = answer.has_more;
                 let moved = effect.acked_seq != acked
                     || pulled > 0
+                    || !answer.carried.is_empty()
                     || position.pull_cursor.as_deref() != Some(answer.next_cursor.as_str());
                 report.rejected.extend(effect.rejected);
                 report.restamped += effect.restamped;
@@ -137,7 +145,7 @@ pub(crate) fn run(
                 );
                 progress(&p);
                 let now = store.sync_position()?;
-                if now.acked_seq >= now.last_seq && !answer.has_more {
+                if now.acked_seq >= now.last_seq && !answer.has_more && carried.is_empty() {
                     break;
                 }
                 idle = if moved { 0 } else { idle + 1 };
@@ -276,6 +284,64 @@ pub(crate) fn run(
     report.finished_at = format_timestamp(store.now());
     Ok(report)
 }
+
+/// The carried batches still to send in this sync.
+#[derive(Debug)]
+struct Carried {
+    waiting: std::collections::VecDeque<SignedBatch>,
+    in_flight: usize,
+}
+
+impl Carried {
+    fn new(store: &Store) -> Result<Carried, SyncError> {
+        Ok(Carried {
+            waiting: store.carried(usize::MAX)?.into(),
+            in_flight: 0,
+        })
+    }
+
+    /// The batches for the next round: the ones the last round did not get
+    /// answered, then more up to about `budget` compressed bytes (JSON
+    /// compresses about four times; at least one batch).
+    fn next_round(&mut self, budget: usize) -> Vec<SignedBatch> {
+        let mut bytes = 0usize;
+        let mut n = 0usize;
+        for batch in &self.waiting {
+            let size = batch.changes.len() * 120;
+            if n > 0 && (bytes + size > budget.saturating_mul(4) || n >= CARRIED_PER_ROUND) {
+                break;
+            }
+            bytes += size;
+            n += 1;
+        }
+        self.in_flight = n;
+        self.waiting.iter().take(n).cloned().collect()
+    }
+
+    /// The server answered for the batches in flight.
+    fn answered(&mut self, store: &mut Store, outcomes: &[CarriedOutcome]) -> Result<(), SyncError> {
+        store.settle_carried(outcomes)?;
+        if outcomes.len() == self.in_flight {
+            self.waiting.drain(..self.in_flight);
+        } else if self.in_flight > 0 {
+            // A server before protocol 2 ignores them: carry them on.
+            tracing::info!(
+                sent = self.in_flight,
+                "the server did not answer for carried batches; they stay"
+            );
+            self.waiting.clear();
+        }
+        self.in_flight = 0;
+        Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+}
+
+/// Most carried batches in one round.
+const CARRIED_PER_ROUND: usize = 64;
 
 /// One round's request: a plain sync, or a resumable upload.
 #[derive(Debug)]

@@ -303,6 +303,8 @@ impl Protocol {
                 commune_name: "Mường Lạn".into(),
                 member_id: uuid::Uuid::now_v7(),
                 server_time: SERVER_TIME.into(),
+                cert: None,
+                server_key: None,
             },
         )
     }
@@ -387,6 +389,7 @@ impl Protocol {
             server_time: SERVER_TIME.into(),
             epoch: None,
             backed_up_seq: None,
+            carried: Vec::new(),
         };
         let reply = Reply::gzip_json(200, &answer);
         match cut {

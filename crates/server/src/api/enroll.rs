@@ -13,7 +13,7 @@ use doorstep_core::protocol::{EnrollRequest, EnrollResponse, ErrorCode};
 use doorstep_core::schema::format_timestamp;
 
 use super::error::ApiError;
-use super::{App, body};
+use super::{App, body, key};
 use doorstep_store::auth;
 use doorstep_store::{EnrollError, Store};
 
@@ -63,10 +63,18 @@ pub(super) async fn enroll<S: Store>(
     };
     app.enroll_guard.succeeded(ip);
     tracing::info!(device = %enrolled.device_id, commune = %enrolled.commune_id, "device enrolled");
+    let commune = CommuneId::from_uuid(enrolled.commune_id);
+    // Protocol 2: the tablet's key, kept with the new device.
+    let signing = match request.public_key {
+        Some(public_key) => Some(key::keep(&app, enrolled.device_id, commune, public_key).await?),
+        None => None,
+    };
     Ok(Json(EnrollResponse {
         device_id: enrolled.device_id,
         token,
-        commune_id: CommuneId::from_uuid(enrolled.commune_id),
+        cert: signing.as_ref().map(|s| s.cert),
+        server_key: signing.map(|s| s.server_key),
+        commune_id: commune,
         commune_name: enrolled.commune_name,
         member_id: enrolled.member_id,
         server_time: format_timestamp(Utc::now()),

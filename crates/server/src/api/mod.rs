@@ -9,10 +9,12 @@
 
 mod auth;
 mod body;
+mod carried;
 mod count;
 mod enroll;
 mod erased;
 mod error;
+mod key;
 mod packs;
 mod scrape;
 mod sync;
@@ -90,13 +92,19 @@ pub struct App<S> {
     pub metrics: Arc<Metrics>,
     /// Partial sync uploads, by device and key.
     pub uploads: crate::uploads::Uploads,
+    /// The key this server signs tablets' certificates with (derived from
+    /// the database's token key, so it is the same after a restart or a
+    /// restore, and in every instance of one database).
+    pub cert_key: doorstep_core::sign::SigningKey,
     enroll_guard: doorstep_office::attempts::Attempts,
 }
 
 impl<S: Store> App<S> {
     /// The shared state for a router.
     pub fn new(store: S, limits: Limits, packs: PackBundle, metrics: Arc<Metrics>) -> Arc<App<S>> {
+        let cert_key = key::certificate_key(store.token_key());
         Arc::new(App {
+            cert_key,
             store,
             uploads: crate::uploads::Uploads::new(limits.uploads),
             limits,
@@ -115,6 +123,7 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .route(paths::ENROLL, post(enroll::enroll::<S>))
         .route(paths::SYNC, post(sync::sync::<S>))
         .route(paths::SYNC_UPLOAD, post(upload::piece::<S>).get(upload::probe::<S>))
+        .route(paths::KEY, post(key::register::<S>))
         .route(paths::PACKS, get(packs::packs::<S>))
         .route(paths::ERASED, post(erased::erased::<S>))
         .with_state(app)

@@ -5,14 +5,16 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use doorstep_core::change::Change;
-use doorstep_core::protocol::{SyncRequest, SyncResponse, WireChanges};
+use doorstep_core::ids::DeviceId;
+use doorstep_core::protocol::{ErrorCode, SyncRequest, SyncResponse, WireChanges};
 use doorstep_core::schema::format_timestamp;
+use doorstep_core::sign::{PublicKey, batch_message};
 
 use super::error::ApiError;
-use super::{App, auth, body};
+use super::{App, auth, body, carried};
 use doorstep_ingest::Refusal;
 use doorstep_ingest::epoch::{Epochs, Resolved};
 use doorstep_store::{DeviceRecord, Page, Pushed, Store};
@@ -36,7 +38,7 @@ pub(super) async fn answer<S: Store>(
     device: &DeviceRecord,
     raw: axum::body::Bytes,
 ) -> Result<Json<SyncResponse>, ApiError> {
-    let (request, changes) = parse(raw).await?;
+    let (mut request, changes) = parse(raw, device).await?;
     let scope = check_claims(device, &request, &changes)?;
     // The server confirmed more of this tablet than its log holds: the log
     // was put back behind our back (a snapshot restore). A new epoch, so
@@ -50,6 +52,7 @@ pub(super) async fn answer<S: Store>(
     let (epochs, cursor) = resolve_cursor(app, request.pull_cursor.as_deref().unwrap_or("")).await?;
     let pushed_count = changes.len();
     let pushed = push(app, device, request.acked_seq, changes).await?;
+    let carried = carried::deliver(app, device, &scope, std::mem::take(&mut request.carried)).await?;
     let limit = usize::try_from(request.pull_limit)
         .unwrap_or(usize::MAX)
         .min(app.limits.pull_limit);
@@ -66,6 +69,7 @@ pub(super) async fn answer<S: Store>(
         accepted = pushed.accepted,
         rejected = pushed.rejected.len(),
         pulled = page.changes.len(),
+        carried = carried.len(),
         other_epoch = cursor.other_epoch,
         "sync"
     );
@@ -79,16 +83,20 @@ pub(super) async fn answer<S: Store>(
         server_time: format_timestamp(Utc::now()),
         epoch: Some(epochs.current().to_owned()),
         backed_up_seq: device.backed_up_seq,
+        carried,
     }))
 }
 
-/// The request and its decoded pushes. Parsing a day's push (a megabyte of
-/// JSON) is CPU work: off the async threads, so a store transaction
-/// waiting on its next round trip is not queued behind two hundred
-/// tablets' parsing.
-async fn parse(raw: axum::body::Bytes) -> Result<(SyncRequest, Vec<Change>), ApiError> {
+/// The request and its decoded pushes, their signature checked. Parsing a
+/// day's push (a megabyte of JSON) is CPU work: off the async threads, so
+/// a store transaction waiting on its next round trip is not queued
+/// behind two hundred tablets' parsing.
+async fn parse(raw: axum::body::Bytes, device: &DeviceRecord) -> Result<(SyncRequest, Vec<Change>), ApiError> {
+    let key = device.public_key.clone();
+    let id = device.id;
     tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let request: SyncRequest = body::parse_versioned(&raw)?;
+        check_signature(id, key.as_deref(), &request)?;
         let changes = request
             .pushes
             .decode()
@@ -97,6 +105,35 @@ async fn parse(raw: axum::body::Bytes) -> Result<(SyncRequest, Vec<Change>), Api
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// A tablet that registered a key signs every push with it; one without a
+/// key (protocol 1, or not registered yet) sends none. Checked before
+/// anything is decoded or written.
+fn check_signature(device: DeviceId, key: Option<&str>, request: &SyncRequest) -> Result<(), ApiError> {
+    let refuse = |message: String| ApiError::new(StatusCode::FORBIDDEN, ErrorCode::BadSignature, message);
+    match (key, &request.signature) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(refuse(
+            "this push is signed but the tablet has no key registered: register it first (POST /api/v1/key)".to_owned(),
+        )),
+        (Some(_), None) if request.pushes.is_empty() => Ok(()),
+        (Some(_), None) => Err(refuse(
+            "this tablet registered a signing key, and its pushes must be signed with it".to_owned(),
+        )),
+        (Some(key), Some(signature)) => {
+            let key: PublicKey = key
+                .parse()
+                .map_err(|e| ApiError::internal(format!("device {device}'s stored key: {e}")))?;
+            if key.verifies(&batch_message(device, &request.pushes), signature) {
+                Ok(())
+            } else {
+                Err(refuse(
+                    "the push's signature is not this tablet's over these changes: nothing was applied".to_owned(),
+                ))
+            }
+        }
+    }
 }
 
 /// The request is this token's device's, and so is every pushed change;
