@@ -321,28 +321,6 @@ impl Store {
         })
     }
 
-    /// The origin a stored carried batch came from, for tests and the
-    /// status line: `(origin, first_seq, last_seq, received_from)`.
-    pub fn carried_index(&self) -> Result<Vec<(DeviceId, u64, u64, DeviceId)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT origin, first_seq, last_seq, received_from FROM carried ORDER BY origin, first_seq",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, u64>(1)?,
-                r.get::<_, u64>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (o, a, z, f) = row?;
-            out.push((o.parse().unwrap_or_default(), a, z, f.parse().unwrap_or_default()));
-        }
-        Ok(out)
-    }
-
     /// Whether this store has a signing key but the server's key is not
     /// known (enrolled before protocol 2): the sync registers it.
     pub(crate) fn needs_key(&self) -> Result<bool> {

@@ -238,6 +238,24 @@ impl PgStore {
 
     /// A connection for a writer of the change log, and its turn among
     /// the writers (held until both are dropped).
+    /// A push of the device's own or a carried batch: a writer's turn
+    /// when there is something to write, a plain connection for a pull.
+    async fn push_via(
+        &self,
+        device: DeviceId,
+        via: Via,
+        changes: Vec<Change>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, Refusal>, StoreError> {
+        let (_turn, mut client) = if changes.is_empty() {
+            (None, self.client().await?)
+        } else {
+            let (turn, client) = self.writer().await?;
+            (Some(turn), client)
+        };
+        sync::push(&mut client, device, via, changes, now).await
+    }
+
     async fn writer(&self) -> Result<(tokio::sync::SemaphorePermit<'_>, deadpool_postgres::Object), StoreError> {
         let turn = self
             .writers
@@ -323,13 +341,7 @@ impl Store for PgStore {
         changes: Vec<Change>,
         now: DateTime<Utc>,
     ) -> Result<Result<Pushed, Refusal>, StoreError> {
-        let (_turn, mut client) = if changes.is_empty() {
-            (None, self.client().await?)
-        } else {
-            let (turn, client) = self.writer().await?;
-            (Some(turn), client)
-        };
-        sync::push(&mut client, device, Via::Own { acked_seq }, changes, now).await
+        self.push_via(device, Via::Own { acked_seq }, changes, now).await
     }
 
     async fn push_carried(
@@ -339,13 +351,7 @@ impl Store for PgStore {
         changes: Vec<Change>,
         now: DateTime<Utc>,
     ) -> Result<Result<Pushed, Refusal>, StoreError> {
-        let (_turn, mut client) = if changes.is_empty() {
-            (None, self.client().await?)
-        } else {
-            let (turn, client) = self.writer().await?;
-            (Some(turn), client)
-        };
-        sync::push(&mut client, origin, Via::Carried { carrier }, changes, now).await
+        self.push_via(origin, Via::Carried { carrier }, changes, now).await
     }
 
     async fn record_relay(
